@@ -1,0 +1,79 @@
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from generations.models import Generation, GenerationBody, KeyLabel
+from generations.money import format_usd, from_pico
+from generations.selectors import pretty_body
+
+
+class GenerationBodyInline(admin.StackedInline):
+    model = GenerationBody
+    can_delete = False
+    fields = ["pretty_request", "pretty_response", "pretty_metadata", "bodies_truncated"]
+    readonly_fields = fields
+
+    def _pretty(self, value: object) -> str:
+        body = pretty_body(value)
+        if body is None:
+            return "—"
+        note = " (cut at 256 KB for display)" if body.truncated else ""
+        return format_html('<pre class="admin-json">{}</pre>{}', body.text, note)
+
+    @admin.display(description="Request")
+    def pretty_request(self, body: GenerationBody) -> str:
+        return self._pretty(body.request)
+
+    @admin.display(description="Response")
+    def pretty_response(self, body: GenerationBody) -> str:
+        return self._pretty(body.response)
+
+    @admin.display(description="Metadata")
+    def pretty_metadata(self, body: GenerationBody) -> str:
+        return self._pretty(body.metadata)
+
+    def has_add_permission(self, request: HttpRequest, obj: Generation | None = None) -> bool:
+        return False
+
+
+@admin.register(Generation)
+class GenerationAdmin(admin.ModelAdmin):
+    list_display = [
+        "generation_id",
+        "occurred_at",
+        "model",
+        "provider",
+        "cost",
+        "input_tokens",
+        "output_tokens",
+        "latency",
+    ]
+    list_filter = ["provider", "model", "is_byok", "endpoint", "occurred_at"]
+    search_fields = ["^generation_id", "model", "provider", "^api_key_hash", "endpoint"]
+    search_help_text = "Id or key hash (starts with), model, provider or endpoint (contains)."
+    date_hierarchy = "occurred_at"
+    ordering = ["-occurred_at", "-id"]
+    # No COUNT(*) over the whole table on every page load.
+    show_full_result_count = False
+    list_per_page = 50
+    inlines = [GenerationBodyInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Generation | None = None) -> list[str]:
+        return [field.name for field in Generation._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="Cost", ordering="cost_pico")
+    def cost(self, generation: Generation) -> str:
+        return format_usd(from_pico(generation.cost_pico))
+
+    @admin.display(description="Latency", ordering="latency_ms")
+    def latency(self, generation: Generation) -> str:
+        return "—" if generation.latency_ms is None else f"{generation.latency_ms:,.0f} ms"
+
+
+@admin.register(KeyLabel)
+class KeyLabelAdmin(admin.ModelAdmin):
+    list_display = ["name", "team", "api_key_hash"]
+    search_fields = ["name", "team", "api_key_hash"]

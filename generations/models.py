@@ -1,0 +1,94 @@
+"""Stored generations and everything that feeds or labels them.
+
+The hot `Generation` row holds only typed, indexed columns the dashboards read; the bulky
+request/response bodies and the exact upstream payload live in `GenerationBody` (1:1), so
+no analytics query ever reads them.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Upper
+
+
+class Generation(models.Model):
+    generation_id = models.CharField("generation id", max_length=256, unique=True)
+    model = models.CharField(max_length=200, blank=True, default="")
+    provider = models.CharField(max_length=100, blank=True, default="")
+    api_key_hash = models.CharField("API key hash", max_length=200, blank=True, default="")
+    endpoint = models.CharField(max_length=200, blank=True, default="")
+    is_byok = models.BooleanField("BYOK", null=True)
+
+    # Money as integer pico-units (see money.py). `cost_pico` is what the dashboards sum:
+    # usage.cost when FastRouter sends it, else credits_used (FastRouter credits are USD).
+    credits_used_pico = models.BigIntegerField(null=True)
+    usage_cost_pico = models.BigIntegerField(null=True)
+    cost_pico = models.BigIntegerField(null=True)
+
+    input_tokens = models.BigIntegerField(null=True)
+    output_tokens = models.BigIntegerField(null=True)
+    total_tokens = models.BigIntegerField(null=True)
+
+    # FastRouter's own figures, kept as sent.
+    avg_response_time_minutes = models.FloatField(null=True)
+    avg_tokens_per_nano = models.FloatField(null=True)
+
+    query_time = models.DateTimeField(null=True)
+    upstream_created_at = models.DateTimeField("created at (FastRouter)", null=True)
+    started_at = models.DateTimeField(null=True)
+    completed_at = models.DateTimeField(null=True)
+    duration_ms = models.BigIntegerField("duration (ms)", null=True)
+
+    # Derived once on save. `occurred_at` is the time every chart buckets by.
+    occurred_at = models.DateTimeField()
+    latency_ms = models.FloatField("latency (ms)", null=True)
+    output_tokens_per_second = models.FloatField(null=True)
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["occurred_at", "id"], name="gen_occurred_idx"),
+            models.Index(fields=["model", "occurred_at"], name="gen_model_time_idx"),
+            models.Index(fields=["provider", "occurred_at"], name="gen_provider_time_idx"),
+            models.Index(fields=["api_key_hash", "occurred_at"], name="gen_key_time_idx"),
+            models.Index(fields=["endpoint", "occurred_at"], name="gen_endpoint_time_idx"),
+            models.Index(Upper("model"), name="gen_model_upper_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.generation_id
+
+
+class GenerationBody(models.Model):
+    generation = models.OneToOneField(Generation, primary_key=True, on_delete=models.CASCADE, related_name="body")
+    request = models.JSONField(null=True)
+    response = models.JSONField(null=True)
+    metadata = models.JSONField(null=True)
+    # The exact response text: unknown fields and every digit of money survive here.
+    raw_payload = models.TextField(blank=True, default="")
+    bodies_truncated = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"Body of {self.generation_id}"
+
+
+class KeyLabel(models.Model):
+    """A human name (and team) for an API key hash, set by staff in the admin."""
+
+    api_key_hash = models.CharField("API key hash", max_length=200, unique=True)
+    name = models.CharField(max_length=100)
+    team = models.CharField(max_length=100, blank=True, default="")
+
+    class Meta:
+        ordering = ["team", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.team})" if self.team else self.name
+
+
+class ViewerPreference(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="viewer_preference")
+    time_zone = models.CharField(max_length=64, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"Preferences of {self.user}"

@@ -1,0 +1,100 @@
+"""Business logic: fetching generations from FastRouter and storing them."""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from generations.client import FastRouterClient, GenerationDetails
+from generations.models import Generation, GenerationBody
+from generations.money import to_pico
+
+_clients: dict[tuple[str, str, float], FastRouterClient] = {}
+
+
+def fastrouter_client() -> FastRouterClient:
+    """One client (and so one pooled HTTP session) per configuration, for the process."""
+    config = (settings.FASTROUTER_BASE_URL, settings.FASTROUTER_API_KEY, settings.FASTROUTER_TIMEOUT)
+    if config not in _clients:
+        base_url, api_key, timeout = config
+        _clients[config] = FastRouterClient(base_url=base_url, api_key=api_key, timeout=timeout)
+    return _clients[config]
+
+
+def _latency_ms(details: GenerationDetails) -> float | None:
+    if details.timing.duration_ms is not None:
+        return float(details.timing.duration_ms)
+    if details.avg_response_time_minutes_per_transaction is not None:
+        return details.avg_response_time_minutes_per_transaction * 60_000
+    return None
+
+
+def generation_fields(*, details: GenerationDetails, fetched_at: datetime) -> dict:
+    """The typed columns of a Generation row, derived values included."""
+    usage, timing = details.usage, details.timing
+    input_tokens = details.input_token_size if details.input_token_size is not None else usage.prompt_tokens
+    output_tokens = details.output_token_size if details.output_token_size is not None else usage.completion_tokens
+    total_tokens = usage.total_tokens
+    if total_tokens is None and input_tokens is not None and output_tokens is not None:
+        total_tokens = input_tokens + output_tokens
+    latency_ms = _latency_ms(details)
+    throughput = None
+    if latency_ms and output_tokens is not None:
+        throughput = output_tokens / (latency_ms / 1000)
+    cost = usage.cost if usage.cost is not None else details.credits_used
+    return {
+        "model": details.model or "",
+        "provider": details.provider_name or "",
+        "api_key_hash": details.api_key or "",
+        "endpoint": details.endpoint or "",
+        "is_byok": details.is_byok,
+        "credits_used_pico": to_pico(details.credits_used),
+        "usage_cost_pico": to_pico(usage.cost),
+        "cost_pico": to_pico(cost),
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "total_tokens": total_tokens,
+        "avg_response_time_minutes": details.avg_response_time_minutes_per_transaction,
+        "avg_tokens_per_nano": details.avg_tokens_per_nano,
+        "query_time": details.query_time,
+        "upstream_created_at": details.created_at,
+        "started_at": timing.started_at,
+        "completed_at": timing.completed_at,
+        "duration_ms": timing.duration_ms,
+        "occurred_at": details.query_time or details.created_at or timing.started_at or fetched_at,
+        "latency_ms": latency_ms,
+        "output_tokens_per_second": throughput,
+        "fetched_at": fetched_at,
+    }
+
+
+def body_fields(*, details: GenerationDetails) -> dict:
+    return {
+        "request": details.request,
+        "response": details.response,
+        "metadata": details.metadata,
+        "raw_payload": details.raw_text,
+        "bodies_truncated": False,
+    }
+
+
+@transaction.atomic
+def generation_store(*, generation_id: str, details: GenerationDetails) -> Generation:
+    """Insert or update one generation and its body; storing an id twice leaves one row."""
+    fields = generation_fields(details=details, fetched_at=timezone.now())
+    generation, _ = Generation.objects.update_or_create(generation_id=generation_id, defaults=fields)
+    GenerationBody.objects.update_or_create(generation=generation, defaults=body_fields(details=details))
+    return generation
+
+
+def generation_fetch(*, generation_id: str, client: FastRouterClient | None = None) -> Generation:
+    """Fetch from FastRouter and store. Raises the client's typed errors; on error nothing stored changes."""
+    details = (client or fastrouter_client()).get_generation(generation_id)
+    return generation_store(generation_id=generation_id, details=details)
+
+
+def generation_lookup(*, generation_id: str) -> Generation:
+    """A stored generation without calling FastRouter, else fetched once and kept."""
+    stored = Generation.objects.filter(generation_id=generation_id).first()
+    return stored or generation_fetch(generation_id=generation_id)

@@ -1,0 +1,54 @@
+"""Human units for the numbers FastRouter reports."""
+
+from django import template
+
+from generations.money import format_usd, from_pico
+
+register = template.Library()
+
+
+@register.filter
+def usd(pico: int | None) -> str:
+    return format_usd(from_pico(pico))
+
+
+@register.filter
+def credits(pico: int | None) -> str:
+    amount = from_pico(pico)
+    return "unknown" if amount is None else f"{amount:f}"
+
+
+@register.filter
+def duration(milliseconds: float | None) -> str:
+    if milliseconds is None:
+        return "unknown"
+    if milliseconds < 1000:
+        return f"{milliseconds:.0f} ms"
+    return f"{milliseconds / 1000:.2f} s"
+
+
+@register.filter
+def tokens_per_second(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:,.1f} tok/s"
+
+
+@register.filter
+def count(value: int | None) -> str:
+    return "unknown" if value is None else f"{value:,}"
+
+
+@register.filter
+def short_hash(value: str) -> str:
+    """`sha256:4f1c2b9e0d7a…` — enough to tell keys apart, short enough to read."""
+    if len(value) <= 16:
+        return value
+    return f"{value[:14]}…{value[-4:]}"
+
+
+@register.filter
+def filesize(characters: int) -> str:
+    if characters < 1024:
+        return f"{characters} B"
+    if characters < 1024 * 1024:
+        return f"{characters / 1024:.0f} KB"
+    return f"{characters / 1024 / 1024:.1f} MB"

@@ -1,0 +1,75 @@
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import push_url
+
+from generations import selectors, services
+from generations.client import FastRouterError
+from generations.forms import LookupForm
+
+
+def _detail_url(generation_id: str) -> str:
+    return reverse("generation-detail", args=[generation_id])
+
+
+@require_http_methods(["GET", "POST"])
+def lookup(request: HttpRequest) -> HttpResponse:
+    form = LookupForm(request.POST or None)
+    error = ""
+    detail = None
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        generation_id = form.cleaned_data["generation_id"]
+        try:
+            services.generation_lookup(generation_id=generation_id)
+        except FastRouterError as failure:
+            error = failure.user_message
+            status = 502
+        else:
+            if not request.htmx:
+                return redirect(_detail_url(generation_id))
+            detail = selectors.generation_detail(generation_id=generation_id)
+    elif request.method == "POST":
+        status = 400
+
+    context = {"form": form, "error": error, "detail": detail}
+    if request.htmx:
+        # htmx only swaps 2xx answers; the message itself says what went wrong.
+        response = render(request, "generations/lookup.html#lookup-result", context)
+        if detail:
+            push_url(response, _detail_url(detail.generation.generation_id))
+        return response
+    return render(request, "generations/lookup.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def generation_detail(request: HttpRequest, generation_id: str) -> HttpResponse:
+    if request.method == "POST":
+        # A refresh: on failure the stored record stays exactly as it was.
+        if selectors.generation_get(generation_id=generation_id) is None:
+            raise Http404("No stored generation with this id")
+        try:
+            services.generation_fetch(generation_id=generation_id)
+        except FastRouterError as failure:
+            messages.error(request, f"Refresh failed, the stored record is unchanged: {failure.user_message}")
+        else:
+            messages.success(request, "Refreshed from FastRouter.")
+        return redirect(_detail_url(generation_id))
+
+    detail = selectors.generation_detail(generation_id=generation_id)
+    if detail is None:
+        raise Http404("No stored generation with this id")
+    return render(request, "generations/detail.html", {"detail": detail, "form": LookupForm()})
+
+
+@require_GET
+def generation_payload(request: HttpRequest, generation_id: str) -> HttpResponse:
+    """The whole stored payload as FastRouter sent it, for bodies too large to show."""
+    detail = selectors.generation_detail(generation_id=generation_id)
+    if detail is None or detail.body is None:
+        raise Http404("No stored generation with this id")
+    response = HttpResponse(detail.body.raw_payload, content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="generation-{detail.generation.pk}.json"'
+    return response

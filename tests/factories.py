@@ -1,0 +1,52 @@
+"""Test data: FastRouter payloads and stored generations."""
+
+import copy
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from django.utils import timezone
+
+from generations.models import Generation, GenerationBody
+
+SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+FASTROUTER_URL = "https://fastrouter.test/api/v1/generation"
+TEST_API_KEY = "test-key-never-shown-4242"
+
+
+def full_payload(generation_id: str = "chatcmpl-fr-7d41c0a2e9b84f61", **overrides: object) -> dict:
+    payload = json.loads((SAMPLES / "generation-full.json").read_text())
+    payload["id"] = generation_id
+    payload.update(copy.deepcopy(overrides))
+    return payload
+
+
+def minimal_payload(generation_id: str = "GEN-ID") -> dict:
+    payload = json.loads((SAMPLES / "generation-minimal.json").read_text())
+    payload["id"] = generation_id
+    return payload
+
+
+def make_generation(generation_id: str = "gen-1", *, body: bool = True, **fields: object) -> Generation:
+    """A stored generation written straight to the database (no FastRouter call)."""
+    defaults: dict[str, object] = {
+        "model": "openai/gpt-4o-mini",
+        "provider": "openai",
+        "api_key_hash": "sha256:aaaabbbbcccc",
+        "endpoint": "/v1/chat/completions",
+        "is_byok": False,
+        "cost_pico": 1_234_000_000,
+        "credits_used_pico": 1_234_000_000,
+        "input_tokens": 100,
+        "output_tokens": 50,
+        "total_tokens": 150,
+        "latency_ms": 1200.0,
+        "output_tokens_per_second": 50 / 1.2,
+        "occurred_at": datetime(2025, 11, 20, 9, 14, 27, tzinfo=UTC),
+        "fetched_at": timezone.now(),
+    }
+    defaults.update(fields)
+    generation = Generation.objects.create(generation_id=generation_id, **defaults)
+    if body:
+        GenerationBody.objects.create(generation=generation, request={"model": generation.model}, raw_payload="{}")
+    return generation

@@ -1,0 +1,102 @@
+import pytest
+import responses
+from django.urls import reverse
+
+from generations.models import Generation
+from tests.factories import FASTROUTER_URL, full_payload, make_generation, minimal_payload
+
+pytestmark = pytest.mark.django_db
+
+
+def test_lookup_page_shows_one_box(user_client):
+    response = user_client.get(reverse("lookup"))
+    assert response.status_code == 200
+    assert b'name="generation_id"' in response.content
+    assert b'hx-post="/"' in response.content
+    assert b'action="/"' in response.content
+
+
+def test_stored_id_renders_without_calling_fastrouter(user_client, http_mock):
+    make_generation("gen-stored")
+    response = user_client.post(reverse("lookup"), {"generation_id": "  gen-stored  "})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("generation-detail", args=["gen-stored"])
+    assert len(http_mock.calls) == 0
+
+
+def test_unknown_id_is_fetched_once_and_kept(user_client, http_mock):
+    http_mock.add(responses.POST, FASTROUTER_URL, json=full_payload("gen-new"))
+    first = user_client.post(reverse("lookup"), {"generation_id": "gen-new"})
+    second = user_client.post(reverse("lookup"), {"generation_id": "gen-new"})
+    assert first.status_code == second.status_code == 302
+    assert len(http_mock.calls) == 1
+    assert Generation.objects.filter(generation_id="gen-new").count() == 1
+
+
+def test_minimal_twelve_field_answer_is_stored(user_client, http_mock):
+    http_mock.add(responses.POST, FASTROUTER_URL, json=minimal_payload("gen-minimal"))
+    user_client.post(reverse("lookup"), {"generation_id": "gen-minimal"})
+    generation = Generation.objects.get(generation_id="gen-minimal")
+    assert generation.model == "openai/gpt-3.5-turbo"
+    assert generation.cost_pico == 609_000_000
+    assert generation.latency_ms == pytest.approx(0.03524546428333333 * 60_000)
+
+
+def test_htmx_lookup_swaps_the_detail_in_place_and_pushes_its_url(user_client, http_mock):
+    http_mock.add(responses.POST, FASTROUTER_URL, json=full_payload("gen-htmx"))
+    response = user_client.post(reverse("lookup"), {"generation_id": "gen-htmx"}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert response["HX-Push-Url"] == reverse("generation-detail", args=["gen-htmx"])
+    assert b'id="lookup-result"' in response.content
+    assert b"anthropic/claude-sonnet-4" in response.content
+    assert b"<html" not in response.content
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "message"),
+    [
+        (404, {}, "FastRouter has no generation with this id, or it has expired"),
+        (401, {}, "FASTROUTER_API_KEY"),
+        (429, {"Retry-After": "120"}, "try again in"),
+        (400, {}, "generation id"),
+    ],
+)
+@pytest.mark.parametrize("htmx", [False, True])
+def test_upstream_errors_are_friendly_messages(user_client, http_mock, status, headers, message, htmx):
+    http_mock.add(responses.POST, FASTROUTER_URL, status=status, headers=headers, json={"error": {"message": "x"}})
+    extra = {"HX-Request": "true"} if htmx else {}
+    response = user_client.post(reverse("lookup"), {"generation_id": "gen-missing"}, headers=extra)
+    assert response.status_code == (200 if htmx else 502)
+    assert message.lower() in response.content.decode().lower()
+    assert not Generation.objects.exists()
+
+
+def test_upstream_server_error_is_a_friendly_message(user_client, http_mock):
+    http_mock.add(responses.POST, FASTROUTER_URL, status=500, body="boom")
+    response = user_client.post(reverse("lookup"), {"generation_id": "gen-500"})
+    assert response.status_code == 502
+    assert b"FastRouter" in response.content
+    assert b"Traceback" not in response.content
+
+
+def test_no_key_configured_says_how_to_set_one(user_client, http_mock, settings):
+    settings.FASTROUTER_API_KEY = ""
+    page = user_client.get(reverse("lookup"))
+    response = user_client.post(reverse("lookup"), {"generation_id": "gen-x"})
+    assert b"FASTROUTER_API_KEY" in page.content
+    assert b"FASTROUTER_API_KEY" in response.content
+    assert len(http_mock.calls) == 0
+
+
+@pytest.mark.parametrize("bad_id", ["", "   ", "has space", "tab\there", "x" * 257, "nul\x00byte"])
+def test_bad_ids_are_refused_before_sending(user_client, http_mock, bad_id):
+    response = user_client.post(reverse("lookup"), {"generation_id": bad_id})
+    assert response.status_code == 400
+    assert b'class="error"' in response.content
+    assert len(http_mock.calls) == 0
+
+
+def test_lookup_needs_login(client):
+    response = client.get(reverse("lookup"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
