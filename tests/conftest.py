@@ -1,9 +1,42 @@
 import pytest
 import responses
 
+from tests.factories import TEST_API_KEY
+
 
 @pytest.fixture(autouse=True)
 def http_mock():
     # Any HTTP call a test did not register fails with ConnectionError.
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         yield rsps
+
+
+@pytest.fixture(autouse=True)
+def fastrouter_settings(settings):
+    settings.FASTROUTER_API_KEY = TEST_API_KEY
+    settings.FASTROUTER_BASE_URL = "https://fastrouter.test"
+    # Plain static storage: tests need no collectstatic manifest.
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    return settings
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user(username="viewer", password="viewer-pass-123")
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    return django_user_model.objects.create_superuser(username="boss", password="boss-pass-123")
+
+
+@pytest.fixture
+def user_client(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def staff_client(client, staff_user):
+    client.force_login(staff_user)
+    return client
