@@ -786,6 +786,8 @@ class _Handler(BaseHTTPRequestHandler):
         content_type: str,
         headers: dict[str, str] | None = None,
     ) -> None:
+        # Counted before answering, so a client that has its answer sees it counted.
+        self.server.count(status)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -794,7 +796,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
-        self.server.count(status)
 
 
 def _parse_generation_id(body: bytes) -> tuple[str | None, str]:
