@@ -42,6 +42,9 @@ class Generation(models.Model):
     occurred_at = models.DateTimeField()
     latency_ms = models.FloatField("latency (ms)", null=True)
     output_tokens_per_second = models.FloatField(null=True)
+    # Histogram bins (see histograms.py) so percentiles are a GROUP BY, not a sort.
+    latency_bin = models.SmallIntegerField(null=True)
+    throughput_bin = models.SmallIntegerField(null=True)
     fetched_at = models.DateTimeField()
 
     class Meta:

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from generations.client import FastRouterClient, GenerationDetails
+from generations.histograms import bin_index
 from generations.models import Generation, GenerationBody
 from generations.money import to_pico
 
@@ -65,6 +66,8 @@ def generation_fields(*, details: GenerationDetails, fetched_at: datetime) -> di
         "occurred_at": details.query_time or details.created_at or timing.started_at or fetched_at,
         "latency_ms": latency_ms,
         "output_tokens_per_second": throughput,
+        "latency_bin": bin_index(latency_ms),
+        "throughput_bin": bin_index(throughput),
         "fetched_at": fetched_at,
     }
 
