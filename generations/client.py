@@ -85,9 +85,7 @@ class NotConfigured(FastRouterError):
 class AuthenticationFailed(FastRouterError):
     """HTTP 401 or 403."""
 
-    default_message = (
-        "The configured FastRouter key was rejected — check FASTROUTER_API_KEY."
-    )
+    default_message = "The configured FastRouter key was rejected — check FASTROUTER_API_KEY."
 
 
 class GenerationNotFound(FastRouterError):
@@ -101,9 +99,7 @@ class RateLimited(FastRouterError):
 
     default_message = "FastRouter is rate limiting us; try again in a moment."
 
-    def __init__(
-        self, user_message: str | None = None, *, retry_after: float | None = None
-    ) -> None:
+    def __init__(self, user_message: str | None = None, *, retry_after: float | None = None) -> None:
         self.retry_after: float | None = retry_after
         if user_message is None and retry_after is not None:
             user_message = f"FastRouter is rate limiting us; try again in {max(1, math.ceil(retry_after))} s."
@@ -119,9 +115,7 @@ class UpstreamError(FastRouterError):
             if 500 <= status <= 599:
                 user_message = f"FastRouter had an internal error (HTTP {status}); try again later."
             else:
-                user_message = (
-                    f"FastRouter answered with an unexpected status (HTTP {status})."
-                )
+                user_message = f"FastRouter answered with an unexpected status (HTTP {status})."
         super().__init__(user_message)
 
 
@@ -148,14 +142,10 @@ def clean_generation_id(raw: str) -> str:
     if not cleaned:
         raise InvalidGenerationId("Please enter a generation id.")
     if len(cleaned) > MAX_GENERATION_ID_LENGTH:
-        raise InvalidGenerationId(
-            f"A generation id cannot be longer than {MAX_GENERATION_ID_LENGTH} characters."
-        )
+        raise InvalidGenerationId(f"A generation id cannot be longer than {MAX_GENERATION_ID_LENGTH} characters.")
     # C* = control/format/unassigned/private/surrogate, Z* = every kind of space.
     if any(unicodedata.category(ch)[0] in "CZ" for ch in cleaned):
-        raise InvalidGenerationId(
-            "A generation id cannot contain spaces or control characters."
-        )
+        raise InvalidGenerationId("A generation id cannot contain spaces or control characters.")
     return cleaned
 
 
@@ -205,23 +195,15 @@ class GenerationDetails:
     def from_text(cls, text: str) -> GenerationDetails:
         """Parse a response body (floats kept exact as Decimal)."""
         try:
-            payload = json.loads(
-                text, parse_float=Decimal, parse_constant=_reject_constant
-            )
+            payload = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
         except (ValueError, RecursionError):
-            raise MalformedResponse(
-                f"FastRouter sent a response that is not valid JSON ({_excerpt(text)})."
-            ) from None
+            raise MalformedResponse(f"FastRouter sent a response that is not valid JSON ({_excerpt(text)}).") from None
         if not isinstance(payload, dict):
-            raise MalformedResponse(
-                f"FastRouter sent JSON that is not an object ({_json_kind(payload)})."
-            )
+            raise MalformedResponse(f"FastRouter sent JSON that is not an object ({_json_kind(payload)}).")
         return cls.from_payload(payload, raw_text=text)
 
     @classmethod
-    def from_payload(
-        cls, payload: Mapping[str, Any], *, raw_text: str = ""
-    ) -> GenerationDetails:
+    def from_payload(cls, payload: Mapping[str, Any], *, raw_text: str = "") -> GenerationDetails:
         """Build from an already-decoded JSON object; every field is optional."""
         p = payload
         return cls(
@@ -235,9 +217,7 @@ class GenerationDetails:
                 p.get("avg_response_time_minutes_per_transaction"),
                 "avg_response_time_minutes_per_transaction",
             ),
-            avg_tokens_per_nano=_as_float(
-                p.get("avg_tokens_per_nano"), "avg_tokens_per_nano"
-            ),
+            avg_tokens_per_nano=_as_float(p.get("avg_tokens_per_nano"), "avg_tokens_per_nano"),
             input_token_size=_as_int(p.get("input_token_size"), "input_token_size"),
             output_token_size=_as_int(p.get("output_token_size"), "output_token_size"),
             is_byok=_as_bool(p.get("is_byok"), "is_byok"),
@@ -285,9 +265,7 @@ def _excerpt(text: str, limit: int = _EXCERPT_LENGTH) -> str:
 
 
 def _bad(field_name: str, expected: str) -> MalformedResponse:
-    return MalformedResponse(
-        f"FastRouter sent an invalid value for “{field_name}” (expected {expected})."
-    )
+    return MalformedResponse(f"FastRouter sent an invalid value for “{field_name}” (expected {expected}).")
 
 
 def _as_str(value: Any, name: str) -> str | None:
@@ -384,9 +362,7 @@ def _as_iso_datetime(value: Any, name: str) -> datetime | None:
     return _as_unix_datetime(value, name, expected="an ISO 8601 date-time")
 
 
-def _as_unix_datetime(
-    value: Any, name: str, expected: str = "a Unix timestamp"
-) -> datetime | None:
+def _as_unix_datetime(value: Any, name: str, expected: str = "a Unix timestamp") -> datetime | None:
     if isinstance(value, str) and value.strip():
         try:
             number = Decimal(value.strip())
@@ -416,9 +392,7 @@ def _as_object(value: Any, name: str) -> dict | None:
     if isinstance(value, str):
         # A nested body sent as a JSON-encoded string.
         try:
-            value = json.loads(
-                value, parse_float=Decimal, parse_constant=_reject_constant
-            )
+            value = json.loads(value, parse_float=Decimal, parse_constant=_reject_constant)
         except (ValueError, RecursionError):
             raise _bad(name, "an object") from None
     if not isinstance(value, dict):
@@ -451,9 +425,7 @@ def _parse_usage(value: Any) -> Usage:
     u = _sub_object(value, "usage")
     return Usage(
         prompt_tokens=_as_int(u.get("prompt_tokens"), "usage.prompt_tokens"),
-        completion_tokens=_as_int(
-            u.get("completion_tokens"), "usage.completion_tokens"
-        ),
+        completion_tokens=_as_int(u.get("completion_tokens"), "usage.completion_tokens"),
         total_tokens=_as_int(u.get("total_tokens"), "usage.total_tokens"),
         cost=_as_decimal(u.get("cost"), "usage.cost"),
     )
@@ -473,14 +445,10 @@ def _body_text(response: requests.Response) -> str:
     try:
         return response.content.decode(response.encoding or "utf-8")
     except (LookupError, UnicodeDecodeError):
-        raise MalformedResponse(
-            "FastRouter sent a response that is not valid text."
-        ) from None
+        raise MalformedResponse("FastRouter sent a response that is not valid text.") from None
 
 
-def parse_retry_after(
-    value: str | None, *, now: datetime | None = None
-) -> float | None:
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date)."""
     if value is None:
         return None
@@ -586,9 +554,7 @@ class FastRouterClient:
                     allow_redirects=False,
                 )
             except requests.exceptions.Timeout as exc:
-                last_error = UpstreamUnavailable(
-                    "FastRouter did not answer in time; try again later."
-                )
+                last_error = UpstreamUnavailable("FastRouter did not answer in time; try again later.")
                 reason = type(exc).__name__
                 delay = self._backoff(attempt)
             except requests.exceptions.ConnectionError as exc:
@@ -597,9 +563,7 @@ class FastRouterClient:
                 delay = self._backoff(attempt)
             except requests.exceptions.RequestException as exc:
                 # Invalid URL and the like: retrying will not help.
-                last_error = UpstreamUnavailable(
-                    "FastRouter could not be contacted; check FASTROUTER_BASE_URL."
-                )
+                last_error = UpstreamUnavailable("FastRouter could not be contacted; check FASTROUTER_BASE_URL.")
                 reason = type(exc).__name__
                 delay = None
             else:
@@ -652,9 +616,7 @@ class FastRouterClient:
                 "The FastRouter API key contains spaces or control characters — check FASTROUTER_API_KEY."
             )
         if not self.base_url:
-            raise NotConfigured(
-                "FastRouter's address is not configured: set FASTROUTER_BASE_URL."
-            )
+            raise NotConfigured("FastRouter's address is not configured: set FASTROUTER_BASE_URL.")
 
     def _backoff(self, attempt: int) -> float:
         # Exponential backoff with full jitter.
@@ -671,9 +633,7 @@ class FastRouterClient:
             except MalformedResponse as exc:
                 # The excerpt in the message comes from upstream: make sure it cannot echo the key.
                 if self._api_key in exc.user_message:
-                    exc.user_message = exc.user_message.replace(
-                        self._api_key, "[redacted]"
-                    )
+                    exc.user_message = exc.user_message.replace(self._api_key, "[redacted]")
                     exc.args = (exc.user_message,)
                 raise
         if status == 400:

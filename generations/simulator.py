@@ -64,9 +64,7 @@ class ModelPrice:
     tokens_per_second: int
 
 
-def _m(
-    model: str, provider: str, inp: str, out: str, weight: int, tps: int
-) -> ModelPrice:
+def _m(model: str, provider: str, inp: str, out: str, weight: int, tps: int) -> ModelPrice:
     return ModelPrice(model, provider, Decimal(inp), Decimal(out), weight, tps)
 
 
@@ -91,8 +89,7 @@ ENDPOINTS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
 _ENDPOINT_WEIGHTS = (85, 10, 5)
 
 API_KEY_HASHES: tuple[str, ...] = tuple(
-    "sha256:" + hashlib.sha256(f"fastrouter-sim-key-{i}".encode()).hexdigest()[:12]
-    for i in range(8)
+    "sha256:" + hashlib.sha256(f"fastrouter-sim-key-{i}".encode()).hexdigest()[:12] for i in range(8)
 )
 _API_KEY_WEIGHTS = (30, 20, 15, 10, 10, 8, 5, 2)
 
@@ -138,10 +135,7 @@ CONVERSATIONS: tuple[tuple[str, str], ...] = (
     ),
     (
         "Translate 'Your subscription renews on 1 March' into German and French.",
-        (
-            "German: Ihr Abonnement verlängert sich am 1. März.\n"
-            "French: Votre abonnement sera renouvelé le 1er mars."
-        ),
+        ("German: Ihr Abonnement verlängert sich am 1. März.\nFrench: Votre abonnement sera renouvelé le 1er mars."),
     ),
     (
         "Explain the difference between a process and a thread to a junior developer.",
@@ -226,10 +220,7 @@ CONVERSATIONS: tuple[tuple[str, str], ...] = (
     ),
     (
         "Turn these meeting notes into action items with owners.",
-        (
-            "- Priya: send revised budget by Friday.\n- Tom: book the venue.\n"
-            "- Alex: draft the launch announcement."
-        ),
+        ("- Priya: send revised budget by Friday.\n- Tom: book the venue.\n- Alex: draft the launch announcement."),
     ),
 )
 
@@ -237,36 +228,22 @@ CONVERSATIONS: tuple[tuple[str, str], ...] = (
 # --- Payload generation ------------------------------------------------------------------
 
 
-def _weighted(
-    rng: random.Random, items: tuple[Any, ...], weights: tuple[int, ...]
-) -> Any:
+def _weighted(rng: random.Random, items: tuple[Any, ...], weights: tuple[int, ...]) -> Any:
     return rng.choices(items, weights=weights, k=1)[0]
 
 
-def _log_normal_int(
-    rng: random.Random, median: float, sigma: float, lo: int, hi: int
-) -> int:
+def _log_normal_int(rng: random.Random, median: float, sigma: float, lo: int, hi: int) -> int:
     return max(lo, min(hi, round(rng.lognormvariate(math.log(median), sigma))))
 
 
 def compute_cost(model: ModelPrice, input_tokens: int, output_tokens: int) -> Decimal:
-    raw = (
-        input_tokens * model.input_per_million
-        + output_tokens * model.output_per_million
-    ) / (_PER_MILLION)
+    raw = (input_tokens * model.input_per_million + output_tokens * model.output_per_million) / (_PER_MILLION)
     return raw.quantize(_NANO_USD, rounding=ROUND_HALF_EVEN)
 
 
-def _duration_ms(
-    rng: random.Random, model: ModelPrice, input_tokens: int, output: int
-) -> int:
+def _duration_ms(rng: random.Random, model: ModelPrice, input_tokens: int, output: int) -> int:
     time_to_first_token = rng.lognormvariate(math.log(350), 0.5) + input_tokens / 20
-    if output:
-        generation = (
-            output / model.tokens_per_second * 1000 * rng.lognormvariate(0, 0.3)
-        )
-    else:
-        generation = 0.0
+    generation = output / model.tokens_per_second * 1000 * rng.lognormvariate(0, 0.3) if output else 0.0
     total = time_to_first_token + generation
     # Provider queueing gives real traffic its long tail.
     if rng.random() < 0.04:
@@ -278,9 +255,7 @@ def _iso_ms(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def generation_payload(
-    generation_id: str, *, now: datetime, extra_fields: bool = True
-) -> dict[str, Any] | None:
+def generation_payload(generation_id: str, *, now: datetime, extra_fields: bool = True) -> dict[str, Any] | None:
     """The details of a simulator generation, or None for an id the simulator never issued.
 
     Money values are Decimals; serialise with :func:`dumps` to keep them exact. Times are
@@ -292,9 +267,7 @@ def generation_payload(
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     anchor = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    rng = random.Random(
-        int.from_bytes(hashlib.sha256(generation_id.encode()).digest()[:8])
-    )
+    rng = random.Random(int.from_bytes(hashlib.sha256(generation_id.encode()).digest()[:8]))
 
     endpoint = _weighted(rng, ENDPOINTS, _ENDPOINT_WEIGHTS)
     if endpoint == "/v1/embeddings":
@@ -315,9 +288,7 @@ def generation_payload(
 
     # Whole request (start and completion) lies inside the 30 days before the anchor.
     window_ms = HISTORY_DAYS * 86_400_000
-    started = anchor - timedelta(
-        milliseconds=rng.randint(duration_ms + 1, window_ms - 1)
-    )
+    started = anchor - timedelta(milliseconds=rng.randint(duration_ms + 1, window_ms - 1))
     completed = started + timedelta(milliseconds=duration_ms)
     started_at = int(started.timestamp())
 
@@ -506,9 +477,7 @@ class SimulatorConfig:
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
         if self.slow_seconds < 0 or self.not_found_for_seconds < 0:
-            raise ValueError(
-                "slow_seconds and not_found_for_seconds must not be negative"
-            )
+            raise ValueError("slow_seconds and not_found_for_seconds must not be negative")
 
 
 @dataclass(frozen=True)
@@ -596,9 +565,7 @@ class SimulatorServer(ThreadingHTTPServer):
         return now - first < self.config.not_found_for_seconds
 
 
-def _error_body(
-    status: int, message: str, error_type: str, code: str
-) -> dict[str, Any]:
+def _error_body(status: int, message: str, error_type: str, code: str) -> dict[str, Any]:
     return {
         "error": {
             "message": message,
@@ -611,9 +578,7 @@ def _error_body(
 
 class _Handler(BaseHTTPRequestHandler):
     server: SimulatorServer
-    protocol_version = (
-        "HTTP/1.1"  # keep-alive, so benchmarks measure the app not TCP setup
-    )
+    protocol_version = "HTTP/1.1"  # keep-alive, so benchmarks measure the app not TCP setup
     server_version = "FastRouterSimulator/1.0"
 
     def do_POST(self) -> None:
@@ -633,15 +598,11 @@ class _Handler(BaseHTTPRequestHandler):
         if body is None:
             self._send_json(
                 400,
-                _error_body(
-                    400, "Invalid request body", "invalid_request_error", "bad_request"
-                ),
+                _error_body(400, "Invalid request body", "invalid_request_error", "bad_request"),
             )
             return
         if self.path.split("?", 1)[0] != GENERATION_PATH:
-            self._send_json(
-                404, _error_body(404, "Not found", "invalid_request_error", "not_found")
-            )
+            self._send_json(404, _error_body(404, "Not found", "invalid_request_error", "not_found"))
             return
         if self.command != "POST":
             self._send_json(
@@ -658,9 +619,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._authorised():
             self._send_json(
                 401,
-                _error_body(
-                    401, "Invalid API key", "authentication_error", "invalid_api_key"
-                ),
+                _error_body(401, "Invalid API key", "authentication_error", "invalid_api_key"),
                 {"WWW-Authenticate": 'Bearer realm="fastrouter"'},
             )
             return
@@ -681,9 +640,7 @@ class _Handler(BaseHTTPRequestHandler):
         if generation_id is None:
             self._send_json(
                 400,
-                _error_body(
-                    400, problem, "invalid_request_error", "invalid_generation_id"
-                ),
+                _error_body(400, problem, "invalid_request_error", "invalid_generation_id"),
             )
             return
         self._answer(generation_id)
@@ -712,9 +669,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         now = datetime.fromtimestamp(cfg.clock(), UTC)
-        payload = generation_payload(
-            generation_id, now=now, extra_fields=cfg.extra_fields
-        )
+        payload = generation_payload(generation_id, now=now, extra_fields=cfg.extra_fields)
         if payload is None or server.still_hidden(generation_id):
             self._send_json(
                 404,
@@ -755,9 +710,7 @@ class _Handler(BaseHTTPRequestHandler):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return False
-        return hmac.compare_digest(
-            token.strip().encode(), self.server.config.api_key.encode()
-        )
+        return hmac.compare_digest(token.strip().encode(), self.server.config.api_key.encode())
 
     def _read_body(self) -> bytes | None:
         """The request body, or None if it can't be read safely (connection is then closed)."""
@@ -774,9 +727,7 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         return self.rfile.read(length) if length else b""
 
-    def _send_json(
-        self, status: int, body: Any, headers: dict[str, str] | None = None
-    ) -> None:
+    def _send_json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         self._send(status, dumps(body).encode(), "application/json", headers)
 
     def _send(
@@ -815,9 +766,7 @@ def _parse_generation_id(body: bytes) -> tuple[str | None, str]:
     return generation_id, ""
 
 
-def make_server(
-    config: SimulatorConfig, host: str = "127.0.0.1", port: int = 0
-) -> SimulatorServer:
+def make_server(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 0) -> SimulatorServer:
     """A bound, not yet serving, simulator; port 0 picks a free port (see ``server.url``)."""
     return SimulatorServer(config, (host, port))
 
@@ -825,10 +774,7 @@ def make_server(
 def serve_until_signalled(server: SimulatorServer) -> None:
     """Serve until SIGINT/SIGTERM, then shut down cleanly. Call from the main thread."""
     stop = threading.Event()
-    previous = {
-        sig: signal.signal(sig, lambda *_: stop.set())
-        for sig in (signal.SIGINT, signal.SIGTERM)
-    }
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     # serve_forever runs in a thread because shutdown() from a signal handler on the
     # serving thread would deadlock.
     worker = threading.Thread(target=server.serve_forever, name="fastrouter-simulator")

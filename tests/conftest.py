@@ -16,7 +16,10 @@ def fastrouter_settings(settings):
     settings.FASTROUTER_API_KEY = TEST_API_KEY
     settings.FASTROUTER_BASE_URL = "https://fastrouter.test"
     # Plain static storage: tests need no collectstatic manifest.
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     return settings
 
 

@@ -127,10 +127,7 @@ def test_clean_generation_id_rejects_too_long():
 def test_clean_generation_id_rejects_spaces_and_control_characters(raw):
     with pytest.raises(InvalidGenerationId) as excinfo:
         clean_generation_id(raw)
-    assert (
-        excinfo.value.user_message
-        == "A generation id cannot contain spaces or control characters."
-    )
+    assert excinfo.value.user_message == "A generation id cannot contain spaces or control characters."
 
 
 def test_id_is_validated_before_sending(http_mock, make_client):
@@ -176,11 +173,7 @@ def test_key_only_in_authorization_header(http_mock, make_client):
     request = http_mock.calls[0].request
     assert KEY not in request.url
     assert KEY not in request.body.decode()
-    others = {
-        name: value
-        for name, value in request.headers.items()
-        if name != "Authorization"
-    }
+    others = {name: value for name, value in request.headers.items() if name != "Authorization"}
     assert KEY not in repr(others)
 
 
@@ -242,9 +235,7 @@ def test_200_parses(http_mock, make_client):
         (404, GenerationNotFound),
     ],
 )
-def test_client_errors_are_not_retried(
-    http_mock, make_client, fake_time, status, error_class
-):
+def test_client_errors_are_not_retried(http_mock, make_client, fake_time, status, error_class):
     add_json(http_mock, status=status, body=json.dumps({"error": {"message": "nope"}}))
     with pytest.raises(error_class):
         make_client().get_generation("gen-1")
@@ -256,24 +247,18 @@ def test_401_message(http_mock, make_client):
     add_json(http_mock, status=401, body="{}")
     with pytest.raises(AuthenticationFailed) as excinfo:
         make_client().get_generation("gen-1")
-    assert excinfo.value.user_message == (
-        "The configured FastRouter key was rejected — check FASTROUTER_API_KEY."
-    )
+    assert excinfo.value.user_message == ("The configured FastRouter key was rejected — check FASTROUTER_API_KEY.")
 
 
 def test_404_message(http_mock, make_client):
     add_json(http_mock, status=404, body="{}")
     with pytest.raises(GenerationNotFound) as excinfo:
         make_client().get_generation("gen-1")
-    assert excinfo.value.user_message == (
-        "FastRouter has no generation with this id, or it has expired."
-    )
+    assert excinfo.value.user_message == ("FastRouter has no generation with this id, or it has expired.")
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
-def test_server_errors_retried_until_attempts_exhausted(
-    http_mock, make_client, fake_time, status
-):
+def test_server_errors_retried_until_attempts_exhausted(http_mock, make_client, fake_time, status):
     add_json(http_mock, status=status, body="oops")
     with pytest.raises(UpstreamError) as excinfo:
         make_client(max_attempts=4).get_generation("gen-1")
@@ -286,9 +271,7 @@ def test_server_errors_retried_until_attempts_exhausted(
 def test_backoff_is_exponential_with_full_jitter(http_mock, make_client, fake_time):
     add_json(http_mock, status=500, body="oops")
     with pytest.raises(UpstreamError):
-        make_client(max_attempts=4, backoff_base=0.5, deadline=100).get_generation(
-            "gen-1"
-        )
+        make_client(max_attempts=4, backoff_base=0.5, deadline=100).get_generation("gen-1")
     for attempt, delay in enumerate(fake_time.sleeps):
         assert 0 <= delay <= 0.5 * 2**attempt
 
@@ -312,9 +295,7 @@ def test_unexpected_status_is_upstream_error_without_retry(http_mock, make_clien
 
 
 def test_redirect_is_not_followed(http_mock, make_client):
-    http_mock.add(
-        responses.POST, URL, status=302, headers={"Location": "https://elsewhere.test/"}
-    )
+    http_mock.add(responses.POST, URL, status=302, headers={"Location": "https://elsewhere.test/"})
     with pytest.raises(UpstreamError) as excinfo:
         make_client().get_generation("gen-1")
     assert excinfo.value.status == 302
@@ -380,9 +361,7 @@ def test_429_http_date_above_cap_raises_at_once(http_mock, make_client, fake_tim
     assert fake_time.sleeps == []
 
 
-def test_429_retry_after_past_deadline_raises_at_once(
-    http_mock, make_client, fake_time
-):
+def test_429_retry_after_past_deadline_raises_at_once(http_mock, make_client, fake_time):
     add_json(http_mock, status=429, headers={"Retry-After": "20"}, body="{}")
     with pytest.raises(RateLimited) as excinfo:
         make_client(deadline=10, max_retry_after=30).get_generation("gen-1")
@@ -395,10 +374,7 @@ def test_429_message_names_wait(http_mock, make_client):
     add_json(http_mock, status=429, headers={"Retry-After": "12"}, body="{}")
     with pytest.raises(RateLimited) as excinfo:
         make_client(max_attempts=1).get_generation("gen-1")
-    assert (
-        excinfo.value.user_message
-        == "FastRouter is rate limiting us; try again in 12 s."
-    )
+    assert excinfo.value.user_message == "FastRouter is rate limiting us; try again in 12 s."
 
 
 def test_429_without_retry_after_uses_backoff(http_mock, make_client, fake_time):
@@ -466,9 +442,7 @@ def test_per_attempt_timeout_never_exceeds_deadline(http_mock, make_client):
     "exception",
     [requests.exceptions.ReadTimeout(), requests.exceptions.ConnectTimeout()],
 )
-def test_timeouts_retried_then_unavailable(
-    http_mock, make_client, fake_time, exception
-):
+def test_timeouts_retried_then_unavailable(http_mock, make_client, fake_time, exception):
     http_mock.add(responses.POST, URL, body=exception)
     with pytest.raises(UpstreamUnavailable) as excinfo:
         make_client(max_attempts=3).get_generation("gen-1")
@@ -478,9 +452,7 @@ def test_timeouts_retried_then_unavailable(
 
 
 def test_connection_error_retried_then_success(http_mock, make_client, fake_time):
-    http_mock.add(
-        responses.POST, URL, body=requests.exceptions.ConnectionError("refused")
-    )
+    http_mock.add(responses.POST, URL, body=requests.exceptions.ConnectionError("refused"))
     add_json(http_mock)
     assert make_client().get_generation("gen-1").id == "gen-1"
     assert len(fake_time.sleeps) == 1
@@ -601,12 +573,8 @@ def test_numbers_as_strings_are_coerced():
     assert details.input_token_size == 14
     assert details.output_token_size == 105
     assert details.created_at == datetime(2025, 11, 20, 9, 14, 27, tzinfo=UTC)
-    assert details.usage == Usage(
-        prompt_tokens=1, completion_tokens=2, total_tokens=3, cost=Decimal("0.1")
-    )
-    assert details.timing.started_at == datetime(
-        2025, 11, 20, 9, 14, 27, 500000, tzinfo=UTC
-    )
+    assert details.usage == Usage(prompt_tokens=1, completion_tokens=2, total_tokens=3, cost=Decimal("0.1"))
+    assert details.timing.started_at == datetime(2025, 11, 20, 9, 14, 27, 500000, tzinfo=UTC)
     assert details.timing.duration_ms == 2514
 
 
@@ -721,20 +689,14 @@ def test_minimal_sample_parses(http_mock, make_client):
     assert details.api_key == "API-KEY-HASH"
     assert details.credits_used == Decimal("0.000609")
     assert details.query_time == datetime(2025, 5, 6, 13, 51, 2, 889000, tzinfo=UTC)
-    assert details.avg_response_time_minutes_per_transaction == pytest.approx(
-        0.0352454642833
-    )
+    assert details.avg_response_time_minutes_per_transaction == pytest.approx(0.0352454642833)
     assert details.avg_tokens_per_nano == pytest.approx(1.58666666)
     assert details.input_token_size == 14
     assert details.output_token_size == 105
     assert details.is_byok is False
     assert details.endpoint is None
     assert details.created_at is None
-    assert (
-        details.request is None
-        and details.response is None
-        and details.metadata is None
-    )
+    assert details.request is None and details.response is None and details.metadata is None
     assert details.usage == Usage()
     assert details.timing == Timing()
     assert details.raw_text == body
@@ -813,9 +775,7 @@ def test_key_never_in_errors_or_logs(http_mock, make_client, caplog):
     assert KEY not in repr(client)
 
 
-def test_invalid_base_url_is_unavailable_without_retry(
-    http_mock, make_client, fake_time
-):
+def test_invalid_base_url_is_unavailable_without_retry(http_mock, make_client, fake_time):
     with pytest.raises(UpstreamUnavailable) as excinfo:
         make_client(base_url="not a url").get_generation("gen-1")
     assert "FASTROUTER_BASE_URL" in excinfo.value.user_message

@@ -87,9 +87,7 @@ def test_ids_are_stable_and_prefixed() -> None:
 
 def test_same_id_gives_same_payload() -> None:
     for generation_id in demo_ids(20):
-        assert generation_payload(generation_id, now=NOW) == generation_payload(
-            generation_id, now=NOW
-        )
+        assert generation_payload(generation_id, now=NOW) == generation_payload(generation_id, now=NOW)
     first, second = demo_ids(2)
     assert generation_payload(first, now=NOW) != generation_payload(second, now=NOW)
 
@@ -114,17 +112,11 @@ def test_money_round_trips_exactly() -> None:
         assert isinstance(payload["credits_used"], Decimal)
         assert parsed["credits_used"] == payload["credits_used"]
         assert str(parsed["credits_used"]) == str(payload["credits_used"])
-        assert (
-            parsed["usage"]["cost"]
-            == payload["usage"]["cost"]
-            == payload["credits_used"]
-        )
+        assert parsed["usage"]["cost"] == payload["usage"]["cost"] == payload["credits_used"]
 
 
 def test_dumps_writes_decimals_as_exact_number_literals() -> None:
-    text = dumps(
-        {"a": Decimal("0.000000001"), "b": [Decimal("12.345678912")], "c": 1.5}
-    )
+    text = dumps({"a": Decimal("0.000000001"), "b": [Decimal("12.345678912")], "c": 1.5})
     assert text == '{"a": 0.000000001, "b": [12.345678912], "c": 1.5}'
     assert json.loads(text, parse_float=Decimal)["a"] == Decimal("0.000000001")
 
@@ -142,9 +134,7 @@ def test_cost_is_tokens_times_price() -> None:
         usage = payload["usage"]
         assert usage["prompt_tokens"] == payload["input_token_size"]
         assert usage["completion_tokens"] == payload["output_token_size"]
-        assert (
-            usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
-        )
+        assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
 
 
 def test_compute_cost_for_known_prices() -> None:
@@ -160,9 +150,7 @@ def test_times_lie_within_the_last_30_days_and_agree() -> None:
         assert payload["query_time"].endswith("Z") and len(payload["query_time"]) == 24
         assert earliest <= query_time <= NOW
         timing = payload["timing"]
-        assert (
-            timing["started_at"] == payload["created_at"] == int(query_time.timestamp())
-        )
+        assert timing["started_at"] == payload["created_at"] == int(query_time.timestamp())
         assert timing["started_at"] <= timing["completed_at"] <= NOW.timestamp()
         assert 300 <= timing["duration_ms"] <= 40_000
         done = query_time + timedelta(milliseconds=timing["duration_ms"])
@@ -207,11 +195,7 @@ def _request(
     path: str | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
     url = server.url if path is None else server.url.replace("/api/v1/generation", path)
-    data = (
-        raw
-        if raw is not None
-        else (json.dumps(body).encode() if body is not None else None)
-    )
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     headers = {"Content-Type": "application/json"}
     if key is not None:
         headers["Authorization"] = f"Bearer {key}"
@@ -287,9 +271,7 @@ def test_server_answers_404_for_unknown_ids_and_paths(serve) -> None:
     status, _, body = _request(server, {"generation_id": "chatcmpl-unknown"})
     assert status == 404
     assert json.loads(body)["error"]["code"] == "not_found"
-    status, _, _ = _request(
-        server, {"generation_id": simulator_id(1)}, path="/api/v1/other"
-    )
+    status, _, _ = _request(server, {"generation_id": simulator_id(1)}, path="/api/v1/other")
     assert status == 404
 
 
@@ -327,9 +309,7 @@ def test_rpm_limit_answers_429_with_retry_after_http_date(serve) -> None:
 
 
 def test_rpm_limit_mixed_format_uses_both_forms(serve) -> None:
-    server = serve(
-        rpm_limit=1, retry_after_format="mixed", clock=FakeClock(1_700_000_000.0)
-    )
+    server = serve(rpm_limit=1, retry_after_format="mixed", clock=FakeClock(1_700_000_000.0))
     body = {"generation_id": simulator_id(1)}
     _request(server, body)
     values = [_request(server, body)[1]["Retry-After"] for _ in range(4)]
@@ -339,9 +319,7 @@ def test_rpm_limit_mixed_format_uses_both_forms(serve) -> None:
 
 def test_error_rate_one_always_answers_5xx(serve) -> None:
     server = serve(error_rate=1.0)
-    statuses = {
-        _request(server, {"generation_id": simulator_id(n)})[0] for n in range(30)
-    }
+    statuses = {_request(server, {"generation_id": simulator_id(n)})[0] for n in range(30)}
     assert statuses <= {500, 502, 503}
     assert len(statuses) >= 2
 
@@ -355,18 +333,14 @@ def test_malformed_rate_one_never_gives_a_valid_payload(serve) -> None:
             parsed = json.loads(body)
         except ValueError:
             continue
-        is_valid = isinstance(parsed, dict) and isinstance(
-            parsed.get("credits_used"), float
-        )
+        is_valid = isinstance(parsed, dict) and isinstance(parsed.get("credits_used"), float)
         assert not is_valid
 
 
 def test_faults_are_reproducible_with_a_seed(serve) -> None:
     def statuses(seed: int) -> list[int]:
         server = serve(error_rate=0.5, seed=seed)
-        return [
-            _request(server, {"generation_id": simulator_id(n)})[0] for n in range(20)
-        ]
+        return [_request(server, {"generation_id": simulator_id(n)})[0] for n in range(20)]
 
     assert statuses(7) == statuses(7)
 
@@ -391,7 +365,5 @@ def test_new_ids_are_not_found_for_a_while(serve) -> None:
 
 
 def test_management_command_module_imports() -> None:
-    module = importlib.import_module(
-        "generations.management.commands.fastrouter_simulator"
-    )
+    module = importlib.import_module("generations.management.commands.fastrouter_simulator")
     assert hasattr(module, "Command")

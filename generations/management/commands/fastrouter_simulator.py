@@ -16,28 +16,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument(
-            "--port", type=int, default=8765, help="0 picks a free port"
-        )
+        parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
         parser.add_argument(
             "--api-key",
             default=os.environ.get("SIMULATOR_API_KEY", "sim-local-key"),
             help="Bearer token clients must send (default: $SIMULATOR_API_KEY or sim-local-key)",
         )
-        parser.add_argument(
-            "--rpm", type=int, default=None, help="requests-per-minute limit"
-        )
+        parser.add_argument("--rpm", type=int, default=None, help="requests-per-minute limit")
         parser.add_argument(
             "--retry-after-format",
             choices=("seconds", "http-date", "mixed"),
             default="seconds",
         )
-        parser.add_argument(
-            "--error-rate", type=float, default=0.0, help="share of 5xx answers"
-        )
-        parser.add_argument(
-            "--slow-rate", type=float, default=0.0, help="share of slow answers"
-        )
+        parser.add_argument("--error-rate", type=float, default=0.0, help="share of 5xx answers")
+        parser.add_argument("--slow-rate", type=float, default=0.0, help="share of slow answers")
         parser.add_argument("--slow-seconds", type=float, default=2.0)
         parser.add_argument(
             "--malformed-rate",
@@ -51,12 +43,8 @@ class Command(BaseCommand):
             default=0.0,
             help="ids answer 404 for this long after first being asked for",
         )
-        parser.add_argument(
-            "--seed", type=int, default=0, help="seed for the fault RNG"
-        )
-        parser.add_argument(
-            "--print-ids", type=int, metavar="N", help="print N demo ids and exit"
-        )
+        parser.add_argument("--seed", type=int, default=0, help="seed for the fault RNG")
+        parser.add_argument("--print-ids", type=int, metavar="N", help="print N demo ids and exit")
         parser.add_argument("--verbose", action="store_true", help="log every request")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -80,12 +68,8 @@ class Command(BaseCommand):
             server = make_server(config, options["host"], options["port"])
         except (ValueError, OSError) as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(
-            f"FastRouter simulator listening on {server.url} (Ctrl-C to stop)"
-        )
+        self.stdout.write(f"FastRouter simulator listening on {server.url} (Ctrl-C to stop)")
         self.stdout.flush()
         serve_until_signalled(server)
-        counts = ", ".join(
-            f"{s}: {n}" for s, n in sorted(server.status_counts().items())
-        )
+        counts = ", ".join(f"{s}: {n}" for s, n in sorted(server.status_counts().items()))
         self.stdout.write(f"Simulator stopped. Responses by status: {counts or 'none'}")
