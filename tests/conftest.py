@@ -1,6 +1,8 @@
 import pytest
 import responses
 
+from generations import services
+from generations.client import FastRouterClient
 from tests.factories import TEST_API_KEY
 
 
@@ -20,7 +22,24 @@ def fastrouter_settings(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # Fast hashing: test logins need no brute-force resistance.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     return settings
+
+
+@pytest.fixture(autouse=True)
+def no_retry_waits(monkeypatch):
+    """Clients built during a test retry without really sleeping."""
+    original_init = FastRouterClient.__init__
+
+    def init_without_sleeping(self, **options):
+        options.setdefault("sleep", lambda seconds: None)
+        original_init(self, **options)
+
+    monkeypatch.setattr(FastRouterClient, "__init__", init_without_sleeping)
+    services._clients.clear()
+    yield
+    services._clients.clear()
 
 
 @pytest.fixture

@@ -1,0 +1,70 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _start(**env: str) -> subprocess.CompletedProcess:
+    """Import the settings in a fresh interpreter, as start-up would."""
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("FASTROUTER_", "DATABASE_URL", "DEBUG", "SECRET"))
+    }
+    clean.update(
+        {"DJANGO_SETTINGS_MODULE": "fastrouter_dash.settings", "DATA_DIR": "/tmp/fastrouter-dash-settings-test"}
+    )
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"], cwd=ROOT, env=clean, capture_output=True, text=True
+    )
+
+
+def test_starts_with_only_a_secret_key():
+    assert _start(SECRET_KEY="s3cret-for-test").returncode == 0
+
+
+def test_debug_off_without_secret_key_refuses_to_start():
+    result = _start()
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_debug_on_has_a_development_secret_key():
+    assert _start(DEBUG="true").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DEBUG", "maybe"),
+        ("FASTROUTER_TIMEOUT", "soon"),
+        ("FASTROUTER_TIMEOUT", "-1"),
+        ("FASTROUTER_BASE_URL", "api.fastrouter.ai"),
+        ("TIME_ZONE", "Mars/Olympus"),
+        ("DATABASE_URL", "nonsense://x"),
+    ],
+)
+def test_malformed_values_stop_start_up_naming_the_variable(name, value):
+    result = _start(SECRET_KEY="s3cret-for-test", **{name: value})
+    assert result.returncode != 0
+    assert name in result.stderr.splitlines()[-1]
+    assert "Traceback" in result.stderr  # an ImproperlyConfigured, not a silent default
+
+
+def test_base_url_is_a_setting_for_either_documented_host():
+    result = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; print(settings.FASTROUTER_BASE_URL)"],
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("FASTROUTER_")},
+            "DJANGO_SETTINGS_MODULE": "fastrouter_dash.settings",
+            "SECRET_KEY": "x",
+            "FASTROUTER_BASE_URL": "https://go.fastrouter.ai/",
+        },
+        capture_output=True,
+        text=True,
+    )
+    assert result.stdout.strip() == "https://go.fastrouter.ai"
