@@ -23,9 +23,10 @@ class Command(BaseCommand):
         if not missing:
             self.stdout.write(f"All {count} demo generations are already stored.")
             return
+        # The first fetch also waits for the simulator to come up.
         self._wait_for_upstream(missing[0], wait)
         failures = 0
-        for generation_id in tqdm(missing, desc="Loading demo generations", unit="id"):
+        for generation_id in tqdm(missing[1:], desc="Loading demo generations", unit="id"):
             try:
                 services.generation_fetch(generation_id=generation_id)
             except FastRouterError as error:

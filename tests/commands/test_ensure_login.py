@@ -1,0 +1,35 @@
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+pytestmark = pytest.mark.django_db
+
+
+def _run() -> str:
+    out = StringIO()
+    call_command("ensure_login", stdout=out)
+    return out.getvalue()
+
+
+def test_creates_a_staff_login_with_a_fresh_random_password():
+    output = _run()
+    password = output.rsplit("password: ", 1)[1].strip()
+    user = authenticate(username="admin", password=password)
+    assert user is not None and user.is_staff
+    assert len(password) >= 16
+
+
+def test_two_installs_get_different_passwords(django_user_model):
+    first = _run().rsplit("password: ", 1)[1].strip()
+    django_user_model.objects.all().delete()
+    second = _run().rsplit("password: ", 1)[1].strip()
+    assert first != second
+
+
+def test_an_existing_login_is_left_alone(django_user_model):
+    django_user_model.objects.create_superuser(username="admin", password="chosen-by-owner-123")
+    output = _run()
+    assert "already exists" in output
+    assert authenticate(username="admin", password="chosen-by-owner-123") is not None

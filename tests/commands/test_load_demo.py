@@ -1,0 +1,39 @@
+import threading
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from generations.models import Generation
+from generations.simulator import SimulatorConfig, demo_ids, make_server
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def simulator(http_mock, settings):
+    server = make_server(SimulatorConfig(api_key="sim-test-key"), port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    http_mock.add_passthru(base_url)
+    settings.FASTROUTER_BASE_URL = base_url
+    settings.FASTROUTER_API_KEY = "sim-test-key"
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_demo_generations_come_through_the_real_client(simulator):
+    call_command("load_demo", count=25, stdout=StringIO(), stderr=StringIO())
+    assert set(Generation.objects.values_list("generation_id", flat=True)) == set(demo_ids(25))
+    assert simulator.status_counts() == {200: 25}
+    assert Generation.objects.filter(cost_pico__isnull=True).count() == 0
+
+
+def test_loading_twice_fetches_nothing_again(simulator):
+    call_command("load_demo", count=10, stdout=StringIO(), stderr=StringIO())
+    out = StringIO()
+    call_command("load_demo", count=10, stdout=out, stderr=StringIO())
+    assert "already stored" in out.getvalue()
+    assert simulator.status_counts() == {200: 10}
