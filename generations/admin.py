@@ -5,6 +5,7 @@ from django.utils.html import format_html
 from generations.models import Generation, GenerationBody, KeyLabel
 from generations.money import format_usd, from_pico
 from generations.selectors import pretty_body
+from generations.templatetags.generation_format import count
 
 
 class GenerationBodyInline(admin.StackedInline):
@@ -44,8 +45,7 @@ class GenerationAdmin(admin.ModelAdmin):
         "model",
         "provider",
         "cost",
-        "input_tokens",
-        "output_tokens",
+        "tokens",
         "latency",
     ]
     list_filter = ["provider", "model", "is_byok", "endpoint", "occurred_at"]
@@ -67,6 +67,10 @@ class GenerationAdmin(admin.ModelAdmin):
     @admin.display(description="Cost", ordering="cost_pico")
     def cost(self, generation: Generation) -> str:
         return format_usd(from_pico(generation.cost_pico))
+
+    @admin.display(description="Tokens in → out", ordering="total_tokens")
+    def tokens(self, generation: Generation) -> str:
+        return f"{count(generation.input_tokens)} → {count(generation.output_tokens)}"
 
     @admin.display(description="Latency", ordering="latency_ms")
     def latency(self, generation: Generation) -> str:

@@ -33,6 +33,12 @@ def tokens_per_second(value: float | None) -> str:
 
 
 @register.filter
+def significant(value: float | None) -> str:
+    """FastRouter's own float figures, to four significant digits (1.587, 3.29e-08)."""
+    return "unknown" if value is None else f"{value:.4g}"
+
+
+@register.filter
 def count(value: int | None) -> str:
     return "unknown" if value is None else f"{value:,}"
 

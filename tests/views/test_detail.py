@@ -24,7 +24,7 @@ def test_detail_shows_every_field_in_human_units(user_client, fetched):
     assert "412 / 233 / 645" in page
     assert "92.7 tok/s" in page  # 233 tokens / 2.514 s, derived by us
     assert "avg_tokens_per_nano (FastRouter's)" in page
-    assert "0.0000000912" in page
+    assert "9.12e-08" in page
     assert "/v1/chat/completions" in page
     assert "Platform key" in page
     assert "sha256:4f1c2b9e0d7a" in page
