@@ -102,6 +102,18 @@ FASTROUTER_API_KEY = os.getenv("FASTROUTER_API_KEY", "").strip()
 FASTROUTER_BASE_URL = envurl("FASTROUTER_BASE_URL", "https://api.fastrouter.ai")
 FASTROUTER_TIMEOUT = envfloat("FASTROUTER_TIMEOUT", "10")
 
+# Bulk import, the ingest API and the fetch worker (see docs/ingest.md).
+IMPORT_MAX_UPLOAD_BYTES = envint("IMPORT_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024), minimum=1)
+IMPORT_MAX_IDS = envint("IMPORT_MAX_IDS", "100000", minimum=1)
+INGEST_MAX_IDS_PER_REQUEST = envint("INGEST_MAX_IDS_PER_REQUEST", "1000", minimum=1)
+FASTROUTER_MAX_RPM = envint("FASTROUTER_MAX_RPM", "300", minimum=1)
+FASTROUTER_NOT_FOUND_GRACE_SECONDS = envint("FASTROUTER_NOT_FOUND_GRACE_SECONDS", "600")
+FETCH_WORKER_CONCURRENCY = envint("FETCH_WORKER_CONCURRENCY", "4", minimum=1)
+FETCH_MAX_ATTEMPTS = envint("FETCH_MAX_ATTEMPTS", "6", minimum=1)
+FETCH_RETRY_BASE_SECONDS = envfloat("FETCH_RETRY_BASE_SECONDS", "5")
+FETCH_CLAIM_SECONDS = envint("FETCH_CLAIM_SECONDS", "300", minimum=30)
+FETCH_AUTH_PAUSE_SECONDS = envint("FETCH_AUTH_PAUSE_SECONDS", "60", minimum=1)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -143,6 +155,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "generations.context_processors.site",
+                "generations.context_processors.worker_status",
             ],
         },
     },
