@@ -62,6 +62,10 @@ class RateLimiter:
             if stop.wait(wait):
                 return False
 
+    @property
+    def paused_until(self) -> float:
+        return self._paused_until
+
     def pause(self, seconds: float) -> None:
         with self._lock:
             until = self._clock() + seconds
