@@ -48,7 +48,7 @@ def test_csv_column_chosen_by_name_or_number():
 
 
 def test_csv_unknown_column_names_the_columns_there_are():
-    with pytest.raises(UnreadableImport, match="no column “nope”.*“a”, “b”"):
+    with pytest.raises(UnreadableImport, match=r"no column “nope”.*“a”, “b”"):
         parse_ids("a,b\nid-111aaa,id-222bbb\n", filename="x.csv", column="nope")
 
 
