@@ -78,7 +78,13 @@ def envdatabase(name: str, default: str) -> dict:
         raise ImproperlyConfigured(f"{name} is not a database URL we understand ({error})") from None
     if config["ENGINE"].endswith("sqlite3"):
         # WAL lets the worker write while pages read; a busy timeout instead of "database is locked".
-        config["OPTIONS"] = {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        # IMMEDIATE: a transaction takes the write lock up front, so the fetch worker's threads and the
+        # web server wait for each other (busy timeout) instead of failing with "database is locked".
+        config["OPTIONS"] = {
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+        }
         config["CONN_MAX_AGE"] = 0
         config.pop("CONN_HEALTH_CHECKS", None)
     return config

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
 from generations import queue
@@ -148,16 +148,14 @@ class FetchWorker:
         client = self.client_factory()
         try:
             while not self.stop_event.is_set():
-                claimed = queue.lookup_claim(worker=token)
-                if not claimed:
-                    if not self._idle():
+                try:
+                    if not self._step(client, token):
                         break
-                    continue
-                request = claimed[0]
-                if not self.limiter.acquire(self.stop_event):
-                    queue.lookup_release(request=request)
-                    break
-                self.process(request, client)
+                except DatabaseError:
+                    # A database hiccup (restart, lock timeout): a claimed row comes back when its claim expires.
+                    logger.exception("Database error in fetch worker thread %s; carrying on in a moment.", token)
+                    connection.close()
+                    self.stop_event.wait(1.0)
         except Exception:
             logger.exception("Fetch worker thread %s crashed; its claims expire and are picked up again.", token)
             self.stop()
@@ -165,6 +163,18 @@ class FetchWorker:
         finally:
             client.close()
             connection.close()
+
+    def _step(self, client: FastRouterClient, token: str) -> bool:
+        """Claim, wait for a rate-limit slot, fetch and record one id; False when the thread should end."""
+        claimed = queue.lookup_claim(worker=token)
+        if not claimed:
+            return self._idle()
+        request = claimed[0]
+        if not self.limiter.acquire(self.stop_event):
+            queue.lookup_release(request=request)
+            return False
+        self.process(request, client)
+        return True
 
     def _idle(self) -> bool:
         """Wait for work; False when a --once run has nothing left."""
