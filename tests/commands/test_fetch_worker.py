@@ -1,4 +1,7 @@
 import io
+import json
+import os
+import signal
 import threading
 
 import pytest
@@ -8,6 +11,7 @@ from django.core.management import CommandError, call_command
 from generations import queue
 from generations.models import Generation, LookupBatch, LookupRequest
 from generations.simulator import SimulatorConfig, demo_ids, make_server
+from generations.worker import RateLimiter
 from tests.factories import FASTROUTER_URL, TEST_API_KEY, full_payload
 
 
@@ -53,3 +57,45 @@ def test_load_demo_queues_the_demo_ids_as_a_batch(http_mock, settings):
     assert (batch.source, batch.new_count) == ("demo", 20)
     assert set(LookupRequest.objects.values_list("generation_id", flat=True)) == set(demo_ids(20))
     assert Generation.objects.count() == 0  # the worker stores them, not load_demo
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sigterm_finishes_the_fetch_in_flight_and_releases_other_claims(http_mock, monkeypatch):
+    in_flight, waiting_for_slot, released = threading.Event(), threading.Event(), threading.Event()
+
+    def slow_answer(request):
+        in_flight.set()
+        released.wait(10)  # still in flight while the worker stops and gives back the other claim
+        return 200, {}, json.dumps(full_payload(json.loads(request.body)["generation_id"]))
+
+    http_mock.add_callback(responses.POST, FASTROUTER_URL, callback=slow_answer)
+    queue.generation_enqueue(ids=["gen-a1", "gen-b2", "gen-c3"], source=LookupBatch.Source.CLI)
+
+    acquire, release = RateLimiter.acquire, queue.lookup_release
+    calls = []
+
+    def observed_acquire(self, stop_event):
+        calls.append(1)
+        if len(calls) == 2:
+            waiting_for_slot.set()  # the second thread holds a claim and waits for a slot
+        return acquire(self, stop_event)
+
+    def observed_release(**kwargs):
+        release(**kwargs)
+        released.set()
+
+    monkeypatch.setattr(RateLimiter, "acquire", observed_acquire)
+    monkeypatch.setattr(queue, "lookup_release", observed_release)
+
+    def terminate() -> None:
+        in_flight.wait(10)
+        waiting_for_slot.wait(10)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=terminate).start()
+    # One request a minute: the second thread's claim waits for a slot until SIGTERM.
+    call_command("fetch_worker", "--concurrency", "2", "--max-rpm", "1", stdout=io.StringIO())
+    states = sorted(LookupRequest.objects.values_list("state", flat=True))
+    assert states == ["queued", "queued", "stored"]
+    assert Generation.objects.count() == 1
+    assert not LookupRequest.objects.exclude(claimed_by="").exists()
