@@ -113,11 +113,13 @@ class ImportConfirmForm(forms.Form):
             raise forms.ValidationError(
                 "This preview has expired or was altered; please preview the ids again."
             ) from None
-        if summary.get("digest") != _digest(data["ids"]):
+        # Browsers submit the newlines of a form value as CRLF.
+        ids_text = data["ids"].replace("\r\n", "\n")
+        if summary.get("digest") != _digest(ids_text):
             raise forms.ValidationError("The ids differ from the preview; please preview them again.")
         # One id per line, exactly as previewed (an id may hold commas, so no re-splitting).
         parsed = ParsedIds(format="text")
-        for number, line in enumerate(data["ids"].split("\n"), start=1):
+        for number, line in enumerate(ids_text.split("\n"), start=1):
             parsed.add(line, f"line {number}")
         if parsed.invalid or not parsed.ids or len(parsed.ids) > settings.IMPORT_MAX_IDS:
             raise forms.ValidationError("The ids differ from the preview; please preview them again.")

@@ -35,9 +35,9 @@ def test_paste_preview_counts_and_lists_invalid_lines_without_queueing(user_clie
 def test_confirm_queues_the_previewed_ids_and_opens_the_batch(user_client, user):
     preview = _preview(user_client, text="gen-a1, gen-b2 x" + "y" * 300)
     confirm = preview.context["confirm"]
-    response = user_client.post(
-        reverse("import"), {"confirm": "1", "ids": confirm["ids"].value(), "summary": confirm["summary"].value()}
-    )
+    # A browser sends the newlines of the hidden value as CRLF.
+    ids = confirm["ids"].value().replace("\n", "\r\n")
+    response = user_client.post(reverse("import"), {"confirm": "1", "ids": ids, "summary": confirm["summary"].value()})
     batch = LookupBatch.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("batch-detail", args=[batch.pk])
