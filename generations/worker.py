@@ -28,11 +28,8 @@ from generations.client import (
     FastRouterError,
     GenerationNotFound,
     InvalidGenerationId,
-    MalformedResponse,
     NotConfigured,
     RateLimited,
-    UpstreamError,
-    UpstreamUnavailable,
 )
 from generations.models import LookupRequest
 
@@ -206,11 +203,19 @@ class FetchWorker:
         except GenerationNotFound as error:
             state = queue.lookup_record_not_found(request=request, reason=error.user_message)
             self.stats.add("retried" if state == LookupRequest.State.QUEUED else "not_found")
-        except (UpstreamError, UpstreamUnavailable, MalformedResponse, FastRouterError) as error:
+        except FastRouterError as error:
+            # UpstreamError (5xx), UpstreamUnavailable (timeouts), MalformedResponse, anything unexpected.
             state = queue.lookup_record_transient(request=request, reason=error.user_message)
             self.stats.add("retried" if state == LookupRequest.State.QUEUED else "failed")
         else:
-            queue.lookup_record_stored(request=request, details=details)
+            try:
+                queue.lookup_record_stored(request=request, details=details)
+            except DatabaseError:
+                # e.g. a value too long for its column: count it as a failed attempt, not a retry forever.
+                logger.exception("Could not store generation %s.", request.generation_id)
+                queue.lookup_record_transient(request=request, reason="The answer could not be stored (see the logs).")
+                self.stats.add("retried")
+                return
             self.stats.add("stored")
             if self._auth_alert_may_be_set:
                 self._auth_alert_may_be_set = False

@@ -220,3 +220,18 @@ def test_two_workers_never_claim_the_same_row_on_postgresql():
     assert not set(claimed["a"]) & set(claimed["b"])
     assert len(claimed["a"]) + len(claimed["b"]) == 300
     assert claimed["a"] and claimed["b"]
+
+
+@pytest.mark.django_db
+def test_an_answer_that_cannot_be_stored_counts_as_a_failed_attempt(worker, http_mock, monkeypatch):
+    from django.db import DataError
+
+    def refuse(**kwargs):
+        raise DataError("value too long")
+
+    monkeypatch.setattr(queue, "generation_store", refuse)
+    http_mock.add(responses.POST, FASTROUTER_URL, json=full_payload("gen-w1"))
+    worker.process(_claim_one(), make_client())
+    row = _row()
+    assert (row.state, row.attempts) == (State.QUEUED, 1)
+    assert "could not be stored" in row.last_error
