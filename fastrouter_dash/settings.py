@@ -78,7 +78,13 @@ def envdatabase(name: str, default: str) -> dict:
         raise ImproperlyConfigured(f"{name} is not a database URL we understand ({error})") from None
     if config["ENGINE"].endswith("sqlite3"):
         # WAL lets the worker write while pages read; a busy timeout instead of "database is locked".
-        config["OPTIONS"] = {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        # IMMEDIATE: a transaction takes the write lock up front, so the fetch worker's threads and the
+        # web server wait for each other (busy timeout) instead of failing with "database is locked".
+        config["OPTIONS"] = {
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+        }
         config["CONN_MAX_AGE"] = 0
         config.pop("CONN_HEALTH_CHECKS", None)
     return config
@@ -101,6 +107,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FASTROUTER_API_KEY = os.getenv("FASTROUTER_API_KEY", "").strip()
 FASTROUTER_BASE_URL = envurl("FASTROUTER_BASE_URL", "https://api.fastrouter.ai")
 FASTROUTER_TIMEOUT = envfloat("FASTROUTER_TIMEOUT", "10")
+
+# Bulk import, the ingest API and the fetch worker (see docs/ingest.md).
+IMPORT_MAX_UPLOAD_BYTES = envint("IMPORT_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024), minimum=1)
+IMPORT_MAX_IDS = envint("IMPORT_MAX_IDS", "100000", minimum=1)
+INGEST_MAX_IDS_PER_REQUEST = envint("INGEST_MAX_IDS_PER_REQUEST", "1000", minimum=1)
+FASTROUTER_MAX_RPM = envint("FASTROUTER_MAX_RPM", "300", minimum=1)
+FASTROUTER_NOT_FOUND_GRACE_SECONDS = envint("FASTROUTER_NOT_FOUND_GRACE_SECONDS", "600")
+FETCH_WORKER_CONCURRENCY = envint("FETCH_WORKER_CONCURRENCY", "4", minimum=1)
+FETCH_MAX_ATTEMPTS = envint("FETCH_MAX_ATTEMPTS", "6", minimum=1)
+FETCH_RETRY_BASE_SECONDS = envfloat("FETCH_RETRY_BASE_SECONDS", "5")
+FETCH_CLAIM_SECONDS = envint("FETCH_CLAIM_SECONDS", "300", minimum=30)
+FETCH_AUTH_PAUSE_SECONDS = envint("FETCH_AUTH_PAUSE_SECONDS", "60", minimum=1)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -143,6 +161,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "generations.context_processors.site",
+                "generations.context_processors.worker_status",
             ],
         },
     },

@@ -1,8 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from generations.models import Generation, GenerationBody, KeyLabel
+from generations.ingest_tokens import ingest_token_create, ingest_token_revoke
+from generations.models import Generation, GenerationBody, IngestToken, KeyLabel, LookupBatch, LookupRequest
 from generations.money import format_usd, from_pico
 from generations.selectors import pretty_body
 from generations.templatetags.generation_format import count
@@ -81,3 +82,50 @@ class GenerationAdmin(admin.ModelAdmin):
 class KeyLabelAdmin(admin.ModelAdmin):
     list_display = ["name", "team", "api_key_hash"]
     search_fields = ["name", "team", "api_key_hash"]
+
+
+@admin.register(IngestToken)
+class IngestTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix"]
+    fields = ["name", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def save_model(self, request: HttpRequest, obj: IngestToken, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        token, raw = ingest_token_create(name=obj.name, user=request.user)
+        obj.pk, obj.token_hash, obj.prefix = token.pk, token.token_hash, token.prefix
+        # The only time the token is shown: it is stored hashed and cannot be recovered.
+        messages.warning(request, f"Copy the token for “{token.name}” now, it will not be shown again: {raw}")
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request: HttpRequest, queryset) -> None:
+        count = ingest_token_revoke(tokens=queryset)
+        self.message_user(request, f"Revoked {count} token(s).")
+
+
+@admin.register(LookupBatch)
+class LookupBatchAdmin(admin.ModelAdmin):
+    list_display = ["id", "created_at", "source", "label", "created_by", "found_count", "new_count", "invalid_count"]
+    list_filter = ["source"]
+    readonly_fields = [f.name for f in LookupBatch._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(LookupRequest)
+class LookupRequestAdmin(admin.ModelAdmin):
+    list_display = ["generation_id", "state", "attempts", "last_error", "next_attempt_at", "claimed_by", "batch"]
+    list_filter = ["state"]
+    search_fields = ["^generation_id"]
+    readonly_fields = [f.name for f in LookupRequest._meta.fields]
+    show_full_result_count = False
+    list_select_related = ["batch"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

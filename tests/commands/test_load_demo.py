@@ -4,7 +4,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from generations.models import Generation
+from generations.models import Generation, LookupBatch, LookupRequest
 from generations.simulator import SimulatorConfig, demo_ids, make_server
 
 pytestmark = pytest.mark.django_db
@@ -24,16 +24,19 @@ def simulator(http_mock, settings):
     server.server_close()
 
 
-def test_demo_generations_come_through_the_real_client(simulator):
+@pytest.mark.django_db(transaction=True)  # the worker writes from its own thread
+def test_demo_generations_enter_through_the_queue_and_the_real_client(simulator):
     call_command("load_demo", count=25, stdout=StringIO(), stderr=StringIO())
+    assert LookupBatch.objects.get().source == LookupBatch.Source.DEMO
+    assert LookupRequest.objects.count() == 25
+    call_command("fetch_worker", once=True, concurrency=1, stdout=StringIO(), stderr=StringIO())
     assert set(Generation.objects.values_list("generation_id", flat=True)) == set(demo_ids(25))
-    assert simulator.status_counts() == {200: 25}
     assert Generation.objects.filter(cost_pico__isnull=True).count() == 0
 
 
-def test_loading_twice_fetches_nothing_again(simulator):
+def test_loading_twice_queues_nothing_again(simulator):
     call_command("load_demo", count=10, stdout=StringIO(), stderr=StringIO())
     out = StringIO()
     call_command("load_demo", count=10, stdout=out, stderr=StringIO())
-    assert "already stored" in out.getvalue()
-    assert simulator.status_counts() == {200: 10}
+    assert "already stored or queued" in out.getvalue()
+    assert LookupRequest.objects.count() == 10

@@ -1,16 +1,15 @@
 import time
 
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
-from generations import services
-from generations.client import FastRouterError, UpstreamUnavailable
-from generations.models import Generation
+from generations import queue, services
+from generations.client import FastRouterError, GenerationNotFound, UpstreamUnavailable
+from generations.models import LookupBatch
 from generations.simulator import demo_ids
 
 
 class Command(BaseCommand):
-    help = "Fetch the simulator's demo generations through the real FastRouter client and store them."
+    help = "Queue the simulator's demo generations; the fetch worker then fetches them like any other ids."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--count", type=int, default=500)
@@ -18,29 +17,27 @@ class Command(BaseCommand):
 
     def handle(self, *args, count: int, wait: float, **options) -> None:
         ids = demo_ids(count)
-        stored = set(Generation.objects.filter(generation_id__in=ids).values_list("generation_id", flat=True))
-        missing = [generation_id for generation_id in ids if generation_id not in stored]
-        if not missing:
-            self.stdout.write(f"All {count} demo generations are already stored.")
+        self._wait_for_upstream(ids[0], wait)
+        batch = queue.generation_enqueue(ids=ids, source=LookupBatch.Source.DEMO, label="Demo data")
+        if not batch.new_count:
+            self.stdout.write(f"All {count} demo generations are already stored or queued.")
             return
-        # The first fetch also waits for the simulator to come up.
-        self._wait_for_upstream(missing[0], wait)
-        failures = 0
-        for generation_id in tqdm(missing[1:], desc="Loading demo generations", unit="id"):
-            try:
-                services.generation_fetch(generation_id=generation_id)
-            except FastRouterError as error:
-                failures += 1
-                self.stderr.write(f"{generation_id}: {error.user_message}")
-        self.stdout.write(f"Stored {len(missing) - failures} demo generations ({failures} failed).")
+        self.stdout.write(
+            f"Queued {batch.new_count} demo generations as batch {batch.pk}; "
+            f"the fetch worker loads them (progress at /batches/{batch.pk}/)."
+        )
 
     def _wait_for_upstream(self, generation_id: str, wait: float) -> None:
+        """Only checks that the simulator answers; storing is the worker's job."""
         deadline = time.monotonic() + wait
+        client = services.fastrouter_client()
         while True:
             try:
-                services.generation_fetch(generation_id=generation_id)
+                client.get_generation(generation_id)
                 return
-            except UpstreamUnavailable:
+            except (UpstreamUnavailable, GenerationNotFound):
                 if time.monotonic() > deadline:
                     raise CommandError("The FastRouter simulator did not answer; is it running?") from None
                 time.sleep(0.5)
+            except FastRouterError as error:
+                raise CommandError(error.user_message) from None

@@ -1,0 +1,78 @@
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from generations import ingest_selectors, queue
+from generations.id_import import UnreadableImport, parse_ids
+from generations.models import LookupBatch
+
+
+class Command(BaseCommand):
+    help = "Queue the generation ids in FILE (.txt, .csv, .json, .jsonl; '-' reads stdin) for the fetch worker."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", help="a file of ids, or - for standard input")
+        parser.add_argument("--column", default="", help="CSV column holding the ids (name or number)")
+        parser.add_argument("--key", default="", help="JSON key holding the id (default id; dotted for nested)")
+        parser.add_argument("--format", default="", choices=("", "txt", "csv", "json", "jsonl"), help="override")
+        parser.add_argument("--label", default="", help="a label for the batch")
+        parser.add_argument("--refresh", action="store_true", help="also re-fetch ids that are already stored")
+        parser.add_argument("--wait", action="store_true", help="show progress until the batch is done")
+
+    def handle(self, *args: Any, file: str, column: str, key: str, format: str, label: str, **options: Any) -> None:
+        if file == "-":
+            data, name = sys.stdin.buffer.read(), ""
+        else:
+            path = Path(file)
+            try:
+                if path.stat().st_size > settings.IMPORT_MAX_UPLOAD_BYTES:
+                    raise CommandError(
+                        f"{file} is larger than IMPORT_MAX_UPLOAD_BYTES ({settings.IMPORT_MAX_UPLOAD_BYTES:,} bytes)."
+                    )
+                data, name = path.read_bytes(), path.name
+            except OSError as error:
+                raise CommandError(f"Cannot read {file}: {error.strerror}") from None
+        if format:
+            name = f"input.{format}"
+        try:
+            parsed = parse_ids(data, filename=name, column=column, key=key, max_ids=settings.IMPORT_MAX_IDS)
+        except UnreadableImport as error:
+            raise CommandError(error.user_message) from None
+        for entry in parsed.invalid[:50]:
+            self.stderr.write(f"{entry.location}: {entry.reason} ({entry.value})")
+        if len(parsed.invalid) > 50:
+            self.stderr.write(f"… and {len(parsed.invalid) - 50} more invalid entries.")
+        batch = queue.generation_enqueue(
+            ids=parsed.ids,
+            source=LookupBatch.Source.CLI,
+            label=label or (name if file != "-" else "stdin"),
+            invalid=len(parsed.invalid),
+            refresh=options["refresh"],
+        )
+        self.stdout.write(
+            f"Batch {batch.pk}: {batch.found_count} ids found ({parsed.duplicates} repeats dropped), "
+            f"{batch.new_count} queued, {batch.already_stored_count} already stored, "
+            f"{batch.already_queued_count} already queued, {batch.invalid_count} invalid."
+        )
+        if options["wait"]:
+            self._wait(batch)
+
+    def _wait(self, batch: LookupBatch) -> None:
+        progress = ingest_selectors.batch_progress(batch=batch)
+        with tqdm(total=progress.total, desc=f"Batch {batch.pk}", unit="id", file=self.stdout) as bar:
+            while True:
+                bar.update(progress.done - bar.n)
+                bar.set_postfix(stored=progress.stored, not_found=progress.not_found, failed=progress.failed)
+                if progress.finished:
+                    break
+                time.sleep(1)
+                progress = ingest_selectors.batch_progress(batch=batch)
+        self.stdout.write(
+            f"Done: {progress.stored} stored, {progress.not_found} not found, {progress.failed} failed. "
+            f"Reasons are on the page /batches/{batch.pk}/."
+        )

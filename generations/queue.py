@@ -1,0 +1,247 @@
+"""The lookup queue: handing ids over (enqueue), and the worker's claim / record steps.
+
+Every id has at most one `LookupRequest` row (generation_id is unique). Asking again for an
+id that is stored or queued adds nothing; `refresh=True` re-queues stored ids on purpose.
+Claims are safe with several workers on one database: PostgreSQL claims with
+SELECT … FOR UPDATE SKIP LOCKED; other databases with a conditional UPDATE per row, so
+only one worker's UPDATE can move a row from claimable to fetching.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Min, Q
+from django.utils import timezone
+
+from generations.client import GenerationDetails
+from generations.models import Generation, LookupBatch, LookupRequest, WorkerStatus
+from generations.services import generation_store
+
+State = LookupRequest.State
+PENDING_STATES = (State.QUEUED, State.FETCHING)
+# Well under every database's limit on bound parameters.
+CHUNK = 500
+
+
+def _chunks(items: list[str], size: int = CHUNK) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass(frozen=True)
+class ImportCounts:
+    found: int
+    new: int
+    already_stored: int
+    already_queued: int
+    invalid: int = 0
+    duplicates: int = 0
+
+
+def _stored_and_queued(ids: list[str]) -> tuple[set[str], set[str]]:
+    stored: set[str] = set()
+    queued: set[str] = set()
+    for chunk in _chunks(ids):
+        stored.update(Generation.objects.filter(generation_id__in=chunk).values_list("generation_id", flat=True))
+        queued.update(
+            LookupRequest.objects.filter(generation_id__in=chunk, state__in=PENDING_STATES).values_list(
+                "generation_id", flat=True
+            )
+        )
+    return stored, queued - stored
+
+
+def generation_import_preview(*, ids: list[str], invalid: int = 0, duplicates: int = 0) -> ImportCounts:
+    """What enqueueing ``ids`` (already unique and valid) would do, without doing it."""
+    stored, queued = _stored_and_queued(ids)
+    return ImportCounts(
+        found=len(ids),
+        new=len(ids) - len(stored) - len(queued),
+        already_stored=len(stored),
+        already_queued=len(queued),
+        invalid=invalid,
+        duplicates=duplicates,
+    )
+
+
+@transaction.atomic
+def generation_enqueue(
+    *,
+    ids: Iterable[str],
+    source: str,
+    user=None,
+    label: str = "",
+    invalid: int = 0,
+    refresh: bool = False,
+) -> LookupBatch:
+    """Queue every id that is neither stored nor queued (and, with ``refresh``, stored ones too)."""
+    unique = list(dict.fromkeys(ids))
+    stored, queued = _stored_and_queued(unique)
+    to_queue = [i for i in unique if i not in queued and (refresh or i not in stored)]
+    batch = LookupBatch.objects.create(
+        source=source,
+        label=label[:200],
+        created_by=user if user is not None and user.is_authenticated else None,
+        found_count=len(unique),
+        new_count=len(unique) - len(stored) - len(queued),
+        already_stored_count=len(stored),
+        already_queued_count=len(queued),
+        invalid_count=invalid,
+    )
+    now = timezone.now()
+    for chunk in _chunks(to_queue):
+        # Rows that exist (finished earlier) are re-queued; the rest are inserted. A row
+        # another process queued meanwhile is left alone (the state guard, ignore_conflicts).
+        LookupRequest.objects.filter(generation_id__in=chunk).exclude(state__in=PENDING_STATES).update(
+            batch=batch, state=State.QUEUED, attempts=0, last_error="", next_attempt_at=now, claimed_by="",
+            claim_expires_at=None, updated_at=now,
+        )  # fmt: skip
+        existing = set(LookupRequest.objects.filter(generation_id__in=chunk).values_list("generation_id", flat=True))
+        LookupRequest.objects.bulk_create(
+            [
+                LookupRequest(generation_id=i, batch=batch, first_seen_at=now, next_attempt_at=now)
+                for i in chunk
+                if i not in existing
+            ],
+            ignore_conflicts=True,
+        )
+    return batch
+
+
+def generation_batch_retry_failed(*, batch: LookupBatch) -> int:
+    """Re-queue the batch's failed and not-found ids; returns how many."""
+    now = timezone.now()
+    return LookupRequest.objects.filter(batch=batch, state__in=(State.FAILED, State.NOT_FOUND)).update(
+        state=State.QUEUED, attempts=0, last_error="", next_attempt_at=now, claimed_by="", claim_expires_at=None,
+        updated_at=now,
+    )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- worker steps
+
+
+def _claimable(now: datetime) -> Q:
+    # A fetching row whose claim expired belongs to a worker that died: take it over.
+    return Q(state=State.QUEUED, next_attempt_at__lte=now) | Q(state=State.FETCHING, claim_expires_at__lt=now)
+
+
+def lookup_claim(*, worker: str, limit: int = 1) -> list[LookupRequest]:
+    """Up to ``limit`` due rows, now marked fetching and claimed by ``worker`` (a unique name)."""
+    now = timezone.now()
+    claim = {
+        "state": State.FETCHING,
+        "claimed_by": worker,
+        "claim_expires_at": now + timedelta(seconds=settings.FETCH_CLAIM_SECONDS),
+        "updated_at": now,
+    }
+    due = LookupRequest.objects.filter(_claimable(now)).order_by("next_attempt_at", "id")
+    if connection.features.has_select_for_update_skip_locked:
+        with transaction.atomic():
+            pks = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
+            LookupRequest.objects.filter(pk__in=pks).update(**claim)
+    else:
+        # No SKIP LOCKED (SQLite): the WHERE of each UPDATE re-checks claimability, so of two
+        # workers racing for one row exactly one sees rowcount 1.
+        pks = []
+        for pk in due.values_list("pk", flat=True)[: limit * 4]:
+            if LookupRequest.objects.filter(_claimable(now), pk=pk).update(**claim):
+                pks.append(pk)
+                if len(pks) == limit:
+                    break
+    return list(LookupRequest.objects.filter(pk__in=pks, claimed_by=worker))
+
+
+def _finish(request: LookupRequest, **fields: object) -> bool:
+    """Write the outcome only if this worker still holds the claim (it may have expired)."""
+    fields = {"claimed_by": "", "claim_expires_at": None, "updated_at": timezone.now(), **fields}
+    return bool(
+        LookupRequest.objects.filter(pk=request.pk, claimed_by=request.claimed_by, state=State.FETCHING).update(
+            **fields
+        )
+    )
+
+
+def lookup_record_stored(*, request: LookupRequest, details: GenerationDetails) -> None:
+    with transaction.atomic():
+        generation_store(generation_id=request.generation_id, details=details)
+        _finish(request, state=State.STORED, attempts=request.attempts + 1, last_error="")
+
+
+def lookup_record_failed(*, request: LookupRequest, reason: str, state: str = State.FAILED) -> None:
+    """Final: failed (or not found) with a reason users may read."""
+    _finish(request, state=state, attempts=request.attempts + 1, last_error=reason[:300])
+
+
+def retry_delay(attempts: int) -> float:
+    """Exponential backoff with jitter, from FETCH_RETRY_BASE_SECONDS, capped at 10 minutes."""
+    base = settings.FETCH_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1)
+    return min(600.0, base * random.uniform(0.75, 1.25))
+
+
+def lookup_record_transient(*, request: LookupRequest, reason: str) -> str:
+    """A 5xx, timeout or malformed answer: retry later, or fail after FETCH_MAX_ATTEMPTS. Returns the new state."""
+    attempts = request.attempts + 1
+    if attempts >= settings.FETCH_MAX_ATTEMPTS:
+        reason = f"Gave up after {attempts} attempts: {reason}"
+        _finish(request, state=State.FAILED, attempts=attempts, last_error=reason[:300])
+        return State.FAILED
+    _finish(
+        request,
+        state=State.QUEUED,
+        attempts=attempts,
+        last_error=reason[:300],
+        next_attempt_at=timezone.now() + timedelta(seconds=retry_delay(attempts)),
+    )
+    return State.QUEUED
+
+
+def lookup_record_not_found(*, request: LookupRequest, reason: str) -> str:
+    """404: fresh ids may not be visible yet, so retry until the grace window from first sight ends."""
+    now = timezone.now()
+    grace_ends = request.first_seen_at + timedelta(seconds=settings.FASTROUTER_NOT_FOUND_GRACE_SECONDS)
+    if now >= grace_ends:
+        lookup_record_failed(request=request, reason=reason, state=State.NOT_FOUND)
+        return State.NOT_FOUND
+    wait = min((grace_ends - now).total_seconds(), max(1.0, settings.FASTROUTER_NOT_FOUND_GRACE_SECONDS / 10))
+    _finish(
+        request,
+        state=State.QUEUED,
+        last_error="Not visible at FastRouter yet; trying again.",
+        next_attempt_at=now + timedelta(seconds=wait),
+    )
+    return State.QUEUED
+
+
+def lookup_release(*, request: LookupRequest, delay: float = 0.0) -> None:
+    """Give a claimed row back untouched (rate limit, paused or stopping worker)."""
+    _finish(request, state=State.QUEUED, next_attempt_at=timezone.now() + timedelta(seconds=delay))
+
+
+def lookup_pending() -> bool:
+    return LookupRequest.objects.filter(state__in=PENDING_STATES).exists()
+
+
+def lookup_next_due() -> datetime | None:
+    return LookupRequest.objects.filter(state=State.QUEUED).aggregate(due=Min("next_attempt_at"))["due"]
+
+
+# --------------------------------------------------------------------------- worker status
+
+
+def worker_status_auth_failed(*, worker: str, message: str) -> None:
+    now = timezone.now()
+    WorkerStatus.objects.update_or_create(
+        pk=1, defaults={"auth_failed_at": now, "auth_message": message[:300], "worker": worker, "heartbeat_at": now}
+    )
+
+
+def worker_status_clear_auth(*, worker: str) -> None:
+    WorkerStatus.objects.update_or_create(
+        pk=1, defaults={"auth_failed_at": None, "auth_message": "", "worker": worker, "heartbeat_at": timezone.now()}
+    )

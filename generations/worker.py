@@ -1,0 +1,235 @@
+"""The fetch worker: drains the lookup queue under one shared rate limit.
+
+Threads (one FastRouterClient each: a requests.Session is not thread-safe) claim one row at
+a time, wait for a slot from the single `RateLimiter`, fetch, and record the outcome. The
+client retries little (the queue does the retrying, with backoff stored in
+next_attempt_at); a 429 pauses the limiter, so the whole worker slows down, not one thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections, connection
+from django.utils import timezone
+
+from generations import queue
+from generations.client import (
+    AuthenticationFailed,
+    FastRouterClient,
+    FastRouterError,
+    GenerationNotFound,
+    InvalidGenerationId,
+    NotConfigured,
+    RateLimited,
+)
+from generations.models import LookupRequest
+
+logger = logging.getLogger("generations.worker")
+
+
+class RateLimiter:
+    """Evenly spaced request slots (per_minute), shared by threads; `pause` delays everyone."""
+
+    def __init__(self, per_minute: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = 60.0 / per_minute
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._next_slot = clock()
+        self._paused_until = 0.0
+
+    def acquire(self, stop: threading.Event) -> bool:
+        """Wait for a slot; False if ``stop`` was set while waiting."""
+        with self._lock:
+            now = self._clock()
+            slot = max(self._next_slot, now, self._paused_until)
+            self._next_slot = slot + self.interval
+        while True:
+            wait = max(slot, self._paused_until) - self._clock()
+            if wait <= 0:
+                return not stop.is_set()
+            if stop.wait(wait):
+                return False
+
+    @property
+    def paused_until(self) -> float:
+        return self._paused_until
+
+    def pause(self, seconds: float) -> None:
+        with self._lock:
+            until = self._clock() + seconds
+            self._paused_until = max(self._paused_until, until)
+            self._next_slot = max(self._next_slot, until)
+
+
+def make_client() -> FastRouterClient:
+    # Few client-side retries: a failed id goes back to the queue with backoff instead.
+    return FastRouterClient(
+        base_url=settings.FASTROUTER_BASE_URL,
+        api_key=settings.FASTROUTER_API_KEY,
+        timeout=settings.FASTROUTER_TIMEOUT,
+        max_attempts=1,
+        deadline=settings.FASTROUTER_TIMEOUT + 5,
+    )
+
+
+@dataclass
+class WorkerStats:
+    stored: int = 0
+    not_found: int = 0
+    failed: int = 0
+    retried: int = 0
+    rate_limited: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, name: str) -> None:
+        with self.lock:
+            setattr(self, name, getattr(self, name) + 1)
+
+
+class FetchWorker:
+    def __init__(
+        self,
+        *,
+        concurrency: int | None = None,
+        max_rpm: int | None = None,
+        once: bool = False,
+        client_factory: Callable[[], FastRouterClient] = make_client,
+        idle_seconds: float = 1.0,
+    ) -> None:
+        self.concurrency = concurrency or settings.FETCH_WORKER_CONCURRENCY
+        self.limiter = RateLimiter(max_rpm or settings.FASTROUTER_MAX_RPM)
+        self.once = once
+        self.client_factory = client_factory
+        self.idle_seconds = idle_seconds
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.stop_event = threading.Event()
+        self.stats = WorkerStats()
+        # Set when the key was rejected during a --once run: the command reports it.
+        self.auth_error: str = ""
+        self._auth_alert_may_be_set = True
+        self._auth_lock = threading.Lock()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def run(self) -> WorkerStats:
+        threads = [
+            threading.Thread(target=self._thread_main, args=(index,), name=f"fetch-{index}", daemon=True)
+            for index in range(self.concurrency)
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(0.5)
+        except KeyboardInterrupt:
+            self.stop()
+            for thread in threads:
+                thread.join()
+        return self.stats
+
+    # -- one thread
+
+    def _thread_main(self, index: int) -> None:
+        token = f"{self.name}/{index}"
+        client = self.client_factory()
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    if not self._step(client, token):
+                        break
+                except DatabaseError:
+                    # A database hiccup (restart, lock timeout): a claimed row comes back when its claim expires.
+                    logger.exception("Database error in fetch worker thread %s; carrying on in a moment.", token)
+                    connection.close()
+                    self.stop_event.wait(1.0)
+        except Exception:
+            logger.exception("Fetch worker thread %s crashed; its claims expire and are picked up again.", token)
+            self.stop()
+            raise
+        finally:
+            client.close()
+            connection.close()
+
+    def _step(self, client: FastRouterClient, token: str) -> bool:
+        """Claim, wait for a rate-limit slot, fetch and record one id; False when the thread should end."""
+        claimed = queue.lookup_claim(worker=token)
+        if not claimed:
+            return self._idle()
+        request = claimed[0]
+        if not self.limiter.acquire(self.stop_event):
+            queue.lookup_release(request=request)
+            return False
+        self.process(request, client)
+        return True
+
+    def _idle(self) -> bool:
+        """Wait for work; False when a --once run has nothing left."""
+        close_old_connections()
+        wait = self.idle_seconds
+        if self.once:
+            if not queue.lookup_pending():
+                return False
+            due = queue.lookup_next_due()
+            if due is not None:
+                wait = min(max((due - timezone.now()).total_seconds(), 0.05), 5.0)
+        return not self.stop_event.wait(wait)
+
+    def process(self, request: LookupRequest, client: FastRouterClient) -> None:
+        """Fetch one claimed row and record what happened."""
+        try:
+            details = client.get_generation(request.generation_id)
+        except RateLimited as error:
+            wait = error.retry_after if error.retry_after is not None else queue.retry_delay(1)
+            logger.info("Rate limited by FastRouter; pausing every fetch for %.1f s.", wait)
+            self.limiter.pause(wait)
+            self.stats.add("rate_limited")
+            queue.lookup_release(request=request, delay=wait)
+        except (AuthenticationFailed, NotConfigured) as error:
+            self._pause_for_auth(request, error)
+        except InvalidGenerationId as error:
+            self.stats.add("failed")
+            queue.lookup_record_failed(request=request, reason=error.user_message)
+        except GenerationNotFound as error:
+            state = queue.lookup_record_not_found(request=request, reason=error.user_message)
+            self.stats.add("retried" if state == LookupRequest.State.QUEUED else "not_found")
+        except FastRouterError as error:
+            # UpstreamError (5xx), UpstreamUnavailable (timeouts), MalformedResponse, anything unexpected.
+            state = queue.lookup_record_transient(request=request, reason=error.user_message)
+            self.stats.add("retried" if state == LookupRequest.State.QUEUED else "failed")
+        else:
+            try:
+                queue.lookup_record_stored(request=request, details=details)
+            except DatabaseError:
+                # e.g. a value too long for its column: count it as a failed attempt, not a retry forever.
+                logger.exception("Could not store generation %s.", request.generation_id)
+                queue.lookup_record_transient(request=request, reason="The answer could not be stored (see the logs).")
+                self.stats.add("retried")
+                return
+            self.stats.add("stored")
+            if self._auth_alert_may_be_set:
+                self._auth_alert_may_be_set = False
+                queue.worker_status_clear_auth(worker=self.name)
+
+    def _pause_for_auth(self, request: LookupRequest, error: FastRouterError) -> None:
+        # Every call would fail the same way: stop fetching, keep the row queued, tell the web UI.
+        queue.lookup_release(request=request)
+        with self._auth_lock:
+            self._auth_alert_may_be_set = True
+            queue.worker_status_auth_failed(worker=self.name, message=error.user_message)
+            self.limiter.pause(settings.FETCH_AUTH_PAUSE_SECONDS)
+        if self.once:
+            self.auth_error = error.user_message
+            self.stop()
+        else:
+            logger.error("%s Pausing the fetch worker for %d s.", error.user_message, settings.FETCH_AUTH_PAUSE_SECONDS)

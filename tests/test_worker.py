@@ -1,0 +1,237 @@
+import threading
+import time
+from datetime import timedelta
+from email.utils import formatdate
+
+import pytest
+import requests
+import responses
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from generations import queue
+from generations.models import Generation, LookupBatch, LookupRequest, WorkerStatus
+from generations.simulator import SimulatorConfig, demo_ids, make_server
+from generations.worker import FetchWorker, RateLimiter, make_client
+from tests.factories import FASTROUTER_URL, TEST_API_KEY, full_payload
+
+State = LookupRequest.State
+
+
+class FixedClock:
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def worker():
+    w = FetchWorker(concurrency=1, max_rpm=60_000, once=True)
+    w.limiter = RateLimiter(60, clock=FixedClock())
+    return w
+
+
+def _claim_one(generation_id: str = "gen-w1") -> LookupRequest:
+    if not LookupRequest.objects.filter(generation_id=generation_id).exists():
+        queue.generation_enqueue(ids=[generation_id], source=LookupBatch.Source.CLI)
+    LookupRequest.objects.filter(generation_id=generation_id).update(next_attempt_at=timezone.now())
+    [request] = queue.lookup_claim(worker="test-worker")
+    return request
+
+
+def _row(generation_id: str = "gen-w1") -> LookupRequest:
+    return LookupRequest.objects.get(generation_id=generation_id)
+
+
+def test_rate_limiter_spaces_slots_and_a_pause_holds_everyone():
+    clock = FixedClock()
+    limiter = RateLimiter(60, clock=clock)
+    running, stopped = threading.Event(), threading.Event()
+    stopped.set()
+    assert limiter.acquire(running) is True
+    # The next slot is one second away: with stop set, acquire gives up instead of waiting.
+    assert limiter.acquire(stopped) is False
+    clock.now += 5
+    limiter.pause(30)
+    assert limiter.paused_until == 1035
+    assert limiter.acquire(stopped) is False
+    clock.now += 31
+    assert limiter.acquire(running) is True
+
+
+@pytest.mark.django_db
+def test_success_is_stored_and_marked(worker, http_mock):
+    http_mock.add(responses.POST, FASTROUTER_URL, json=full_payload("gen-w1"))
+    worker.process(_claim_one(), make_client())
+    row = _row()
+    assert (row.state, row.attempts, row.claimed_by) == (State.STORED, 1, "")
+    assert Generation.objects.filter(generation_id="gen-w1").count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("form", ["seconds", "http-date"])
+def test_429_honours_retry_after_in_both_forms_and_pauses_the_whole_worker(worker, http_mock, form):
+    retry_after = "7" if form == "seconds" else formatdate(time.time() + 7, usegmt=True)
+    http_mock.add(responses.POST, FASTROUTER_URL, status=429, headers={"Retry-After": retry_after}, json={})
+    worker.process(_claim_one(), make_client())
+    assert worker.limiter.paused_until == pytest.approx(1007, abs=1.5)
+    row = _row()
+    assert (row.state, row.attempts) == (State.QUEUED, 0)
+    assert row.next_attempt_at > timezone.now() + timedelta(seconds=5)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"status": 500, "json": {"error": {"message": "boom"}}},
+        {"status": 503, "json": {}},
+        {"body": requests.exceptions.ReadTimeout("slow")},
+        {"status": 200, "body": "<html>oops</html>"},
+        {"status": 200, "json": ["not", "an", "object"]},
+    ],
+    ids=["500", "503", "timeout", "html", "array"],
+)
+def test_transient_faults_are_retried_with_backoff_then_fail(worker, http_mock, settings, reply):
+    settings.FETCH_MAX_ATTEMPTS = 2
+    http_mock.add(responses.POST, FASTROUTER_URL, **reply)
+    worker.process(_claim_one(), make_client())
+    row = _row()
+    assert (row.state, row.attempts) == (State.QUEUED, 1)
+    assert row.last_error
+    assert row.next_attempt_at > timezone.now()
+    worker.process(_claim_one(), make_client())
+    row = _row()
+    assert row.state == State.FAILED
+    assert row.last_error.startswith("Gave up after 2 attempts")
+
+
+@pytest.mark.django_db
+def test_404_within_the_grace_window_is_retried_and_then_found(worker, http_mock, settings):
+    settings.FASTROUTER_NOT_FOUND_GRACE_SECONDS = 600
+    http_mock.add(responses.POST, FASTROUTER_URL, status=404, json={})
+    worker.process(_claim_one(), make_client())
+    row = _row()
+    assert row.state == State.QUEUED
+    assert "Not visible" in row.last_error
+    assert timezone.now() < row.next_attempt_at <= timezone.now() + timedelta(seconds=61)
+    http_mock.replace(responses.POST, FASTROUTER_URL, json=full_payload("gen-w1"))
+    worker.process(_claim_one(), make_client())
+    assert _row().state == State.STORED
+
+
+@pytest.mark.django_db
+def test_404_after_the_grace_window_is_not_found(worker, http_mock, settings):
+    settings.FASTROUTER_NOT_FOUND_GRACE_SECONDS = 600
+    http_mock.add(responses.POST, FASTROUTER_URL, status=404, json={})
+    request = _claim_one()
+    LookupRequest.objects.update(first_seen_at=timezone.now() - timedelta(seconds=601))
+    request.refresh_from_db()
+    worker.process(request, make_client())
+    row = _row()
+    assert row.state == State.NOT_FOUND
+    assert row.last_error == "FastRouter has no generation with this id, or it has expired."
+
+
+@pytest.mark.django_db
+def test_400_fails_at_once(worker, http_mock):
+    http_mock.add(responses.POST, FASTROUTER_URL, status=400, json={})
+    worker.process(_claim_one(), make_client())
+    row = _row()
+    assert (row.state, row.attempts) == (State.FAILED, 1)
+    assert "invalid" in row.last_error
+
+
+@pytest.mark.django_db
+def test_401_pauses_the_worker_keeps_the_id_queued_and_alerts_the_web_ui(worker, http_mock, user_client):
+    http_mock.add(responses.POST, FASTROUTER_URL, status=401, json={})
+    worker.process(_claim_one(), make_client())
+    assert _row().state == State.QUEUED
+    assert worker.stop_event.is_set()
+    assert "rejected" in worker.auth_error
+    page = user_client.get(reverse("lookup")).content.decode()
+    assert "The fetch worker is paused" in page
+    assert TEST_API_KEY not in page
+    # The next success (a fixed key) clears the alert.
+    http_mock.replace(responses.POST, FASTROUTER_URL, json=full_payload("gen-w1"))
+    worker.process(_claim_one(), make_client())
+    assert WorkerStatus.objects.get().auth_failed_at is None
+    assert "The fetch worker is paused" not in user_client.get(reverse("lookup")).content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_against_the_faulty_simulator_stores_or_explains_every_id_once(http_mock, settings):
+    server = make_server(SimulatorConfig(api_key=TEST_API_KEY, error_rate=0.08, seed=3))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = server.url.removesuffix("/api/v1/generation")
+    http_mock.add_passthru(base)
+    settings.FASTROUTER_BASE_URL = base
+    settings.FETCH_RETRY_BASE_SECONDS = 0.01
+    settings.FETCH_MAX_ATTEMPTS = 20
+    settings.FASTROUTER_NOT_FOUND_GRACE_SECONDS = 0
+    ids = demo_ids(500)
+    unknown = [f"gen-unknown-{n}" for n in range(5)]
+    try:
+        queue.generation_enqueue(ids=ids + unknown, source=LookupBatch.Source.CLI)
+        # SQLite's in-memory test database (shared cache) answers "table is locked" instead of
+        # waiting when threads write at once; a file database (production) waits, so on SQLite
+        # one thread here, on PostgreSQL four.
+        threads = 4 if connection.vendor == "postgresql" else 1
+        worker = FetchWorker(concurrency=threads, max_rpm=600_000, once=True, idle_seconds=0.05)
+        worker.run()
+        counts = server.status_counts()
+    finally:
+        server.shutdown()
+        server.server_close()
+    states = dict(LookupRequest.objects.values_list("generation_id", "state"))
+    assert {states[i] for i in ids} == {State.STORED}
+    assert {states[i] for i in unknown} == {State.NOT_FOUND}
+    assert Generation.objects.count() == 500
+    assert Generation.objects.values("generation_id").distinct().count() == 500
+    # Exactly one 200 per id: nothing was fetched again after it succeeded.
+    assert counts[200] == 500
+    assert sum(counts.get(s, 0) for s in (500, 502, 503)) > 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_never_claim_the_same_row_on_postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("SELECT … FOR UPDATE SKIP LOCKED needs PostgreSQL; SQLite uses the conditional UPDATE path")
+    queue.generation_enqueue(ids=[f"gen-race-{n}" for n in range(300)], source=LookupBatch.Source.CLI)
+    claimed: dict[str, list[int]] = {"a": [], "b": []}
+    start = threading.Barrier(2)
+
+    def claim_all(name: str) -> None:
+        start.wait()
+        try:
+            while batch := queue.lookup_claim(worker=name, limit=3):
+                claimed[name].extend(r.pk for r in batch)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claim_all, args=(name,)) for name in claimed]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not set(claimed["a"]) & set(claimed["b"])
+    assert len(claimed["a"]) + len(claimed["b"]) == 300
+    assert claimed["a"] and claimed["b"]
+
+
+@pytest.mark.django_db
+def test_an_answer_that_cannot_be_stored_counts_as_a_failed_attempt(worker, http_mock, monkeypatch):
+    from django.db import DataError
+
+    def refuse(**kwargs):
+        raise DataError("value too long")
+
+    monkeypatch.setattr(queue, "generation_store", refuse)
+    http_mock.add(responses.POST, FASTROUTER_URL, json=full_payload("gen-w1"))
+    worker.process(_claim_one(), make_client())
+    row = _row()
+    assert (row.state, row.attempts) == (State.QUEUED, 1)
+    assert "could not be stored" in row.last_error

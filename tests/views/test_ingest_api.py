@@ -1,0 +1,134 @@
+import hashlib
+import json
+import logging
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from generations.ingest_tokens import ingest_token_create
+from generations.models import IngestToken, LookupBatch, LookupRequest
+from tests.factories import make_generation
+
+pytestmark = pytest.mark.django_db
+URL = "/api/ingest"
+
+
+@pytest.fixture
+def token():
+    return ingest_token_create(name="billing-service")
+
+
+def _post(client, body, raw=None, **headers):
+    if raw is not None:
+        headers["Authorization"] = f"Bearer {raw}"
+    data = body if isinstance(body, (str, bytes)) else json.dumps(body)
+    return client.post(URL, data=data, content_type="application/json", headers=headers)
+
+
+def test_url_name():
+    assert reverse("ingest-api") == URL
+
+
+def test_ids_are_queued_and_counted(client, token):
+    make_generation("gen-stored")
+    _, raw = token
+    response = _post(client, ["gen-a1", "gen-stored", "gen-a1", "bad id", 7], raw)
+    assert response.status_code == 202
+    body = response.json()
+    assert (body["queued"], body["already_stored"], body["already_queued"]) == (1, 1, 0)
+    assert [e["item"] for e in body["invalid"]] == ["item 4", "item 5"]
+    batch = LookupBatch.objects.get()
+    assert (batch.source, batch.label) == ("api", "billing-service")
+    assert LookupRequest.objects.get().generation_id == "gen-a1"
+
+
+def test_object_form_and_no_csrf_needed(token, client):
+    from django.test import Client
+
+    csrf_client = Client(enforce_csrf_checks=True)
+    response = _post(csrf_client, {"ids": ["gen-a1"]}, token[1])
+    assert response.status_code == 202
+
+
+@pytest.mark.parametrize("header", [None, "Bearer", "Bearer frdi_wrong", "Basic abc", "Bearer not-a-token"])
+def test_missing_or_wrong_token_is_401(client, token, header):
+    headers = {} if header is None else {"Authorization": header}
+    response = client.post(URL, data="[]", content_type="application/json", headers=headers)
+    assert response.status_code == 401
+    assert "error" in response.json()
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert LookupBatch.objects.count() == 0
+
+
+def test_revoked_token_is_401(client, token):
+    stored, raw = token
+    IngestToken.objects.filter(pk=stored.pk).update(revoked_at=timezone.now())
+    assert _post(client, ["gen-a1"], raw).status_code == 401
+
+
+def test_token_is_stored_only_hashed(token):
+    stored, raw = token
+    stored.refresh_from_db()
+    assert stored.token_hash == hashlib.sha256(raw.encode()).hexdigest()
+    assert raw not in json.dumps(list(IngestToken.objects.values()), default=str)
+    assert stored.prefix == raw[:12]
+
+
+def test_last_used_is_recorded(client, token):
+    stored, raw = token
+    _post(client, ["gen-a1"], raw)
+    stored.refresh_from_db()
+    assert stored.last_used_at is not None
+
+
+@pytest.mark.parametrize("body", ["{not json", '"gen-a1"', '{"other": 1}', b"\xff\xfe"])
+def test_bad_bodies_are_400_with_a_clear_error(client, token, body):
+    response = _post(client, body, token[1])
+    assert response.status_code == 400
+    assert "list of ids" in response.json()["error"]
+
+
+def test_too_many_ids_is_413(client, token, settings):
+    settings.INGEST_MAX_IDS_PER_REQUEST = 2
+    response = _post(client, ["gen-a1", "gen-b2", "gen-c3"], token[1])
+    assert response.status_code == 413
+    assert "at most 2" in response.json()["error"]
+
+
+def test_body_over_the_upload_limit_is_413(client, token, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    response = _post(client, [f"gen-{n:08d}" for n in range(50)], token[1])
+    assert response.status_code == 413
+
+
+def test_get_is_not_allowed(client, token):
+    assert client.get(URL, headers={"Authorization": f"Bearer {token[1]}"}).status_code == 405
+
+
+def test_token_never_logged(client, token, caplog):
+    caplog.set_level(logging.DEBUG)
+    _post(client, ["gen-a1"], token[1])
+    _post(client, ["gen-a1"], token[1] + "x")
+    assert token[1] not in caplog.text
+
+
+def test_admin_shows_a_new_token_once_and_stores_its_hash(staff_client):
+    response = staff_client.post(reverse("admin:generations_ingesttoken_add"), {"name": "etl"}, follow=True)
+    page = response.content.decode()
+    token = IngestToken.objects.get()
+    marker = "it will not be shown again: "
+    assert marker in page
+    raw = page.split(marker, 1)[1].split("<", 1)[0].strip()
+    assert token.token_hash == hashlib.sha256(raw.encode()).hexdigest()
+    again = staff_client.get(reverse("admin:generations_ingesttoken_change", args=[token.pk])).content.decode()
+    assert raw not in again
+
+
+def test_admin_revokes_tokens(staff_client, token):
+    stored, _raw = token
+    staff_client.post(
+        reverse("admin:generations_ingesttoken_changelist"), {"action": "revoke", "_selected_action": [stored.pk]}
+    )
+    stored.refresh_from_db()
+    assert stored.revoked_at is not None
