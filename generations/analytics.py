@@ -103,8 +103,8 @@ class Totals:
 
     @property
     def cost(self) -> Decimal | None:
-        """None when no row in the group has a known cost (so never a made-up $0)."""
-        return from_pico(self.cost_pico) if self.priced_requests else None
+        """None when the group has requests but none of known cost (so never a made-up $0)."""
+        return None if self.requests and not self.priced_requests else from_pico(self.cost_pico)
 
     @property
     def credits(self) -> Decimal:
@@ -241,8 +241,9 @@ def colour(name: str) -> str:
         return "hsl(0 0% 62%)"
     digest = hashlib.sha256(name.encode()).digest()
     hue = int.from_bytes(digest[:2], "big") % 360
-    lightness = 44 + digest[2] % 12
-    return f"hsl({hue} 65% {lightness}%)"
+    saturation = 55 + digest[2] % 30
+    lightness = 38 + digest[3] % 24
+    return f"hsl({hue} {saturation}% {lightness}%)"
 
 
 def _money_number(amount: Decimal | None) -> float:
@@ -296,7 +297,7 @@ class Chart:
 
     @property
     def json_id(self) -> str:
-        return f"chart-{self.slug}"
+        return f"chart-data-{self.slug}"
 
 
 @dataclass(frozen=True)

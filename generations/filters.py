@@ -9,7 +9,7 @@ import binascii
 import json
 import zoneinfo
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
 
 from django import forms
@@ -175,11 +175,12 @@ class DashboardFilterForm(forms.Form):
             return end - RANGES[data["range"]], end
         zone = zoneinfo.ZoneInfo(data["tz"])
         try:
-            start = datetime.combine(data["start"], time.min, tzinfo=zone)
+            start = datetime.combine(data["start"], time.min, tzinfo=zone).astimezone(UTC)
             # The end date is inclusive: the range runs to the next local midnight.
-            end = datetime.combine(data["end"] + timedelta(days=1), time.min, tzinfo=zone)
+            end = datetime.combine(data["end"] + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
         except OverflowError:
             raise forms.ValidationError("Those dates are out of range.") from None
+        # In UTC, so lengths and the previous period are real elapsed time, not wall-clock time.
         return start, end
 
     def filters(self) -> DashboardFilters:
