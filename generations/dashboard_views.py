@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import push_url
 
 from generations import analytics, services
 from generations.filters import (
@@ -73,8 +74,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         status = 200
     if request.htmx:
         # htmx swaps only 2xx answers; the message in the body says what was wrong.
-        return render(request, "generations/dashboard.html#dashboard-body", context)
+        return _partial(request, "generations/dashboard.html#dashboard-body", context)
     return render(request, "generations/dashboard.html", context, status=status)
+
+
+def _partial(request: HttpRequest, template: str, context: dict) -> HttpResponse:
+    """The swapped part, with the address bar showing the selection's tidy, shareable URL."""
+    response = render(request, template, context)
+    if "filters" in context:
+        push_url(response, f"{request.path}?{context['filters'].querystring()}")
+    return response
 
 
 def _csv_response(filename: str, rows: Iterable[list[object]]) -> StreamingHttpResponse:
@@ -142,7 +151,7 @@ def generation_list(request: HttpRequest) -> HttpResponse:
         )
         status = 200
     if request.htmx:
-        return render(request, "generations/generation_list.html#list-body", context)
+        return _partial(request, "generations/generation_list.html#list-body", context)
     return render(request, "generations/generation_list.html", context, status=status)
 
 

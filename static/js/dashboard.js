@@ -64,6 +64,14 @@
     return { type: spec.type, data: { labels: spec.labels, datasets: datasets }, options: options };
   }
 
+  function chartSource(id) {
+    for (const holder of document.querySelectorAll("template.chart-data")) {
+      const found = holder.content.getElementById(id);
+      if (found) return found;
+    }
+    return null;
+  }
+
   function drawAll() {
     if (!window.Chart) return; // the tables below each chart still carry every number
     for (const chart of Array.from(live)) {
@@ -78,15 +86,17 @@
     document.querySelectorAll("canvas[data-chart]").forEach((canvas) => {
       const existing = Chart.getChart(canvas);
       if (existing) existing.destroy();
-      const source = document.getElementById(canvas.dataset.chart);
+      const source = chartSource(canvas.dataset.chart);
       if (!source) return;
       const chart = new Chart(canvas, config(JSON.parse(source.textContent)));
       live.add(chart);
     });
   }
 
+  // htmx:load fires on new content (an outerHTML swap's old target is detached, so its
+  // afterSwap/afterSettle never reach the document).
   document.addEventListener("DOMContentLoaded", drawAll);
-  document.addEventListener("htmx:afterSettle", drawAll);
+  document.addEventListener("htmx:load", drawAll);
   document.addEventListener("htmx:historyRestore", drawAll);
   if (window.matchMedia) {
     window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", drawAll);

@@ -119,3 +119,10 @@ def test_list_and_detail_routes_coexist(user_client):
     assert user_client.get("/generations/with/slash/id/").status_code == 200
     assert user_client.get("/generations/export.csv/").status_code == 200
     assert user_client.get("/generations/").status_code == 200
+
+
+def test_times_are_shown_in_the_reporting_zone(user_client):
+    make_generation("tokyo", occurred_at=timezone.now() - timedelta(hours=1))
+    html = user_client.get("/generations/?tz=Asia/Tokyo").content.decode()
+    assert "JST</time>" in html
+    assert "Asia/Tokyo" in user_client.get("/dashboard/?tz=Asia/Tokyo").content.decode()
