@@ -19,7 +19,7 @@ import calendar
 import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -375,6 +375,14 @@ def _usd(amount: Decimal | None) -> str:
 
 
 def _figures(totals: Totals, previous: Totals, latency: dict[int, int], previous_latency: dict[int, int]) -> list:
+    figures = _compare(totals, previous, latency, previous_latency)
+    if previous.requests:
+        return figures
+    # Nothing to compare with: say so once instead of ten "unknown"s.
+    return [replace(figure, previous="no data", change=None) for figure in figures]
+
+
+def _compare(totals: Totals, previous: Totals, latency: dict[int, int], previous_latency: dict[int, int]) -> list:
     unknown = totals.unknown_cost_requests
     cost_hint = f"{unknown:,} generations of unknown cost not included" if unknown else ""
     return [
@@ -514,6 +522,7 @@ def _percentile_chart(
         data={
             "type": "bar",
             "unit": unit,
+            "rotate_labels": True,
             "labels": keys,
             "links": [link(name) for name in keys],
             "datasets": [

@@ -57,7 +57,8 @@
     };
     if (!round) {
       const valueAxis = { beginAtZero: true, stacked: !!spec.stacked, ticks: { callback: (v) => format(v) }, grid: { color: themeColour("--border") } };
-      const categoryAxis = { stacked: !!spec.stacked, grid: { display: false }, ticks: { autoSkip: true, maxRotation: 0 } };
+      const ticks = spec.rotate_labels ? { autoSkip: false, maxRotation: 45, minRotation: 30 } : { autoSkip: true, maxRotation: 0 };
+      const categoryAxis = { stacked: !!spec.stacked, grid: { display: false }, ticks: ticks };
       options.indexAxis = spec.horizontal ? "y" : "x";
       options.scales = spec.horizontal ? { x: valueAxis, y: categoryAxis } : { x: categoryAxis, y: valueAxis };
     }
