@@ -852,7 +852,9 @@ LIST_COLUMNS = [
 @dataclass(frozen=True)
 class GenerationPage:
     filters: DashboardFilters
-    totals: Totals
+    # Only on the first page: a later page is a keyset seek, and summing the whole range again
+    # on every page turn would cost more than the page itself.
+    totals: Totals | None
     rows: list[Generation]
     key_names: dict[str, str]
     next_cursor: str
@@ -913,7 +915,7 @@ def generation_page(filters: DashboardFilters, cursor: ListCursor | None = None,
     next_cursor = ListCursor(_cursor_value(page[-1], sort), page[-1].id).encode() if more else ""
     return GenerationPage(
         filters=filters,
-        totals=_totals(_list_source(filters), [])[()],
+        totals=None if cursor else _totals(_list_source(filters), [])[()],
         rows=page,
         key_names={row.api_key_hash: key_name(row.api_key_hash, labels) for row in page},
         next_cursor=next_cursor,
