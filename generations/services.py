@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from generations.client import FastRouterClient, GenerationDetails
 from generations.histograms import bin_index
-from generations.models import Generation, GenerationBody
+from generations.models import Generation, GenerationBody, ViewerPreference
 from generations.money import to_pico
 
 _clients: dict[tuple[str, str, float], FastRouterClient] = {}
@@ -101,3 +101,8 @@ def generation_lookup(*, generation_id: str) -> Generation:
     """A stored generation without calling FastRouter, else fetched once and kept."""
     stored = Generation.objects.filter(generation_id=generation_id).first()
     return stored or generation_fetch(generation_id=generation_id)
+
+
+def viewer_set_time_zone(*, user: object, zone: str) -> None:
+    """Remember the viewer's reporting zone (validated by the caller's form)."""
+    ViewerPreference.objects.update_or_create(user=user, defaults={"time_zone": zone})

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from django.utils import timezone
 
+from generations.histograms import bin_index
 from generations.models import Generation, GenerationBody
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
@@ -46,6 +47,8 @@ def make_generation(generation_id: str = "gen-1", *, body: bool = True, **fields
         "fetched_at": timezone.now(),
     }
     defaults.update(fields)
+    defaults.setdefault("latency_bin", bin_index(defaults["latency_ms"]))  # type: ignore[arg-type]
+    defaults.setdefault("throughput_bin", bin_index(defaults["output_tokens_per_second"]))  # type: ignore[arg-type]
     generation = Generation.objects.create(generation_id=generation_id, **defaults)
     if body:
         GenerationBody.objects.create(generation=generation, request={"model": generation.model}, raw_payload="{}")

@@ -58,3 +58,8 @@ def filesize(characters: int) -> str:
     if characters < 1024 * 1024:
         return f"{characters / 1024:.0f} KB"
     return f"{characters / 1024 / 1024:.1f} MB"
+
+
+@register.filter
+def get_item(mapping: dict, key: object) -> object:
+    return mapping.get(key, "")

@@ -1,0 +1,989 @@
+"""Every total on every page: one selector layer, so two pages can never disagree.
+
+Everything is built from three core queries over a *source* (a queryset of rows carrying the
+dimension columns occurred_at, model, provider, api_key_hash, endpoint, is_byok and the
+measures in `_measures()`):
+
+* `_totals(source, group_by)`: summed measures per group;
+* `_series(source, bucket, zone, split_by)`: the same per local time bucket;
+* `_bin_counts(source, group_by, bin_field)`: histogram counts, for percentiles.
+
+Money is summed as integer pico-units in the database and converted to `Decimal` only for
+display; rows of unknown cost are counted, never summed as $0. Every breakdown on the
+dashboard is derived in Python from one grouped `_totals` query, so each chart adds up to
+the headline exactly. A later hourly rollup table only has to provide a new `_source` and
+measure expressions (`requests` becomes a sum there): the public signatures stay.
+"""
+
+import calendar
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, fields, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, TruncDay, TruncHour, TruncMonth, TruncWeek
+from django.urls import reverse
+
+from generations.filters import DEFAULT_SORT, SORTS, DashboardFilters, ListCursor
+from generations.histograms import percentile
+from generations.models import Generation, KeyLabel
+from generations.money import format_usd, from_pico
+
+PICO = Decimal(1).scaleb(-12)
+
+TRUNCS = {"hour": TruncHour, "day": TruncDay, "week": TruncWeek, "month": TruncMonth}
+# Breakdown keys of the one grouped query every dashboard figure is derived from.
+DIMENSIONS = ["model", "provider", "api_key_hash", "is_byok"]
+# A stacked time chart with more series than this is unreadable; the rest become "Other".
+MAX_SERIES = 8
+OTHER = "Other"
+NO_TEAM = "(no team)"
+PERCENTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
+PERCENTILE_COLOURS = {"p50": "hsl(210 70% 50%)", "p95": "hsl(35 85% 50%)", "p99": "hsl(350 70% 52%)"}
+TOKEN_COLOURS = {"Input tokens": "hsl(200 65% 48%)", "Output tokens": "hsl(150 55% 42%)"}
+KEY_TYPE_COLOURS = {"BYOK": "hsl(265 70% 60%)", "Platform key": "hsl(210 70% 50%)", "Unknown": "hsl(0 0% 60%)"}
+
+
+MEASURE_PREFIX = "m_"  # keeps aggregate names apart from the column names they sum
+
+
+def _measures() -> dict:
+    """Totals field → aggregate over the source; the only place measures are defined."""
+    measures = {
+        "requests": Count("id"),
+        "priced_requests": Count("cost_pico"),
+        "cost_pico": Sum("cost_pico"),
+        "credits_pico": Sum("credits_used_pico"),
+        "input_tokens": Sum("input_tokens"),
+        "output_tokens": Sum("output_tokens"),
+        "priced_tokens": Sum(
+            Coalesce("input_tokens", Value(0)) + Coalesce("output_tokens", Value(0)),
+            filter=Q(cost_pico__isnull=False),
+        ),
+        "byok_requests": Count("id", filter=Q(is_byok=True)),
+    }
+    return {MEASURE_PREFIX + name: expression for name, expression in measures.items()}
+
+
+def _bin_count() -> Count:
+    return Count("id")
+
+
+def _exact(amount: Decimal) -> Decimal:
+    """A quotient to the pico-unit, the precision money is stored with."""
+    return amount.quantize(PICO).normalize()
+
+
+@dataclass(frozen=True)
+class Totals:
+    requests: int = 0
+    priced_requests: int = 0
+    cost_pico: int = 0
+    credits_pico: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    priced_tokens: int = 0
+    byok_requests: int = 0
+
+    @classmethod
+    def from_row(cls, row: dict) -> "Totals":
+        # PostgreSQL sums bigints as numeric (Decimal); SQLite as int. An empty sum is NULL.
+        return cls(**{f.name: int(row.get(MEASURE_PREFIX + f.name) or 0) for f in fields(cls)})
+
+    def __add__(self, other: "Totals") -> "Totals":
+        return Totals(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+
+    @property
+    def unknown_cost_requests(self) -> int:
+        return self.requests - self.priced_requests
+
+    @property
+    def cost(self) -> Decimal | None:
+        """None when the group has requests but none of known cost (so never a made-up $0)."""
+        return None if self.requests and not self.priced_requests else from_pico(self.cost_pico)
+
+    @property
+    def credits(self) -> Decimal:
+        return from_pico(self.credits_pico)
+
+    @property
+    def average_cost(self) -> Decimal | None:
+        return _exact(from_pico(self.cost_pico) / self.priced_requests) if self.priced_requests else None
+
+    @property
+    def cost_per_1k_tokens(self) -> Decimal | None:
+        return _exact(from_pico(self.cost_pico) * 1000 / self.priced_tokens) if self.priced_tokens else None
+
+    @property
+    def byok_share(self) -> float | None:
+        return self.byok_requests / self.requests if self.requests else None
+
+
+def _sum(totals: Iterable[Totals]) -> Totals:
+    result = Totals()
+    for item in totals:
+        result += item
+    return result
+
+
+# ---- the core queries ---------------------------------------------------------------
+
+
+def _source(filters: DashboardFilters) -> QuerySet:
+    rows = Generation.objects.filter(occurred_at__gte=filters.start, occurred_at__lt=filters.end)
+    exact = {"model": filters.model, "provider": filters.provider, "api_key_hash": filters.key}
+    rows = rows.filter(**{name: value for name, value in exact.items() if value})
+    if filters.endpoint:
+        rows = rows.filter(endpoint=filters.endpoint)
+    if filters.byok is not None:
+        rows = rows.filter(is_byok=filters.byok)
+    if filters.team:
+        team_keys = KeyLabel.objects.filter(team=filters.team).values("api_key_hash")
+        rows = rows.filter(api_key_hash__in=team_keys)
+    return rows
+
+
+def _totals(source: QuerySet, group_by: list[str]) -> dict[tuple, Totals]:
+    if not group_by:
+        return {(): Totals.from_row(source.aggregate(**_measures()))}
+    rows = source.values(*group_by).annotate(**_measures()).order_by()
+    return {tuple(row[name] for name in group_by): Totals.from_row(row) for row in rows}
+
+
+def _series(source: QuerySet, bucket: str, zone: str, split_by: list[str]) -> dict[tuple, Totals]:
+    """Totals per (local bucket start as a naive local datetime, *split values)."""
+    truncated = TRUNCS[bucket]("occurred_at", tzinfo=ZoneInfo(zone))
+    rows = source.annotate(bucket=truncated).values("bucket", *split_by).annotate(**_measures()).order_by()
+    return {
+        (row["bucket"].replace(tzinfo=None), *(row[name] for name in split_by)): Totals.from_row(row) for row in rows
+    }
+
+
+def _bin_counts(source: QuerySet, group_by: list[str], bin_field: str) -> dict[tuple, dict[int, int]]:
+    rows = (
+        source.filter(**{f"{bin_field}__isnull": False})
+        .values(*group_by, bin_field)
+        .annotate(count=_bin_count())
+        .order_by()
+    )
+    counts: dict[tuple, dict[int, int]] = defaultdict(dict)
+    for row in rows:
+        counts[tuple(row[name] for name in group_by)][row[bin_field]] = row["count"]
+    return counts
+
+
+# ---- local time buckets -------------------------------------------------------------
+
+
+def bucket_starts(filters: DashboardFilters) -> list[datetime]:
+    """Every bucket the range touches, as naive local starts, so empty buckets show as zeros."""
+    zone = filters.tzinfo
+    first = filters.start.astimezone(zone)
+    last = (filters.end - timedelta(microseconds=1)).astimezone(zone)
+    if filters.bucket == "hour":
+        starts = []
+        moment = filters.start
+        while moment <= filters.end - timedelta(microseconds=1):
+            starts.append(moment.astimezone(zone).replace(minute=0, second=0, microsecond=0, tzinfo=None))
+            moment += timedelta(hours=1)
+        starts.append(last.replace(minute=0, second=0, microsecond=0, tzinfo=None))
+        return sorted(set(starts))
+    day, end_day = first.date(), last.date()
+    if filters.bucket == "week":
+        day -= timedelta(days=day.weekday())
+    elif filters.bucket == "month":
+        day = day.replace(day=1)
+    starts = []
+    while day <= end_day:
+        starts.append(datetime(day.year, day.month, day.day))
+        day = _next_bucket_day(day, filters.bucket)
+    return starts
+
+
+def _next_bucket_day(day: date, bucket: str) -> date:
+    if bucket == "week":
+        return day + timedelta(days=7)
+    if bucket == "month":
+        return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return day + timedelta(days=1)
+
+
+def _bucket_dates(start: datetime, bucket: str) -> tuple[date, date]:
+    """The local dates a bucket covers (inclusive), for drill-down links."""
+    day = start.date()
+    if bucket == "week":
+        return day, day + timedelta(days=6)
+    if bucket == "month":
+        return day, day.replace(day=calendar.monthrange(day.year, day.month)[1])
+    return day, day
+
+
+def _bucket_label(start: datetime, bucket: str) -> str:
+    if bucket == "hour":
+        return start.strftime("%a %d %b %H:00")
+    if bucket == "day":
+        return start.strftime("%a %d %b %Y")
+    if bucket == "week":
+        return f"Week of {start:%d %b %Y}"
+    return start.strftime("%b %Y")
+
+
+# ---- presentation helpers -----------------------------------------------------------
+
+
+def colour(name: str) -> str:
+    """A colour derived from the name, so a model or provider looks the same in every chart."""
+    if name == OTHER:
+        return "hsl(0 0% 62%)"
+    digest = hashlib.sha256(name.encode()).digest()
+    hue = int.from_bytes(digest[:2], "big") % 360
+    saturation = 55 + digest[2] % 30
+    lightness = 38 + digest[3] % 24
+    return f"hsl({hue} {saturation}% {lightness}%)"
+
+
+def _money_number(amount: Decimal | None) -> float:
+    # Chart.js draws floats; every table and CSV shows the exact Decimal.
+    return float(amount) if amount is not None else 0.0
+
+
+def _count(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}"
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.0f} ms" if value < 10_000 else f"{value / 1000:,.1f} s"
+
+
+def _rate(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.1f} tok/s"
+
+
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    value: object = None
+    numeric: bool = True
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    cells: list[Cell]
+    link: str = ""
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Chart:
+    slug: str
+    title: str
+    columns: list[str]
+    rows: list[Row]
+    data: dict
+    description: str = ""
+    total_cost: Decimal | None = None
+    total_requests: int | None = None
+
+    @property
+    def json_id(self) -> str:
+        return f"chart-data-{self.slug}"
+
+
+@dataclass(frozen=True)
+class Figure:
+    label: str
+    value: str
+    previous: str
+    change: float | None = None
+    hint: str = ""
+
+    @property
+    def change_text(self) -> str:
+        return "" if self.change is None else f"{abs(self.change):.1%}"
+
+    @property
+    def direction(self) -> str:
+        if self.change is None or abs(self.change) < 0.0005:
+            return ""
+        return "up" if self.change > 0 else "down"
+
+
+@dataclass(frozen=True)
+class KeyChoice:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    models: list[str]
+    providers: list[str]
+    endpoints: list[str]
+    keys: list[KeyChoice]
+    teams: list[str]
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    filters: DashboardFilters
+    totals: Totals
+    previous_totals: Totals
+    figures: list[Figure]
+    charts: list[Chart]
+    choices: FilterChoices
+    bucket_count: int = 0
+    charts_by_slug: dict[str, Chart] = field(default_factory=dict)
+
+    @property
+    def is_empty(self) -> bool:
+        return self.totals.requests == 0
+
+    @property
+    def split_queries(self) -> dict[str, str]:
+        return {"model": self.filters.querystring(split=""), "provider": self.filters.querystring(split="provider")}
+
+
+def _change(current: float | Decimal | None, previous: float | Decimal | None) -> float | None:
+    if current is None or previous is None or previous == 0:
+        return None
+    return float((Decimal(str(current)) - Decimal(str(previous))) / Decimal(str(previous)))
+
+
+def _figure(label: str, current: object, previous: object, show: Callable[[object], str], hint: str = "") -> Figure:
+    return Figure(
+        label=label,
+        value=show(current),
+        previous=show(previous),
+        change=_change(current, previous),  # type: ignore[arg-type]
+        hint=hint,
+    )
+
+
+def _usd(amount: Decimal | None) -> str:
+    return "unknown" if amount is None else format_usd(amount)
+
+
+def _figures(totals: Totals, previous: Totals, latency: dict[int, int], previous_latency: dict[int, int]) -> list:
+    figures = _compare(totals, previous, latency, previous_latency)
+    if previous.requests:
+        return figures
+    # Nothing to compare with: say so once instead of ten "unknown"s.
+    return [replace(figure, previous="no data", change=None) for figure in figures]
+
+
+def _compare(totals: Totals, previous: Totals, latency: dict[int, int], previous_latency: dict[int, int]) -> list:
+    unknown = totals.unknown_cost_requests
+    cost_hint = f"{unknown:,} generations of unknown cost not included" if unknown else ""
+    return [
+        _figure("Total cost", totals.cost, previous.cost, _usd, cost_hint),
+        _figure("Credits used", totals.credits, previous.credits, lambda v: f"{v:,.6f}".rstrip("0").rstrip(".")),
+        _figure("Requests", totals.requests, previous.requests, _count),
+        _figure("Input tokens", totals.input_tokens, previous.input_tokens, _count),
+        _figure("Output tokens", totals.output_tokens, previous.output_tokens, _count),
+        _figure("Avg cost / request", totals.average_cost, previous.average_cost, _usd, "requests of known cost"),
+        _figure("Cost / 1K tokens", totals.cost_per_1k_tokens, previous.cost_per_1k_tokens, _usd, "input + output"),
+        _figure("p50 latency", percentile(latency, 0.5), percentile(previous_latency, 0.5), _ms),
+        _figure("p95 latency", percentile(latency, 0.95), percentile(previous_latency, 0.95), _ms),
+        _figure("BYOK share", totals.byok_share, previous.byok_share, _share, "of requests"),
+    ]
+
+
+# ---- charts ---------------------------------------------------------------------------
+
+
+class _Links:
+    """Drill-down URLs: the generation list with the page's filters plus one more."""
+
+    def __init__(self, filters: DashboardFilters) -> None:
+        self.filters = filters
+        self.base = reverse("generation-list")
+
+    def __call__(self, **overrides: object) -> str:
+        return f"{self.base}?{self.filters.querystring(**overrides)}"
+
+
+def _rollup(groups: dict[tuple, Totals], key: Callable[[tuple], object]) -> dict[object, Totals]:
+    merged: dict[object, Totals] = defaultdict(Totals)
+    for group, totals in groups.items():
+        merged[key(group)] += totals
+    return merged
+
+
+def _merge_bins(groups: dict[tuple, dict[int, int]], key: Callable[[tuple], object]) -> dict[object, dict[int, int]]:
+    merged: dict[object, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for group, counts in groups.items():
+        for index, count in counts.items():
+            merged[key(group)][index] += count
+    return merged
+
+
+def _by_cost(groups: dict[object, Totals]) -> list[tuple[object, Totals]]:
+    return sorted(groups.items(), key=lambda item: (-item[1].cost_pico, -item[1].requests, str(item[0])))
+
+
+def _cost_cells(totals: Totals, grand: Totals) -> list[Cell]:
+    share = totals.cost_pico / grand.cost_pico if grand.cost_pico else None
+    return [
+        Cell(_count(totals.requests), totals.requests),
+        Cell(_usd(totals.cost), totals.cost),
+        Cell(_count(totals.unknown_cost_requests), totals.unknown_cost_requests),
+        Cell(_usd(totals.average_cost), totals.average_cost),
+        Cell(_share(share), round(share, 6) if share is not None else None),
+    ]
+
+
+COST_COLUMNS = ["Requests", "Cost", "Unknown-cost requests", "Avg cost / request", "Share of cost"]
+
+
+def _cost_breakdown(
+    slug: str,
+    title: str,
+    heading: str,
+    groups: dict[object, Totals],
+    *,
+    label: Callable[[object], str],
+    link: Callable[[object], str],
+    kind: str = "bar",
+    colours: Callable[[object], str] | None = None,
+) -> Chart:
+    ordered = _by_cost(groups)
+    grand = _sum(groups.values())
+    names = [label(key) for key, _ in ordered]
+    links = [link(key) for key, _ in ordered]
+    colour_of = colours or (lambda key: colour(label(key)))
+    return Chart(
+        slug=slug,
+        title=title,
+        columns=[heading, *COST_COLUMNS],
+        rows=[
+            Row(label=name, link=url, cells=_cost_cells(totals, grand))
+            for name, url, (_, totals) in zip(names, links, ordered, strict=True)
+        ],
+        data={
+            "type": kind,
+            "money": True,
+            "horizontal": kind == "bar",
+            "labels": names,
+            "links": links,
+            "datasets": [
+                {
+                    "label": "Cost (USD)",
+                    "data": [_money_number(totals.cost) for _, totals in ordered],
+                    "backgroundColor": [colour_of(key) for key, _ in ordered],
+                }
+            ],
+        },
+        total_cost=grand.cost,
+        total_requests=grand.requests,
+    )
+
+
+def _percentile_chart(
+    slug: str,
+    title: str,
+    heading: str,
+    bins: dict[object, dict[int, int]],
+    *,
+    names: list[str],
+    link: Callable[[str], str],
+    show: Callable[[float | None], str],
+    unit: str,
+    description: str,
+) -> Chart:
+    keys = [name for name in names if bins.get(name)]
+    values = {name: {p: percentile(bins[name], fraction) for p, fraction in PERCENTILES.items()} for name in keys}
+    return Chart(
+        slug=slug,
+        title=title,
+        description=description,
+        columns=[heading, "Requests measured", *(f"{p} ({unit})" for p in PERCENTILES)],
+        rows=[
+            Row(
+                label=name,
+                link=link(name),
+                cells=[
+                    Cell(_count(sum(bins[name].values())), sum(bins[name].values())),
+                    *(Cell(show(values[name][p]), round(values[name][p], 3)) for p in PERCENTILES),
+                ],
+            )
+            for name in keys
+        ],
+        data={
+            "type": "bar",
+            "unit": unit,
+            "rotate_labels": True,
+            "labels": keys,
+            "links": [link(name) for name in keys],
+            "datasets": [
+                {
+                    "label": p,
+                    "data": [round(values[name][p], 3) for name in keys],
+                    "backgroundColor": PERCENTILE_COLOURS[p],
+                }
+                for p in PERCENTILES
+            ],
+        },
+    )
+
+
+def _time_charts(filters: DashboardFilters, series: dict[tuple, Totals], links: _Links) -> tuple[list[Chart], int]:
+    starts = bucket_starts(filters)
+    split_index = 1 if filters.split == "model" else 2
+    per_bucket = _rollup(series, lambda group: group[0])
+    per_split = _rollup(series, lambda group: group[split_index])
+    top = [name for name, _ in _by_cost(per_split)[:MAX_SERIES]]
+    shown = top + ([OTHER] if len(per_split) > len(top) else [])
+    stacked = _rollup(series, lambda group: (group[0], group[split_index] if group[split_index] in top else OTHER))
+    bucket_links = []
+    for start in starts:
+        first, last = _bucket_dates(start, filters.bucket)
+        bucket_links.append(links(range="custom", start=first.isoformat(), end=last.isoformat()))
+    labels = [_bucket_label(start, filters.bucket) for start in starts]
+    empty = Totals()
+    totals = [per_bucket.get(start, empty) for start in starts]
+    grand = _sum(totals)
+    split_label = filters.split.title()
+
+    cost_chart = Chart(
+        slug="cost-over-time",
+        title=f"Cost over time by {filters.split}",
+        description=f"Stacked by {filters.split}; the {MAX_SERIES} costliest are shown, the rest as “{OTHER}”.",
+        columns=[f"{filters.bucket.title()} ({filters.zone})", "Total cost", *(f"{split_label}: {n}" for n in shown)],
+        rows=[
+            Row(
+                label=label,
+                link=url,
+                cells=[
+                    Cell(_usd(bucket.cost if bucket.requests else Decimal(0)), bucket.cost),
+                    *(
+                        Cell(
+                            _usd(stacked[(start, n)].cost) if (start, n) in stacked else "—",
+                            _cost_of(stacked, start, n),
+                        )
+                        for n in shown
+                    ),
+                ],
+            )
+            for label, url, start, bucket in zip(labels, bucket_links, starts, totals, strict=True)
+        ],
+        data={
+            "type": "bar",
+            "money": True,
+            "stacked": True,
+            "labels": labels,
+            "links": bucket_links,
+            "datasets": [
+                {
+                    "label": name,
+                    "data": [_money_number(_cost_of(stacked, start, name)) for start in starts],
+                    "backgroundColor": colour(name),
+                }
+                for name in shown
+            ],
+        },
+        total_cost=grand.cost,
+        total_requests=grand.requests,
+    )
+    requests_chart = Chart(
+        slug="requests-over-time",
+        title="Requests over time",
+        columns=[f"{filters.bucket.title()} ({filters.zone})", "Requests", "Unknown-cost requests", "Output tokens"],
+        rows=[
+            Row(
+                label=label,
+                link=url,
+                cells=[
+                    Cell(_count(bucket.requests), bucket.requests),
+                    Cell(_count(bucket.unknown_cost_requests), bucket.unknown_cost_requests),
+                    Cell(_count(bucket.output_tokens), bucket.output_tokens),
+                ],
+            )
+            for label, url, bucket in zip(labels, bucket_links, totals, strict=True)
+        ],
+        data={
+            "type": "line",
+            "labels": labels,
+            "links": bucket_links,
+            "datasets": [
+                {
+                    "label": "Requests",
+                    "data": [bucket.requests for bucket in totals],
+                    "backgroundColor": "hsl(210 70% 50%)",
+                }
+            ],
+        },
+        total_cost=grand.cost,
+        total_requests=grand.requests,
+    )
+    return [cost_chart, requests_chart], len(starts)
+
+
+def _cost_of(stacked: dict[tuple, Totals], start: datetime, name: str) -> Decimal | None:
+    totals = stacked.get((start, name))
+    return totals.cost if totals else None
+
+
+def _tokens_chart(by_model: dict[object, Totals], links: _Links) -> Chart:
+    ordered = sorted(by_model.items(), key=lambda item: -(item[1].input_tokens + item[1].output_tokens))
+    names = [str(name) or "unknown" for name, _ in ordered]
+    urls = [links(model=name) for name, _ in ordered]
+    return Chart(
+        slug="tokens-by-model",
+        title="Input and output tokens by model",
+        columns=["Model", "Requests", "Input tokens", "Output tokens"],
+        rows=[
+            Row(
+                label=name,
+                link=url,
+                cells=[
+                    Cell(_count(t.requests), t.requests),
+                    Cell(_count(t.input_tokens), t.input_tokens),
+                    Cell(_count(t.output_tokens), t.output_tokens),
+                ],
+            )
+            for name, url, (_, t) in zip(names, urls, ordered, strict=True)
+        ],
+        data={
+            "type": "bar",
+            "stacked": True,
+            "horizontal": True,
+            "labels": names,
+            "links": urls,
+            "datasets": [
+                {
+                    "label": label,
+                    "data": [getattr(t, attr) for _, t in ordered],
+                    "backgroundColor": TOKEN_COLOURS[label],
+                }
+                for label, attr in (("Input tokens", "input_tokens"), ("Output tokens", "output_tokens"))
+            ],
+        },
+        total_requests=_sum(by_model.values()).requests,
+        total_cost=_sum(by_model.values()).cost,
+    )
+
+
+def key_labels() -> dict[str, KeyLabel]:
+    return {label.api_key_hash: label for label in KeyLabel.objects.all()}
+
+
+def key_name(key_hash: str, labels: dict[str, KeyLabel]) -> str:
+    label = labels.get(key_hash)
+    if label:
+        return label.name
+    if not key_hash:
+        return "unknown key"
+    return key_hash if len(key_hash) <= 16 else f"{key_hash[:14]}…{key_hash[-4:]}"
+
+
+def filter_choices(labels: dict[str, KeyLabel]) -> FilterChoices:
+    def distinct(column: str) -> list[str]:
+        values = Generation.objects.order_by(column).values_list(column, flat=True).distinct()
+        return [value for value in values if value]
+
+    keys = distinct("api_key_hash")
+    return FilterChoices(
+        models=distinct("model"),
+        providers=distinct("provider"),
+        endpoints=distinct("endpoint"),
+        keys=sorted((KeyChoice(k, key_name(k, labels)) for k in keys), key=lambda choice: choice.label.lower()),
+        teams=sorted({label.team for label in labels.values() if label.team}),
+    )
+
+
+def dashboard(filters: DashboardFilters) -> Dashboard:
+    """Everything the dashboard page (and each chart's CSV) renders, for one selection."""
+    source, previous_source = _source(filters), _source(filters.previous)
+    groups = _totals(source, DIMENSIONS)
+    previous = _totals(previous_source, [])[()]
+    series = _series(source, filters.bucket, filters.zone, ["model", "provider"])
+    latency = _bin_counts(source, ["model", "provider"], "latency_bin")
+    throughput = _bin_counts(source, ["model", "provider"], "throughput_bin")
+    previous_latency = _bin_counts(previous_source, [], "latency_bin").get((), {})
+    labels = key_labels()
+    links = _Links(filters)
+
+    totals = _sum(groups.values())
+    by_model = _rollup(groups, lambda g: g[0])
+    by_provider = _rollup(groups, lambda g: g[1])
+    by_key = _rollup(groups, lambda g: g[2])
+    by_team = _rollup(groups, lambda g: labels[g[2]].team if g[2] in labels and labels[g[2]].team else NO_TEAM)
+    by_key_type = _rollup(groups, lambda g: {True: "BYOK", False: "Platform key"}.get(g[3], "Unknown"))
+    all_latency = _merge_bins(latency, lambda g: ())[()] if latency else {}
+    model_names = [str(name) for name, _ in _by_cost(by_model)]
+    provider_names = [str(name) for name, _ in _by_cost(by_provider)]
+
+    time_charts, bucket_count = _time_charts(filters, series, links)
+    charts = [
+        *time_charts,
+        _cost_breakdown(
+            "cost-by-model",
+            "Cost by model",
+            "Model",
+            by_model,
+            label=lambda k: k or "unknown",
+            link=lambda k: links(model=k),
+        ),
+        _cost_breakdown(
+            "cost-by-provider",
+            "Cost by provider",
+            "Provider",
+            by_provider,
+            kind="doughnut",
+            label=lambda k: k or "unknown",
+            link=lambda k: links(provider=k),
+        ),
+        _cost_breakdown(
+            "cost-by-key",
+            "Cost by API key",
+            "API key",
+            by_key,
+            label=lambda k: key_name(k, labels),
+            link=lambda k: links(key=k),
+            colours=lambda k: colour(str(k)),
+        ),
+        _cost_breakdown(
+            "cost-by-team",
+            "Cost by team",
+            "Team",
+            by_team,
+            label=str,
+            link=lambda k: links(team="" if k == NO_TEAM else k),
+        ),
+        _percentile_chart(
+            "latency-by-model",
+            "Latency by model",
+            "Model",
+            _merge_bins(latency, lambda g: g[0]),
+            names=model_names,
+            link=lambda k: links(model=k),
+            show=_ms,
+            unit="ms",
+            description="p50 / p95 / p99 from 8 % histogram bins (each within 4 % of the exact value).",
+        ),
+        _percentile_chart(
+            "latency-by-provider",
+            "Latency by provider",
+            "Provider",
+            _merge_bins(latency, lambda g: g[1]),
+            names=provider_names,
+            link=lambda k: links(provider=k),
+            show=_ms,
+            unit="ms",
+            description="p50 / p95 / p99 from 8 % histogram bins.",
+        ),
+        _percentile_chart(
+            "throughput-by-model",
+            "Throughput by model",
+            "Model",
+            _merge_bins(throughput, lambda g: g[0]),
+            names=model_names,
+            link=lambda k: links(model=k),
+            show=_rate,
+            unit="tok/s",
+            description="Output tokens per second of latency (derived by us, higher is better).",
+        ),
+        _percentile_chart(
+            "throughput-by-provider",
+            "Throughput by provider",
+            "Provider",
+            _merge_bins(throughput, lambda g: g[1]),
+            names=provider_names,
+            link=lambda k: links(provider=k),
+            show=_rate,
+            unit="tok/s",
+            description="Output tokens per second of latency (derived by us, higher is better).",
+        ),
+        _tokens_chart(by_model, links),
+        _cost_breakdown(
+            "byok-cost",
+            "BYOK vs platform-key cost",
+            "Key type",
+            by_key_type,
+            kind="doughnut",
+            label=str,
+            link=lambda k: links(byok={"BYOK": "yes", "Platform key": "no"}.get(str(k), "")),
+            colours=lambda k: KEY_TYPE_COLOURS[str(k)],
+        ),
+    ]
+    return Dashboard(
+        filters=filters,
+        totals=totals,
+        previous_totals=previous,
+        figures=_figures(totals, previous, all_latency, previous_latency),
+        charts=charts,
+        charts_by_slug={chart.slug: chart for chart in charts},
+        choices=filter_choices(labels),
+        bucket_count=bucket_count,
+    )
+
+
+# ---- the generation list ----------------------------------------------------------------
+
+NULLABLE_SORTS = {"cost_pico", "latency_ms", "input_tokens", "output_tokens"}
+LIST_COLUMNS = [
+    "id",
+    "generation_id",
+    "occurred_at",
+    "model",
+    "provider",
+    "api_key_hash",
+    "endpoint",
+    "is_byok",
+    "cost_pico",
+    "input_tokens",
+    "output_tokens",
+    "latency_ms",
+    "output_tokens_per_second",
+]
+
+
+@dataclass(frozen=True)
+class GenerationPage:
+    filters: DashboardFilters
+    # Only on the first page: a later page is a keyset seek, and summing the whole range again
+    # on every page turn would cost more than the page itself.
+    totals: Totals | None
+    rows: list[Generation]
+    key_names: dict[str, str]
+    next_cursor: str
+    sort: str
+    choices: FilterChoices
+
+
+def _list_source(filters: DashboardFilters) -> QuerySet:
+    rows = _source(filters)
+    prefix = filters.extra.get("q", "")
+    return rows.filter(generation_id__startswith=prefix) if prefix else rows
+
+
+def _sort_column(sort: str) -> tuple[str, bool]:
+    return SORTS[sort.lstrip("-")], sort.startswith("-")
+
+
+def _ordered(rows: QuerySet, sort: str) -> QuerySet:
+    column, descending = _sort_column(sort)
+    if column in NULLABLE_SORTS:
+        first = F(column).desc(nulls_last=True) if descending else F(column).asc(nulls_last=True)
+    else:
+        first = F(column).desc() if descending else F(column).asc()
+    return rows.order_by(first, "-id" if descending else "id")
+
+
+def _after(rows: QuerySet, sort: str, cursor: ListCursor) -> QuerySet:
+    """Rows after the cursor in the sort order: keyset pagination, as fast on page 20 000 as on page 1."""
+    column, descending = _sort_column(sort)
+    step = "lt" if descending else "gt"
+    value = cursor.value
+    if column == "occurred_at" and isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value is None:
+        # Nulls sort last: after a null only nulls with a further id remain.
+        return rows.filter(**{f"{column}__isnull": True, f"id__{step}": cursor.id})
+    further = Q(**{f"{column}__{step}": value}) | Q(**{column: value, f"id__{step}": cursor.id})
+    if column in NULLABLE_SORTS:
+        return rows.filter(further | Q(**{f"{column}__isnull": True}))
+    # The redundant bound lets the database start its index scan at the cursor.
+    return rows.filter(Q(**{f"{column}__{step}e": value}) & further)
+
+
+def _cursor_value(row: Generation, sort: str) -> object:
+    value = getattr(row, _sort_column(sort)[0])
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def generation_page(filters: DashboardFilters, cursor: ListCursor | None = None, size: int = 50) -> GenerationPage:
+    sort = filters.extra.get("sort", DEFAULT_SORT)
+    rows = _ordered(_list_source(filters), sort).only(*LIST_COLUMNS)
+    if cursor:
+        rows = _after(rows, sort, cursor)
+    page = list(rows[: size + 1])
+    more = len(page) > size
+    page = page[:size]
+    labels = key_labels()
+    next_cursor = ListCursor(_cursor_value(page[-1], sort), page[-1].id).encode() if more else ""
+    return GenerationPage(
+        filters=filters,
+        totals=None if cursor else _totals(_list_source(filters), [])[()],
+        rows=page,
+        key_names={row.api_key_hash: key_name(row.api_key_hash, labels) for row in page},
+        next_cursor=next_cursor,
+        sort=sort,
+        choices=filter_choices(labels),
+    )
+
+
+EXPORT_HEADER = [
+    "generation_id",
+    "occurred_at_utc",
+    "occurred_at_local",
+    "model",
+    "provider",
+    "api_key_hash",
+    "api_key_name",
+    "team",
+    "endpoint",
+    "byok",
+    "cost_usd",
+    "credits_used",
+    "input_tokens",
+    "output_tokens",
+    "latency_ms",
+    "output_tokens_per_second",
+]
+EXPORT_COLUMNS = [
+    "generation_id",
+    "occurred_at",
+    "model",
+    "provider",
+    "api_key_hash",
+    "endpoint",
+    "is_byok",
+    "cost_pico",
+    "credits_used_pico",
+    "input_tokens",
+    "output_tokens",
+    "latency_ms",
+    "output_tokens_per_second",
+]
+
+
+def generation_export_rows(filters: DashboardFilters) -> Iterator[list[object]]:
+    """The filtered set, row by row from a database cursor (never all in memory, never the bodies)."""
+    labels = key_labels()
+    zone = filters.tzinfo
+    sort = filters.extra.get("sort", DEFAULT_SORT)
+    rows = _ordered(_list_source(filters), sort).values_list(*EXPORT_COLUMNS)
+    for gid, occurred, model, provider, key, endpoint, byok, cost, credit, tin, tout, latency, rate in rows.iterator(
+        chunk_size=2000
+    ):
+        label = labels.get(key)
+        yield [
+            gid,
+            occurred.isoformat(),
+            occurred.astimezone(zone).isoformat(),
+            model,
+            provider,
+            key,
+            label.name if label else "",
+            label.team if label else "",
+            endpoint,
+            {True: "yes", False: "no"}.get(byok, ""),
+            "" if cost is None else f"{from_pico(cost):f}",
+            "" if credit is None else f"{from_pico(credit):f}",
+            "" if tin is None else tin,
+            "" if tout is None else tout,
+            "" if latency is None else round(latency, 3),
+            "" if rate is None else round(rate, 3),
+        ]

@@ -1,0 +1,197 @@
+"""The analytics pages: dashboard, generation list, CSV downloads, and the viewer's theme and zone.
+
+Views only validate the query string with a filter form, call one analytics selector and
+render. Every number they show comes from `generations.analytics`.
+"""
+
+import csv
+import zoneinfo
+from collections.abc import Iterable, Iterator
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import push_url
+
+from generations import analytics, services
+from generations.filters import (
+    BYOK_CHOICES,
+    DEFAULT_SORT,
+    RANGE_CHOICES,
+    SORTS,
+    DashboardFilterForm,
+    GenerationListFilterForm,
+)
+from generations.middleware import SESSION_TIME_ZONE_KEY
+from generations.models import ViewerPreference
+
+THEMES = ("light", "dark", "auto")
+THEME_COOKIE_AGE = 365 * 24 * 3600
+ZONES = sorted(zoneinfo.available_timezones())
+# (sort name, column title, numeric) in the order the list shows them.
+SORT_COLUMNS = [
+    ("occurred_at", "Time", False),
+    ("model", "Model", False),
+    ("provider", "Provider", False),
+    ("cost", "Cost", True),
+    ("latency", "Latency", True),
+    ("input_tokens", "Input tokens", True),
+    ("output_tokens", "Output tokens", True),
+]
+
+
+def viewer_zone(request: HttpRequest) -> str:
+    """The viewer's saved reporting zone, mirrored into the session (one query per session)."""
+    name = request.session.get(SESSION_TIME_ZONE_KEY)
+    if name is None:
+        name = ViewerPreference.objects.filter(user=request.user).values_list("time_zone", flat=True).first() or ""
+        request.session[SESSION_TIME_ZONE_KEY] = name
+    return name or settings.TIME_ZONE
+
+
+def _form_context(form: DashboardFilterForm, request: HttpRequest) -> dict:
+    return {
+        "form": form,
+        "errors": [] if form.is_valid() else form.error_messages(),
+        "range_choices": RANGE_CHOICES,
+        "byok_choices": BYOK_CHOICES,
+        "zones": ZONES,
+        "saved_zone": viewer_zone(request),
+    }
+
+
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    form = DashboardFilterForm(request.GET, default_zone=viewer_zone(request))
+    context = _form_context(form, request)
+    status = 400
+    if form.is_valid():
+        board = analytics.dashboard(form.filters())
+        context.update(board=board, filters=board.filters, choices=board.choices)
+        status = 200
+    if request.htmx:
+        # htmx swaps only 2xx answers; the message in the body says what was wrong.
+        return _partial(request, "generations/dashboard.html#dashboard-body", context)
+    return render(request, "generations/dashboard.html", context, status=status)
+
+
+def _partial(request: HttpRequest, template: str, context: dict) -> HttpResponse:
+    """The swapped part, with the address bar showing the selection's tidy, shareable URL."""
+    response = render(request, template, context)
+    if "filters" in context:
+        push_url(response, f"{request.path}?{context['filters'].querystring()}")
+    return response
+
+
+def _csv_response(filename: str, rows: Iterable[list[object]]) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+class _Line:
+    """A file-like target for csv.writer that hands each formatted line back."""
+
+    def write(self, text: str) -> str:
+        return text
+
+
+def _csv_lines(rows: Iterable[list[object]]) -> Iterator[str]:
+    writer = csv.writer(_Line())
+    for row in rows:
+        yield writer.writerow(row)
+
+
+def _bad_filters(form: DashboardFilterForm) -> HttpResponse:
+    return HttpResponse("\n".join(form.error_messages()), status=400, content_type="text/plain; charset=utf-8")
+
+
+@require_GET
+def dashboard_chart_csv(request: HttpRequest, chart: str) -> HttpResponse:
+    form = DashboardFilterForm(request.GET, default_zone=viewer_zone(request))
+    if not form.is_valid():
+        return _bad_filters(form)
+    board = analytics.dashboard(form.filters())
+    table = board.charts_by_slug.get(chart)
+    if table is None:
+        raise Http404("No such chart")
+    rows = [table.columns, *([row.label, *(cell.value for cell in row.cells)] for row in table.rows)]
+    return _csv_response(f"{table.slug}.csv", ([("" if v is None else v) for v in row] for row in rows))
+
+
+def _sort_links(form: GenerationListFilterForm) -> dict[str, str]:
+    """Per column, the URL that sorts by it (descending first, then toggling)."""
+    filters = form.filters()
+    current = filters.extra["sort"]
+    links = {}
+    for name in SORTS:
+        target = name if current == f"-{name}" else f"-{name}"
+        links[name] = "?" + filters.querystring(sort=target, after="")
+    return links
+
+
+@require_GET
+def generation_list(request: HttpRequest) -> HttpResponse:
+    form = GenerationListFilterForm(request.GET, default_zone=viewer_zone(request))
+    context = _form_context(form, request)
+    status = 400
+    if form.is_valid():
+        page = analytics.generation_page(form.filters(), form.cursor)
+        context.update(
+            page=page,
+            filters=page.filters,
+            choices=page.choices,
+            sort_links=_sort_links(form),
+            sort_columns=SORT_COLUMNS,
+            sort=page.sort,
+            default_sort=DEFAULT_SORT,
+        )
+        status = 200
+    if request.htmx:
+        return _partial(request, "generations/generation_list.html#list-body", context)
+    return render(request, "generations/generation_list.html", context, status=status)
+
+
+@require_GET
+def generation_export(request: HttpRequest) -> HttpResponse:
+    form = GenerationListFilterForm(request.GET, default_zone=viewer_zone(request))
+    if not form.is_valid():
+        return _bad_filters(form)
+    return _csv_response("generations.csv", _with_header(analytics.generation_export_rows(form.filters())))
+
+
+def _with_header(rows: Iterator[list[object]]) -> Iterator[list[object]]:
+    yield analytics.EXPORT_HEADER
+    yield from rows
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return fallback
+
+
+@require_POST
+def set_theme(request: HttpRequest) -> HttpResponse:
+    """Works without JavaScript: a form posts here and comes back to the same page."""
+    theme = request.POST.get("theme", "auto")
+    response = HttpResponseRedirect(_safe_next(request, reverse("dashboard")))
+    if theme in THEMES:
+        response.set_cookie("theme", theme, max_age=THEME_COOKIE_AGE, samesite="Lax", secure=request.is_secure())
+    return response
+
+
+@require_POST
+def set_time_zone(request: HttpRequest) -> HttpResponse:
+    name = request.POST.get("tz", "").strip()
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return HttpResponse(f"Unknown time zone {name[:64]!r}.", status=400, content_type="text/plain; charset=utf-8")
+    services.viewer_set_time_zone(user=request.user, zone=name)
+    request.session[SESSION_TIME_ZONE_KEY] = name
+    return HttpResponseRedirect(_safe_next(request, reverse("dashboard")))

@@ -1,0 +1,253 @@
+"""Dashboard and generation-list filters: parsed from the query string, so every view is a shareable URL.
+
+A bad value (an unparseable date, an end before the start, an unknown zone or bucket, an
+over-long string) is a form error the page shows with HTTP 400, never an exception.
+"""
+
+import base64
+import binascii
+import json
+import zoneinfo
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import urlencode
+
+from django import forms
+from django.utils import timezone
+
+RANGES: dict[str, timedelta] = {
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+    "90d": timedelta(days=90),
+}
+RANGE_CHOICES = [
+    ("24h", "Last 24 hours"),
+    ("7d", "Last 7 days"),
+    ("30d", "Last 30 days"),
+    ("90d", "Last 90 days"),
+    ("custom", "Custom dates"),
+]
+DEFAULT_RANGE = "7d"
+BUCKETS = ("hour", "day", "week", "month")
+BUCKET_LENGTH = {
+    "hour": timedelta(hours=1),
+    "day": timedelta(days=1),
+    "week": timedelta(days=7),
+    "month": timedelta(days=28),
+}
+# More buckets than this is an unreadable chart and a slow query (e.g. hours over a year).
+MAX_BUCKETS = 2200
+SPLITS = ("model", "provider")
+BYOK_CHOICES = [("", "Any key type"), ("yes", "BYOK only"), ("no", "Platform key only")]
+SORTS = {
+    "occurred_at": "occurred_at",
+    "model": "model",
+    "provider": "provider",
+    "cost": "cost_pico",
+    "latency": "latency_ms",
+    "input_tokens": "input_tokens",
+    "output_tokens": "output_tokens",
+}
+DEFAULT_SORT = "-occurred_at"
+SORT_CHOICES = [(f"{sign}{name}", f"{sign}{name}") for name in SORTS for sign in ("", "-")]
+DIMENSION_MAX_LENGTH = 200
+
+
+def default_bucket(length: timedelta) -> str:
+    if length <= timedelta(days=2):
+        return "hour"
+    if length <= timedelta(days=62):
+        return "day"
+    if length <= timedelta(days=400):
+        return "week"
+    return "month"
+
+
+@dataclass(frozen=True)
+class DashboardFilters:
+    """One validated selection: a half-open UTC range [start, end) plus dimension filters."""
+
+    start: datetime
+    end: datetime
+    zone: str
+    bucket: str
+    range: str = DEFAULT_RANGE
+    start_date: date | None = None
+    end_date: date | None = None
+    model: str = ""
+    provider: str = ""
+    key: str = ""
+    team: str = ""
+    endpoint: str = ""
+    byok: bool | None = None
+    split: str = "model"
+    bucket_chosen: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.zone)
+
+    @property
+    def previous(self) -> "DashboardFilters":
+        """The period of the same length right before this one."""
+        length = self.end - self.start
+        return replace(self, start=self.start - length, end=self.start)
+
+    def params(self, **overrides: object) -> dict[str, str]:
+        """The query-string parameters that reproduce this selection (defaults left out)."""
+        values: dict[str, object] = {
+            "range": self.range,
+            "start": self.start_date.isoformat() if self.start_date and self.range == "custom" else "",
+            "end": self.end_date.isoformat() if self.end_date and self.range == "custom" else "",
+            "bucket": self.bucket if self.bucket_chosen else "",
+            "model": self.model,
+            "provider": self.provider,
+            "key": self.key,
+            "team": self.team,
+            "endpoint": self.endpoint,
+            "byok": {True: "yes", False: "no"}.get(self.byok, ""),
+            "tz": self.zone,
+            "split": self.split if self.split != "model" else "",
+        }
+        values.update({name: value for name, value in self.extra.items() if (name, value) != ("sort", DEFAULT_SORT)})
+        values.update(overrides)
+        return {name: str(value) for name, value in values.items() if value not in ("", None)}
+
+    def querystring(self, **overrides: object) -> str:
+        return urlencode(self.params(**overrides))
+
+
+class DashboardFilterForm(forms.Form):
+    range = forms.ChoiceField(choices=RANGE_CHOICES, required=False)
+    start = forms.DateField(required=False, input_formats=["%Y-%m-%d"], widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, input_formats=["%Y-%m-%d"], widget=forms.DateInput(attrs={"type": "date"}))
+    bucket = forms.ChoiceField(choices=[("", "Automatic"), *[(b, b.title()) for b in BUCKETS]], required=False)
+    model = forms.CharField(max_length=DIMENSION_MAX_LENGTH, required=False)
+    provider = forms.CharField(max_length=DIMENSION_MAX_LENGTH, required=False)
+    key = forms.CharField(max_length=DIMENSION_MAX_LENGTH, required=False)
+    team = forms.CharField(max_length=100, required=False)
+    endpoint = forms.CharField(max_length=DIMENSION_MAX_LENGTH, required=False)
+    byok = forms.ChoiceField(choices=BYOK_CHOICES, required=False)
+    tz = forms.CharField(max_length=64, required=False)
+    split = forms.ChoiceField(choices=[(s, s) for s in SPLITS], required=False)
+
+    def __init__(self, data: object = None, *, default_zone: str, now: datetime | None = None) -> None:
+        super().__init__(data)
+        self.default_zone = default_zone
+        self.now = now or timezone.now()
+
+    def clean_tz(self) -> str:
+        name = self.cleaned_data["tz"].strip() or self.default_zone
+        try:
+            zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise forms.ValidationError(
+                f"Unknown time zone {name!r}; use an IANA name such as Europe/Berlin."
+            ) from None
+        return name
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.errors:
+            return data
+        start_date, end_date = data.get("start"), data.get("end")
+        chosen = data.get("range") or ("custom" if start_date or end_date else DEFAULT_RANGE)
+        if chosen == "custom":
+            if not start_date or not end_date:
+                raise forms.ValidationError("Custom dates need both a start and an end date.")
+            if end_date < start_date:
+                raise forms.ValidationError("The end date is before the start date.")
+        data["range"] = chosen
+        start, end = self._bounds(data)
+        bucket = data.get("bucket") or default_bucket(end - start)
+        if (end - start) / BUCKET_LENGTH[bucket] > MAX_BUCKETS:
+            raise forms.ValidationError(
+                f"That range has too many {bucket}s to chart; choose a larger bucket or a shorter range."
+            )
+        data["start_at"], data["end_at"], data["bucket_resolved"] = start, end, bucket
+        return data
+
+    def _bounds(self, data: dict) -> tuple[datetime, datetime]:
+        if data["range"] != "custom":
+            end = self.now
+            return end - RANGES[data["range"]], end
+        zone = zoneinfo.ZoneInfo(data["tz"])
+        try:
+            start = datetime.combine(data["start"], time.min, tzinfo=zone).astimezone(UTC)
+            # The end date is inclusive: the range runs to the next local midnight.
+            end = datetime.combine(data["end"] + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError("Those dates are out of range.") from None
+        # In UTC, so lengths and the previous period are real elapsed time, not wall-clock time.
+        return start, end
+
+    def filters(self) -> DashboardFilters:
+        data = self.cleaned_data
+        byok = {"yes": True, "no": False}.get(data["byok"])
+        return DashboardFilters(
+            start=data["start_at"],
+            end=data["end_at"],
+            zone=data["tz"],
+            bucket=data["bucket_resolved"],
+            range=data["range"],
+            start_date=data.get("start"),
+            end_date=data.get("end"),
+            model=data["model"].strip(),
+            provider=data["provider"].strip(),
+            key=data["key"].strip(),
+            team=data["team"].strip(),
+            endpoint=data["endpoint"].strip(),
+            byok=byok,
+            split=data["split"] or "model",
+            bucket_chosen=bool(data["bucket"]),
+        )
+
+    def error_messages(self) -> list[str]:
+        messages = []
+        for name, errors in self.errors.items():
+            label = "" if name == "__all__" else f"{self.fields[name].label or name.title()}: "
+            messages.extend(f"{label}{error}" for error in errors)
+        return messages
+
+
+@dataclass(frozen=True)
+class ListCursor:
+    """Where a page of the generation list ends: the sort value and id of its last row."""
+
+    value: object
+    id: int
+
+    def encode(self) -> str:
+        raw = json.dumps([self.value, self.id], separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> "ListCursor":
+        try:
+            value, row_id = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        except (ValueError, TypeError, binascii.Error):
+            raise forms.ValidationError("That page link is damaged; start again from the first page.") from None
+        if not isinstance(row_id, int) or not isinstance(value, str | int | float | type(None)):
+            raise forms.ValidationError("That page link is damaged; start again from the first page.")
+        return cls(value=value, id=row_id)
+
+
+class GenerationListFilterForm(DashboardFilterForm):
+    q = forms.CharField(max_length=256, required=False, label="Id starts with")
+    sort = forms.ChoiceField(choices=SORT_CHOICES, required=False)
+    after = forms.CharField(max_length=400, required=False)
+
+    def clean_after(self) -> ListCursor | None:
+        text = self.cleaned_data["after"].strip()
+        return ListCursor.decode(text) if text else None
+
+    def filters(self) -> DashboardFilters:
+        data = self.cleaned_data
+        extra = {"q": data["q"].strip(), "sort": data["sort"] or DEFAULT_SORT}
+        return replace(super().filters(), extra=extra)
+
+    @property
+    def cursor(self) -> ListCursor | None:
+        return self.cleaned_data.get("after")

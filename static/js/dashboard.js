@@ -1,0 +1,105 @@
+// Draws every dashboard chart from its <script type="application/json"> data (no inline scripts),
+// again after each htmx swap or history restore, in the current theme's colours.
+(function () {
+  "use strict";
+  const live = new Set();
+
+  function themeColour(name) {
+    return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  }
+
+  const money = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumSignificantDigits: 6 });
+  const plain = new Intl.NumberFormat("en-US", { maximumFractionDigits: 2 });
+
+  function formatter(spec) {
+    if (spec.money) return (value) => money.format(value);
+    if (spec.unit) return (value) => plain.format(value) + " " + spec.unit;
+    return (value) => plain.format(value);
+  }
+
+  function config(spec) {
+    const format = formatter(spec);
+    const round = spec.type === "doughnut";
+    const datasets = spec.datasets.map((dataset) => {
+      const copy = Object.assign({}, dataset);
+      if (spec.type === "line") {
+        copy.borderColor = dataset.backgroundColor;
+        copy.tension = 0.25;
+        copy.pointRadius = spec.labels.length > 60 ? 0 : 2;
+        copy.fill = false;
+      }
+      if (round) copy.borderColor = themeColour("--surface");
+      return copy;
+    });
+    const options = {
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: false,
+      plugins: {
+        legend: { display: round || datasets.length > 1, position: round ? "right" : "bottom" },
+        tooltip: {
+          callbacks: {
+            label: (item) => {
+              const value = round ? item.parsed : spec.horizontal ? item.parsed.x : item.parsed.y;
+              return (round ? item.label : item.dataset.label) + ": " + format(value);
+            },
+          },
+        },
+      },
+      onClick: (event, elements) => {
+        if (elements.length && spec.links && spec.links[elements[0].index]) {
+          window.location.href = spec.links[elements[0].index];
+        }
+      },
+      onHover: (event, elements) => {
+        event.native.target.style.cursor = elements.length ? "pointer" : "default";
+      },
+    };
+    if (!round) {
+      const valueAxis = { beginAtZero: true, stacked: !!spec.stacked, ticks: { callback: (v) => format(v) }, grid: { color: themeColour("--border") } };
+      const ticks = spec.rotate_labels ? { autoSkip: false, maxRotation: 45, minRotation: 30 } : { autoSkip: true, maxRotation: 0 };
+      const categoryAxis = { stacked: !!spec.stacked, grid: { display: false }, ticks: ticks };
+      options.indexAxis = spec.horizontal ? "y" : "x";
+      options.scales = spec.horizontal ? { x: valueAxis, y: categoryAxis } : { x: categoryAxis, y: valueAxis };
+    }
+    return { type: spec.type, data: { labels: spec.labels, datasets: datasets }, options: options };
+  }
+
+  function chartSource(id) {
+    for (const holder of document.querySelectorAll("template.chart-data")) {
+      const found = holder.content.getElementById(id);
+      if (found) return found;
+    }
+    return null;
+  }
+
+  function drawAll() {
+    if (!window.Chart) return; // the tables below each chart still carry every number
+    for (const chart of Array.from(live)) {
+      if (!chart.canvas || !chart.canvas.isConnected) {
+        chart.destroy();
+        live.delete(chart);
+      }
+    }
+    Chart.defaults.color = themeColour("--muted");
+    Chart.defaults.borderColor = themeColour("--border");
+    Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
+    document.querySelectorAll("canvas[data-chart]").forEach((canvas) => {
+      const existing = Chart.getChart(canvas);
+      if (existing) existing.destroy();
+      const source = chartSource(canvas.dataset.chart);
+      if (!source) return;
+      const chart = new Chart(canvas, config(JSON.parse(source.textContent)));
+      live.add(chart);
+    });
+  }
+
+  // htmx:load fires on new content (an outerHTML swap's old target is detached, so its
+  // afterSwap/afterSettle never reach the document).
+  document.addEventListener("DOMContentLoaded", drawAll);
+  document.addEventListener("htmx:load", drawAll);
+  document.addEventListener("htmx:historyRestore", drawAll);
+  if (window.matchMedia) {
+    window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", drawAll);
+  }
+})();

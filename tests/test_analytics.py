@@ -1,0 +1,318 @@
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from generations import analytics
+from generations.filters import DashboardFilterForm, GenerationListFilterForm, ListCursor
+from generations.histograms import percentile
+from generations.models import Generation, KeyLabel
+from generations.money import from_pico
+from tests.factories import make_generation
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2025, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def selection(form_class=DashboardFilterForm, zone="UTC", **data):
+    form = form_class(data, default_zone=zone, now=NOW)
+    assert form.is_valid(), form.errors
+    return form.filters()
+
+
+def make_mixed_rows():
+    """Rows across models, providers, keys and key types; some of unknown cost."""
+    rows = []
+    specs = [
+        ("openai/gpt-4o", "openai", "sha256:key-a", False, 1_234_567_890_123),
+        ("openai/gpt-4o", "azure", "sha256:key-b", True, 7),
+        ("anthropic/claude-sonnet-4", "anthropic", "sha256:key-a", False, 333_333_333_333),
+        ("anthropic/claude-sonnet-4", "anthropic", "sha256:key-c", None, None),
+        ("google/gemini-2.5-flash", "google", "sha256:key-b", False, 10**12),
+        ("google/gemini-2.5-flash", "google", "sha256:key-c", True, None),
+    ]
+    for number, (model, provider, key, byok, cost) in enumerate(specs * 3):
+        rows.append(
+            make_generation(
+                f"gen-{number}",
+                body=False,
+                model=model,
+                provider=provider,
+                api_key_hash=key,
+                is_byok=byok,
+                cost_pico=cost,
+                credits_used_pico=cost,
+                input_tokens=100 + number,
+                output_tokens=10 * number,
+                latency_ms=200.0 + 97 * number,
+                output_tokens_per_second=5.0 + number,
+                occurred_at=NOW - timedelta(hours=3 * number + 1),
+            )
+        )
+    return rows
+
+
+def test_totals_equal_a_decimal_sum_over_the_same_rows():
+    rows = make_mixed_rows()
+    board = analytics.dashboard(selection(range="7d"))
+    known = [row for row in rows if row.cost_pico is not None]
+    assert board.totals.cost == sum((from_pico(row.cost_pico) for row in known), Decimal(0))
+    assert board.totals.requests == len(rows)
+    assert board.totals.input_tokens == sum(row.input_tokens for row in rows)
+    assert board.totals.output_tokens == sum(row.output_tokens for row in rows)
+    assert board.totals.average_cost == (board.totals.cost / len(known)).quantize(Decimal("1e-12")).normalize()
+    assert board.totals.byok_requests == sum(1 for row in rows if row.is_byok)
+
+
+def test_every_chart_adds_up_to_the_headline_figures():
+    make_mixed_rows()
+    board = analytics.dashboard(selection(range="7d"))
+    charts_with_totals = [chart for chart in board.charts if chart.total_requests is not None]
+    assert {chart.slug for chart in charts_with_totals} >= {
+        "cost-over-time",
+        "requests-over-time",
+        "cost-by-model",
+        "cost-by-provider",
+        "cost-by-key",
+        "cost-by-team",
+        "tokens-by-model",
+        "byok-cost",
+    }
+    for chart in charts_with_totals:
+        assert chart.total_cost == board.totals.cost, chart.slug
+        assert chart.total_requests == board.totals.requests, chart.slug
+    by_model = board.charts_by_slug["cost-by-model"]
+    assert sum(row.cells[1].value for row in by_model.rows) == board.totals.cost
+    over_time = board.charts_by_slug["requests-over-time"]
+    assert sum(row.cells[0].value for row in over_time.rows) == board.totals.requests
+    assert board.figures[0].value == "$7.7037"
+
+
+def test_unknown_cost_is_counted_separately_never_as_zero():
+    make_generation("priced", cost_pico=2 * 10**12, occurred_at=NOW - timedelta(hours=1))
+    make_generation("unpriced", cost_pico=None, occurred_at=NOW - timedelta(hours=2), model="x/unknown-cost")
+    board = analytics.dashboard(selection(range="24h"))
+    assert board.totals.unknown_cost_requests == 1
+    assert board.totals.cost == Decimal(2)
+    assert board.totals.average_cost == Decimal(2)
+    assert "1 generations of unknown cost not included" in board.figures[0].hint
+    unknown_row = next(row for row in board.charts_by_slug["cost-by-model"].rows if row.label == "x/unknown-cost")
+    assert unknown_row.cells[1].text == "unknown"
+    assert unknown_row.cells[2].value == 1
+
+
+def test_a_range_of_only_unknown_cost_shows_unknown_not_zero():
+    make_generation("unpriced", cost_pico=None, occurred_at=NOW - timedelta(hours=2))
+    board = analytics.dashboard(selection(range="24h"))
+    assert board.totals.cost is None
+    assert board.figures[0].value == "unknown"
+
+
+def test_empty_range_is_empty_with_zero_buckets():
+    board = analytics.dashboard(selection(range="24h"))
+    assert board.is_empty
+    series = board.charts_by_slug["requests-over-time"]
+    assert len(series.rows) in (24, 25)
+    assert all(row.cells[0].value == 0 for row in series.rows)
+
+
+def requests_per_bucket(board):
+    return {row.label: row.cells[0].value for row in board.charts_by_slug["requests-over-time"].rows}
+
+
+@pytest.mark.parametrize(
+    ("zone", "start", "end", "moments", "expected"),
+    [
+        (
+            # Spring forward: 30 March 2025 has 23 hours in Berlin.
+            "Europe/Berlin",
+            "2025-03-29",
+            "2025-03-31",
+            ["2025-03-29T22:59:59", "2025-03-29T23:00:00", "2025-03-30T21:59:59", "2025-03-30T22:00:00"],
+            {"Sat 29 Mar 2025": 1, "Sun 30 Mar 2025": 2, "Mon 31 Mar 2025": 1},
+        ),
+        (
+            # Fall back: 26 October 2025 has 25 hours in Berlin.
+            "Europe/Berlin",
+            "2025-10-25",
+            "2025-10-27",
+            ["2025-10-25T21:59:59", "2025-10-25T22:00:00", "2025-10-26T22:59:59", "2025-10-26T23:00:00"],
+            {"Sat 25 Oct 2025": 1, "Sun 26 Oct 2025": 2, "Mon 27 Oct 2025": 1},
+        ),
+        (
+            # Spring forward in Los Angeles: 9 March 2025 has 23 hours.
+            "America/Los_Angeles",
+            "2025-03-08",
+            "2025-03-10",
+            ["2025-03-09T07:59:59", "2025-03-09T08:00:00", "2025-03-10T06:59:59", "2025-03-10T07:00:00"],
+            {"Sat 08 Mar 2025": 1, "Sun 09 Mar 2025": 2, "Mon 10 Mar 2025": 1},
+        ),
+        (
+            # Fall back in Los Angeles: 2 November 2025 has 25 hours.
+            "America/Los_Angeles",
+            "2025-11-01",
+            "2025-11-03",
+            ["2025-11-02T06:59:59", "2025-11-02T07:00:00", "2025-11-03T07:59:59", "2025-11-03T08:00:00"],
+            {"Sat 01 Nov 2025": 1, "Sun 02 Nov 2025": 2, "Mon 03 Nov 2025": 1},
+        ),
+    ],
+)
+def test_day_buckets_follow_local_midnights_across_dst(zone, start, end, moments, expected):
+    for number, moment in enumerate(moments):
+        make_generation(f"dst-{number}", body=False, occurred_at=datetime.fromisoformat(moment).replace(tzinfo=UTC))
+    board = analytics.dashboard(selection(zone=zone, range="custom", start=start, end=end, bucket="day"))
+    assert requests_per_bucket(board) == expected
+    assert board.totals.requests == len(moments)
+
+
+def test_week_buckets_start_on_monday_in_the_reporting_zone():
+    # Sunday 23:30 in Berlin is still the week that started on Monday the 17th.
+    make_generation("sunday-night", body=False, occurred_at=datetime(2025, 11, 23, 22, 30, tzinfo=UTC))
+    make_generation("monday-morning", body=False, occurred_at=datetime(2025, 11, 23, 23, 30, tzinfo=UTC))
+    board = analytics.dashboard(
+        selection(zone="Europe/Berlin", range="custom", start="2025-11-17", end="2025-11-30", bucket="week")
+    )
+    assert requests_per_bucket(board) == {"Week of 17 Nov 2025": 1, "Week of 24 Nov 2025": 1}
+
+
+def test_empty_buckets_appear_as_zeros_between_busy_ones():
+    make_generation("first", body=False, occurred_at=datetime(2025, 11, 1, 12, tzinfo=UTC))
+    make_generation("last", body=False, occurred_at=datetime(2025, 11, 4, 12, tzinfo=UTC))
+    board = analytics.dashboard(selection(range="custom", start="2025-11-01", end="2025-11-04", bucket="day"))
+    assert list(requests_per_bucket(board).values()) == [1, 0, 0, 1]
+
+
+def test_month_buckets_cover_each_calendar_month():
+    make_generation("jan", body=False, occurred_at=datetime(2025, 1, 31, 23, tzinfo=UTC))
+    make_generation("feb", body=False, occurred_at=datetime(2025, 2, 1, 1, tzinfo=UTC))
+    board = analytics.dashboard(selection(range="custom", start="2025-01-15", end="2025-03-02", bucket="month"))
+    assert requests_per_bucket(board) == {"Jan 2025": 1, "Feb 2025": 1, "Mar 2025": 0}
+
+
+def test_percentiles_come_from_histogram_bins():
+    rows = make_mixed_rows()
+    board = analytics.dashboard(selection(range="7d"))
+    latency_rows = {row.label: row for row in board.charts_by_slug["latency-by-model"].rows}
+    gpt = [row for row in rows if row.model == "openai/gpt-4o"]
+    counts: dict[int, int] = {}
+    for row in gpt:
+        counts[row.latency_bin] = counts.get(row.latency_bin, 0) + 1
+    assert latency_rows["openai/gpt-4o"].cells[1].value == round(percentile(counts, 0.5), 3)
+    exact_median = sorted(row.latency_ms for row in gpt)[len(gpt) // 2 - 1]
+    assert abs(latency_rows["openai/gpt-4o"].cells[1].value - exact_median) / exact_median < 0.04
+
+
+@pytest.mark.parametrize(
+    ("data", "expected_ids"),
+    [
+        ({"model": "openai/gpt-4o"}, {"gen-0", "gen-1"}),
+        ({"provider": "azure"}, {"gen-1"}),
+        ({"key": "sha256:key-c"}, {"gen-3", "gen-5"}),
+        ({"byok": "yes"}, {"gen-1", "gen-5"}),
+        ({"byok": "no"}, {"gen-0", "gen-2", "gen-4"}),
+        ({"team": "Search"}, {"gen-1", "gen-4"}),
+    ],
+)
+def test_filters_narrow_every_figure(data, expected_ids):
+    make_mixed_rows()
+    Generation.objects.filter(generation_id__regex=r"^gen-([6-9]|1\d)$").delete()
+    KeyLabel.objects.create(api_key_hash="sha256:key-b", name="Search backend", team="Search")
+    board = analytics.dashboard(selection(range="7d", **data))
+    assert board.totals.requests == len(expected_ids)
+    page = analytics.generation_page(selection(GenerationListFilterForm, range="7d", **data))
+    assert {row.generation_id for row in page.rows} == expected_ids
+
+
+def test_key_labels_name_keys_and_group_them_by_team():
+    make_mixed_rows()
+    KeyLabel.objects.create(api_key_hash="sha256:key-a", name="Support bot", team="Support")
+    KeyLabel.objects.create(api_key_hash="sha256:key-b", name="Docs bot", team="Support")
+    board = analytics.dashboard(selection(range="7d"))
+    assert {row.label for row in board.charts_by_slug["cost-by-key"].rows} == {
+        "Support bot",
+        "Docs bot",
+        "sha256:key-c",
+    }
+    teams = {row.label: row.cells[0].value for row in board.charts_by_slug["cost-by-team"].rows}
+    assert teams == {"Support": 12, analytics.NO_TEAM: 6}
+    assert [choice.label for choice in board.choices.keys] == ["Docs bot", "sha256:key-c", "Support bot"]
+    assert board.choices.teams == ["Support"]
+
+
+def test_colours_are_stable_per_name_across_charts():
+    make_mixed_rows()
+    board = analytics.dashboard(selection(range="7d"))
+    by_model = board.charts_by_slug["cost-by-model"].data
+    colours = dict(zip(by_model["labels"], by_model["datasets"][0]["backgroundColor"], strict=True))
+    stacked = {d["label"]: d["backgroundColor"] for d in board.charts_by_slug["cost-over-time"].data["datasets"]}
+    assert all(stacked[name] == colours[name] for name in stacked)
+    assert analytics.colour("openai/gpt-4o") == colours["openai/gpt-4o"]
+
+
+def test_previous_period_deltas():
+    make_generation("now", body=False, cost_pico=3 * 10**12, occurred_at=NOW - timedelta(hours=1))
+    make_generation("before", body=False, cost_pico=2 * 10**12, occurred_at=NOW - timedelta(hours=30))
+    board = analytics.dashboard(selection(range="24h"))
+    cost = board.figures[0]
+    assert (cost.value, cost.previous, cost.direction, cost.change_text) == ("$3.00", "$2.00", "up", "50.0%")
+
+
+def walk_pages(filters, size):
+    seen, cursor = [], None
+    while True:
+        page = analytics.generation_page(filters, cursor, size=size)
+        seen.extend(row.generation_id for row in page.rows)
+        if not page.next_cursor:
+            return seen
+        cursor = ListCursor.decode(page.next_cursor)
+
+
+@pytest.mark.parametrize("sort", ["-occurred_at", "occurred_at", "-cost", "cost", "model", "-latency"])
+def test_keyset_pagination_returns_every_row_once_despite_ties(sort):
+    tie = NOW - timedelta(hours=2)
+    for number in range(23):
+        make_generation(
+            f"row-{number:02d}",
+            body=False,
+            occurred_at=tie if number % 3 else tie - timedelta(minutes=number),
+            cost_pico=None if number % 4 == 0 else 5 * 10**9 * (number % 3),
+            latency_ms=None if number % 5 == 0 else 100.0 * (number % 2),
+        )
+    filters = selection(GenerationListFilterForm, range="24h", sort=sort)
+    seen = walk_pages(filters, size=4)
+    assert sorted(seen) == sorted(f"row-{n:02d}" for n in range(23))
+    assert len(seen) == len(set(seen))
+
+
+def test_default_order_is_newest_first():
+    for number in range(3):
+        make_generation(f"g{number}", body=False, occurred_at=NOW - timedelta(hours=number + 1))
+    assert walk_pages(selection(GenerationListFilterForm, range="24h"), size=2) == ["g0", "g1", "g2"]
+
+
+def test_id_prefix_search():
+    make_generation("chatcmpl-abc", body=False, occurred_at=NOW - timedelta(hours=1))
+    make_generation("chatcmpl-abd", body=False, occurred_at=NOW - timedelta(hours=1))
+    make_generation("other-abc", body=False, occurred_at=NOW - timedelta(hours=1))
+    page = analytics.generation_page(selection(GenerationListFilterForm, range="24h", q="chatcmpl-ab"))
+    assert {row.generation_id for row in page.rows} == {"chatcmpl-abc", "chatcmpl-abd"}
+    assert page.totals.requests == 2
+
+
+def test_export_rows_hold_exact_money_and_both_times():
+    make_generation(
+        "exported",
+        body=False,
+        cost_pico=1_234_567,
+        occurred_at=datetime(2025, 11, 20, 9, 0, tzinfo=UTC),
+        api_key_hash="sha256:key-a",
+    )
+    KeyLabel.objects.create(api_key_hash="sha256:key-a", name="Support bot", team="Support")
+    filters = selection(GenerationListFilterForm, zone="Europe/Berlin", range="24h")
+    [row] = list(analytics.generation_export_rows(filters))
+    record = dict(zip(analytics.EXPORT_HEADER, row, strict=True))
+    assert record["cost_usd"] == "0.000001234567"
+    assert record["occurred_at_utc"] == "2025-11-20T09:00:00+00:00"
+    assert record["occurred_at_local"] == "2025-11-20T10:00:00+01:00"
+    assert (record["api_key_name"], record["team"]) == ("Support bot", "Support")

@@ -1,0 +1,84 @@
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from generations.filters import DashboardFilterForm, GenerationListFilterForm, ListCursor
+
+NOW = datetime(2025, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def parse(data: dict, zone: str = "UTC", form_class=DashboardFilterForm):
+    form = form_class(data, default_zone=zone, now=NOW)
+    assert form.is_valid(), form.errors
+    return form.filters()
+
+
+def test_default_is_the_last_seven_days_by_day_in_the_default_zone():
+    filters = parse({}, zone="Europe/Berlin")
+    assert (filters.start, filters.end) == (NOW - timedelta(days=7), NOW)
+    assert filters.bucket == "day"
+    assert filters.zone == "Europe/Berlin"
+
+
+@pytest.mark.parametrize(("range_", "bucket"), [("24h", "hour"), ("7d", "day"), ("30d", "day"), ("90d", "week")])
+def test_each_preset_has_a_sensible_default_bucket(range_, bucket):
+    filters = parse({"range": range_})
+    assert filters.bucket == bucket
+    assert filters.end == NOW
+
+
+def test_custom_dates_are_local_midnights_with_the_end_date_included():
+    filters = parse({"range": "custom", "start": "2025-03-29", "end": "2025-03-30", "tz": "Europe/Berlin"})
+    berlin = ZoneInfo("Europe/Berlin")
+    assert filters.start == datetime(2025, 3, 29, tzinfo=berlin)
+    assert filters.end == datetime(2025, 3, 31, tzinfo=berlin)
+    # Two local days, one of them 23 hours long.
+    assert filters.end - filters.start == timedelta(hours=47)
+
+
+def test_previous_period_has_the_same_length_right_before():
+    filters = parse({"range": "30d"})
+    previous = filters.previous
+    assert previous.end == filters.start
+    assert previous.end - previous.start == filters.end - filters.start
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"range": "custom", "start": "2025-13-01", "end": "2025-12-02"}, "Enter a valid date"),
+        ({"range": "custom", "start": "2025-11-10", "end": "2025-11-01"}, "end date is before the start date"),
+        ({"range": "custom", "start": "2025-11-10"}, "both a start and an end date"),
+        ({"tz": "Mars/Olympus_Mons"}, "Unknown time zone"),
+        ({"bucket": "fortnight"}, "Select a valid choice"),
+        ({"range": "forever"}, "Select a valid choice"),
+        ({"model": "m" * 201}, "at most 200 characters"),
+        ({"range": "custom", "start": "2020-01-01", "end": "2025-01-01", "bucket": "hour"}, "too many hours"),
+        ({"range": "custom", "start": "9999-12-31", "end": "9999-12-31"}, "out of range"),
+    ],
+)
+def test_bad_values_are_form_errors_with_a_clear_message(data, message):
+    form = DashboardFilterForm(data, default_zone="UTC", now=NOW)
+    assert not form.is_valid()
+    assert any(message in text for text in form.error_messages())
+
+
+def test_querystring_reproduces_the_selection():
+    data = {"range": "custom", "start": "2025-11-01", "end": "2025-11-03", "model": "openai/gpt-4o", "byok": "yes"}
+    filters = parse({**data, "tz": "America/Los_Angeles", "bucket": "hour"})
+    assert parse(filters.params()) == filters
+
+
+def test_list_filters_keep_search_and_sort_in_the_url():
+    filters = parse({"q": "chatcmpl-", "sort": "-cost"}, form_class=GenerationListFilterForm)
+    assert filters.params()["q"] == "chatcmpl-"
+    assert filters.params()["sort"] == "-cost"
+
+
+def test_cursor_round_trips_and_a_damaged_one_is_an_error():
+    cursor = ListCursor("2025-11-20T09:14:27+00:00", 42)
+    assert ListCursor.decode(cursor.encode()) == cursor
+    form = GenerationListFilterForm({"after": "not-a-cursor!"}, default_zone="UTC", now=NOW)
+    assert not form.is_valid()
+    assert "damaged" in " ".join(form.error_messages())

@@ -1,0 +1,194 @@
+import csv
+import io
+import json
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.utils import timezone
+
+from generations.middleware import SESSION_TIME_ZONE_KEY
+from generations.models import KeyLabel, ViewerPreference
+from tests.factories import make_generation
+
+pytestmark = pytest.mark.django_db
+
+# Session + user, saved zone, the grouped totals, previous totals, series, two histograms, the
+# previous histogram, key labels, four filter-choice lists, and saving the zone into the session
+# (savepoint, update, release), and the fetch-worker alert banner. Later requests skip the zone lookup and the
+# session save.
+DASHBOARD_QUERIES = 18
+LATER_DASHBOARD_QUERIES = 14
+
+
+@pytest.fixture
+def recent_rows():
+    now = timezone.now()
+    models = ["openai/gpt-4o", "anthropic/claude-sonnet-4", "google/gemini-2.5-flash"]
+    for number in range(12):
+        make_generation(
+            f"dash-{number}",
+            body=False,
+            model=models[number % 3],
+            provider=models[number % 3].split("/")[0],
+            api_key_hash=f"sha256:key-{number % 2}",
+            is_byok=number % 4 == 0,
+            cost_pico=None if number == 5 else 10**9 * (number + 1),
+            occurred_at=now - timedelta(hours=number * 5 + 1),
+        )
+    KeyLabel.objects.create(api_key_hash="sha256:key-0", name="Support bot", team="Support")
+
+
+def chart_data(response, slug):
+    html = response.content.decode()
+    marker = f'<script id="chart-data-{slug}" type="application/json">'
+    start = html.index(marker) + len(marker)
+    return json.loads(html[start : html.index("</script>", start)])
+
+
+def test_dashboard_shows_figures_every_chart_with_table_and_csv(user_client, recent_rows, django_assert_num_queries):
+    with django_assert_num_queries(DASHBOARD_QUERIES):
+        response = user_client.get("/dashboard/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<html" in html
+    for label in ["Total cost", "Requests", "p95 latency", "BYOK share", "Cost / 1K tokens"]:
+        assert label in html
+    assert "1 generation of unknown cost not included" in html
+    for slug in [
+        "cost-over-time",
+        "requests-over-time",
+        "cost-by-model",
+        "cost-by-provider",
+        "cost-by-key",
+        "cost-by-team",
+        "latency-by-model",
+        "latency-by-provider",
+        "throughput-by-model",
+        "throughput-by-provider",
+        "tokens-by-model",
+        "byok-cost",
+    ]:
+        assert f'data-chart="chart-data-{slug}"' in html
+        assert f"/dashboard/table/{slug}.csv?" in html
+    assert html.count('<table class="data">') == 12
+    assert "Support bot" in html
+    assert "<script>" not in html  # chart data only as JSON, drawn by static/js/dashboard.js
+    assert "js/dashboard.js" in html
+
+
+def test_the_query_count_does_not_grow_with_rows(user_client, recent_rows, django_assert_num_queries):
+    for number in range(30):
+        make_generation(f"more-{number}", body=False, model=f"vendor/model-{number}", occurred_at=timezone.now())
+    user_client.get("/dashboard/")
+    with django_assert_num_queries(LATER_DASHBOARD_QUERIES):
+        user_client.get("/dashboard/?range=30d&tz=Europe/Berlin")
+
+
+def test_htmx_gets_only_the_dashboard_body(user_client, recent_rows):
+    response = user_client.get("/dashboard/?range=30d", headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<div id="dashboard-body"')
+    assert "<html" not in html
+    assert "chart-data-cost-by-model" in html
+
+
+def test_filter_form_is_a_real_get_form_that_htmx_enhances(user_client):
+    html = user_client.get("/dashboard/").content.decode()
+    assert 'method="get" action="/dashboard/"' in html
+    assert 'hx-get="/dashboard/"' in html
+    assert 'hx-push-url="true"' in html
+
+
+def test_empty_range_has_a_friendly_empty_state(user_client):
+    response = user_client.get("/dashboard/?range=24h")
+    assert response.status_code == 200
+    assert "No generations in this range" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("range=custom&start=2025-02-30&end=2025-03-01", "Enter a valid date"),
+        ("range=custom&start=2025-03-10&end=2025-03-01", "end date is before the start date"),
+        ("tz=Not/A_Zone", "Unknown time zone"),
+        ("bucket=decade", "Select a valid choice"),
+        ("model=" + "x" * 500, "at most 200 characters"),
+    ],
+)
+def test_bad_filters_are_a_400_with_a_clear_message(user_client, query, message):
+    response = user_client.get(f"/dashboard/?{query}")
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    htmx = user_client.get(f"/dashboard/?{query}", headers={"HX-Request": "true"})
+    assert message in htmx.content.decode()
+    assert user_client.get(f"/dashboard/table/cost-by-model.csv?{query}").status_code == 400
+
+
+def test_drill_down_links_carry_the_page_filters(user_client, recent_rows):
+    response = user_client.get("/dashboard/?range=30d&tz=Europe/Berlin&byok=no")
+    links = chart_data(response, "cost-by-model")["links"]
+    assert links
+    query = parse_qs(urlsplit(links[0]).query)
+    assert urlsplit(links[0]).path == "/generations/"
+    assert query["range"] == ["30d"] and query["tz"] == ["Europe/Berlin"] and query["byok"] == ["no"]
+    assert query["model"][0] in {"openai/gpt-4o", "anthropic/claude-sonnet-4", "google/gemini-2.5-flash"}
+    bucket_link = chart_data(response, "cost-over-time")["links"][-1]
+    bucket_query = parse_qs(urlsplit(bucket_link).query)
+    assert bucket_query["range"] == ["custom"] and bucket_query["start"] == bucket_query["end"]
+    assert f'href="{links[0].replace("&", "&amp;")}"' in response.content.decode()
+
+
+def test_chart_csv_is_the_table(user_client, recent_rows):
+    response = user_client.get("/dashboard/table/cost-by-model.csv?range=30d")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0][:3] == ["Model", "Requests", "Cost"]
+    assert sum(int(row[1]) for row in rows[1:]) == 12
+    assert user_client.get("/dashboard/table/no-such-chart.csv").status_code == 404
+
+
+def test_theme_switch_sets_a_cookie_without_javascript(user_client):
+    response = user_client.post("/preferences/theme/", {"theme": "dark", "next": "/dashboard/?range=30d"})
+    assert response.status_code == 302
+    assert response["Location"] == "/dashboard/?range=30d"
+    assert response.cookies["theme"].value == "dark"
+    assert 'data-theme="dark"' in user_client.get("/dashboard/").content.decode()
+    outside = user_client.post("/preferences/theme/", {"theme": "light", "next": "https://evil.example/"})
+    assert outside["Location"] == "/dashboard/"
+
+
+def test_time_zone_choice_is_saved_for_the_user_and_the_session(user_client, user):
+    response = user_client.post("/preferences/time-zone/", {"tz": "America/Los_Angeles", "next": "/dashboard/"})
+    assert response.status_code == 302
+    assert ViewerPreference.objects.get(user=user).time_zone == "America/Los_Angeles"
+    assert user_client.session[SESSION_TIME_ZONE_KEY] == "America/Los_Angeles"
+    assert 'value="America/Los_Angeles"' in user_client.get("/dashboard/").content.decode()
+    assert user_client.post("/preferences/time-zone/", {"tz": "Nowhere/Land"}).status_code == 400
+
+
+def test_saved_zone_is_the_default_in_a_new_session(client, user):
+    ViewerPreference.objects.create(user=user, time_zone="Asia/Tokyo")
+    client.force_login(user)
+    html = client.get("/dashboard/").content.decode()
+    assert "Asia/Tokyo · by" in html
+    assert client.session[SESSION_TIME_ZONE_KEY] == "Asia/Tokyo"
+
+
+def test_site_zone_is_the_default(user_client, settings):
+    settings.TIME_ZONE = "Europe/Berlin"
+    assert "Europe/Berlin · by" in user_client.get("/dashboard/").content.decode()
+
+
+def test_dashboard_needs_login(client):
+    for url in ["/dashboard/", "/dashboard/table/cost-by-model.csv", "/generations/", "/generations/export.csv"]:
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/")
+
+
+def test_nav_links_to_dashboard_and_generations(user_client):
+    html = user_client.get("/").content.decode()
+    assert 'href="/dashboard/"' in html and 'href="/generations/"' in html
