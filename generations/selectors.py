@@ -32,11 +32,55 @@ class GenerationDetail:
     conversation: list[ChatMessage]
 
 
+def indented_json(value: object) -> str:
+    """`json.dumps(value, indent=2, ensure_ascii=False)`, without recursion.
+
+    json's own encoder recurses once per nesting level, so a body nested a few hundred levels
+    deep (which FastRouter may legitimately echo back) would raise RecursionError mid-page.
+    """
+    out: list[str] = []
+    # Each open container: [its items, is it a dict, its depth, no item written yet].
+    stack: list[list] = []
+
+    def open_value(item: object, depth: int) -> None:
+        if isinstance(item, dict) and item:
+            out.append("{")
+            stack.append([iter(item.items()), True, depth + 1, True])
+        elif isinstance(item, list | tuple) and item:
+            out.append("[")
+            stack.append([iter(item), False, depth + 1, True])
+        else:
+            out.append(json.dumps(item, ensure_ascii=False))
+
+    open_value(value, 0)
+    while stack:
+        frame = stack[-1]
+        items, is_dict, depth, first = frame
+        item = next(items, _END)
+        if item is _END:
+            stack.pop()
+            out.append("\n" + "  " * (depth - 1) + ("}" if is_dict else "]"))
+            continue
+        out.append(("\n" if first else ",\n") + "  " * depth)
+        frame[3] = False
+        if is_dict:
+            key, item = item
+            out.append(json.dumps(str(key), ensure_ascii=False) + ": ")
+        open_value(item, depth)
+    return "".join(out)
+
+
+_END = object()
+
+
 def pretty_body(value: object) -> PrettyBody | None:
-    """Indented JSON, cut at BODY_DISPLAY_LIMIT characters so a 5 MB body cannot stall the page."""
+    """Indented JSON, cut at BODY_DISPLAY_LIMIT characters so a 5 MB body cannot stall the page.
+
+    A body stored as text (STORE_BODIES=truncated cuts large bodies to text) is shown as it is.
+    """
     if value is None:
         return None
-    text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)
+    text = value if isinstance(value, str) else indented_json(value)
     if len(text) > BODY_DISPLAY_LIMIT:
         return PrettyBody(text=text[:BODY_DISPLAY_LIMIT], truncated=True, size=len(text))
     return PrettyBody(text=text, truncated=False, size=len(text))

@@ -1,9 +1,12 @@
 """Business logic: fetching generations from FastRouter and storing them."""
 
+import json
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from generations.client import FastRouterClient, GenerationDetails
@@ -72,7 +75,32 @@ def generation_fields(*, details: GenerationDetails, fetched_at: datetime) -> di
     }
 
 
+def _cut_body(value: object, limit: int) -> tuple[object, bool]:
+    """A body as stored under STORE_BODIES=truncated: as is when small, else its first `limit` characters of JSON."""
+    if value is None:
+        return None, False
+    text = json.dumps(value, ensure_ascii=False)
+    if len(text) <= limit:
+        return value, False
+    return text[:limit], True
+
+
 def body_fields(*, details: GenerationDetails) -> dict:
+    """The GenerationBody columns, as settings.STORE_BODIES allows: full, truncated or none."""
+    if settings.STORE_BODIES == "none":
+        return {"request": None, "response": None, "metadata": None, "raw_payload": "", "bodies_truncated": True}
+    if settings.STORE_BODIES == "truncated":
+        limit = settings.STORE_BODIES_LIMIT
+        fields: dict = {}
+        cut_any = False
+        for name in ("request", "response", "metadata"):
+            fields[name], cut = _cut_body(getattr(details, name), limit)
+            cut_any = cut_any or cut
+        # A cut payload would be broken JSON: the whole exact payload, or none of it.
+        raw_fits = len(details.raw_text) <= limit
+        fields["raw_payload"] = details.raw_text if raw_fits else ""
+        fields["bodies_truncated"] = cut_any or not raw_fits
+        return fields
     return {
         "request": details.request,
         "response": details.response,
@@ -101,3 +129,37 @@ def generation_lookup(*, generation_id: str) -> Generation:
     """A stored generation without calling FastRouter, else fetched once and kept."""
     stored = Generation.objects.filter(generation_id=generation_id).first()
     return stored or generation_fetch(generation_id=generation_id)
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    generations: int
+    bodies: int
+
+
+def _delete_in_batches(queryset: QuerySet, *, batch_size: int) -> int:
+    """Delete the rows of `queryset` a batch at a time, each batch its own short transaction."""
+    deleted = 0
+    while pks := list(queryset.values_list("pk", flat=True)[:batch_size]):
+        with transaction.atomic():
+            deleted += queryset.model.objects.filter(pk__in=pks).delete()[1].get(queryset.model._meta.label, 0)
+    return deleted
+
+
+def generation_purge(
+    *, older_than: datetime, bodies_only: bool = False, dry_run: bool = False, batch_size: int = 1000
+) -> PurgeResult:
+    """Retention: delete the bodies, or whole generations, of calls that occurred before `older_than`.
+
+    Bodies go first, so an interrupted purge never leaves a body without its generation, and
+    the typed rows the dashboards read are untouched by `bodies_only`. Returns what was (or,
+    with `dry_run`, would be) deleted.
+    """
+    old_generations = Generation.objects.filter(occurred_at__lt=older_than)
+    old_bodies = GenerationBody.objects.filter(generation__occurred_at__lt=older_than)
+    if dry_run:
+        return PurgeResult(generations=0 if bodies_only else old_generations.count(), bodies=old_bodies.count())
+    bodies = _delete_in_batches(old_bodies, batch_size=batch_size)
+    generations = 0 if bodies_only else _delete_in_batches(old_generations, batch_size=batch_size)
+    # Pre-aggregated rollups over the purged period must be recomputed here once generations are gone.
+    return PurgeResult(generations=generations, bodies=bodies)

@@ -1,5 +1,7 @@
 """Human units for the numbers FastRouter reports."""
 
+from datetime import timedelta
+
 from django import template
 
 from generations.money import format_usd, from_pico
@@ -52,3 +54,14 @@ def filesize(characters: int) -> str:
     if characters < 1024 * 1024:
         return f"{characters / 1024:.0f} KB"
     return f"{characters / 1024 / 1024:.1f} MB"
+
+
+@register.filter
+def timedelta_words(value: timedelta) -> str:
+    """`15 minutes`, `1 hour 30 minutes`: a wait as a person says it."""
+    minutes = round(value.total_seconds() / 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{hours} hour{'s' if hours != 1 else ''}"] if hours else []
+    if minutes or not parts:
+        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
+    return " ".join(parts)
