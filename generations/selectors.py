@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from generations.models import Generation, GenerationBody, KeyLabel
 
 BODY_DISPLAY_LIMIT = 256 * 1024
+# One chat message on the page; the whole text stays in the request/response bodies below it.
+MESSAGE_DISPLAY_LIMIT = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,7 @@ class PrettyBody:
 class ChatMessage:
     role: str
     content: str
+    truncated: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,25 +99,24 @@ def _message_text(content: object) -> str:
     return ""
 
 
+def _chat_message(role: object, content: object) -> ChatMessage:
+    text = _message_text(content)
+    if len(text) > MESSAGE_DISPLAY_LIMIT:
+        return ChatMessage(role=str(role), content=text[:MESSAGE_DISPLAY_LIMIT], truncated=True)
+    return ChatMessage(role=str(role), content=text)
+
+
 def conversation(request: object, response: object) -> list[ChatMessage]:
     """The chat as a person reads it, when the bodies are OpenAI-shaped; otherwise empty."""
     if not isinstance(request, dict) or not isinstance(request.get("messages"), list):
         return []
-    messages = [
-        ChatMessage(role=str(m.get("role", "")), content=_message_text(m.get("content")))
-        for m in request["messages"]
-        if isinstance(m, dict)
-    ]
+    messages = [_chat_message(m.get("role", ""), m.get("content")) for m in request["messages"] if isinstance(m, dict)]
     choices = response.get("choices") if isinstance(response, dict) else None
     if isinstance(choices, list):
         for choice in choices:
             message = choice.get("message") if isinstance(choice, dict) else None
             if isinstance(message, dict):
-                messages.append(
-                    ChatMessage(
-                        role=str(message.get("role", "assistant")), content=_message_text(message.get("content"))
-                    )
-                )
+                messages.append(_chat_message(message.get("role", "assistant"), message.get("content")))
     return messages
 
 

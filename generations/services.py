@@ -34,6 +34,11 @@ def _latency_ms(details: GenerationDetails) -> float | None:
     return None
 
 
+def _fit_column(name: str, value: str | None) -> str:
+    """Cut text to its column's length: PostgreSQL refuses longer values; raw_payload keeps them whole."""
+    return (value or "")[: Generation._meta.get_field(name).max_length]
+
+
 def generation_fields(*, details: GenerationDetails, fetched_at: datetime) -> dict:
     """The typed columns of a Generation row, derived values included."""
     usage, timing = details.usage, details.timing
@@ -48,10 +53,10 @@ def generation_fields(*, details: GenerationDetails, fetched_at: datetime) -> di
         throughput = output_tokens / (latency_ms / 1000)
     cost = usage.cost if usage.cost is not None else details.credits_used
     return {
-        "model": details.model or "",
-        "provider": details.provider_name or "",
-        "api_key_hash": details.api_key or "",
-        "endpoint": details.endpoint or "",
+        "model": _fit_column("model", details.model),
+        "provider": _fit_column("provider", details.provider_name),
+        "api_key_hash": _fit_column("api_key_hash", details.api_key),
+        "endpoint": _fit_column("endpoint", details.endpoint),
         "is_byok": details.is_byok,
         "credits_used_pico": to_pico(details.credits_used),
         "usage_cost_pico": to_pico(usage.cost),
