@@ -10,3 +10,7 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-used-anywhere-else
 os.environ.setdefault("SECURE_HTTPS", "false")
 
 from fastrouter_dash.settings import *  # noqa: F403
+
+# The live test server serves MEDIA_URL from disk; Django's default "" would make it treat every
+# page path as a file name (and fail with "File name too long" on a 256-character generation id).
+MEDIA_URL = "/test-media/"

@@ -8,6 +8,8 @@ from generations.models import Generation, GenerationBody, KeyLabel
 BODY_DISPLAY_LIMIT = 256 * 1024
 # One chat message on the page; the whole text stays in the request/response bodies below it.
 MESSAGE_DISPLAY_LIMIT = 16 * 1024
+# Deeper levels are shown at this indentation, so a body nested 500 deep stays readable.
+MAX_INDENT_LEVELS = 24
 
 
 @dataclass(frozen=True)
@@ -36,10 +38,11 @@ class GenerationDetail:
 
 
 def indented_json(value: object) -> str:
-    """`json.dumps(value, indent=2, ensure_ascii=False)`, without recursion.
+    """`json.dumps(value, indent=2, ensure_ascii=False)`, without recursion, indented at most MAX_INDENT_LEVELS.
 
     json's own encoder recurses once per nesting level, so a body nested a few hundred levels
-    deep (which FastRouter may legitimately echo back) would raise RecursionError mid-page.
+    deep (which FastRouter may legitimately echo back) would raise RecursionError mid-page; and
+    indentation growing with depth makes such a body's text (and its layout) quadratic in size.
     """
     out: list[str] = []
     # Each open container: [its items, is it a dict, its depth, no item written yet].
@@ -62,9 +65,9 @@ def indented_json(value: object) -> str:
         item = next(items, _END)
         if item is _END:
             stack.pop()
-            out.append("\n" + "  " * (depth - 1) + ("}" if is_dict else "]"))
+            out.append("\n" + "  " * min(depth - 1, MAX_INDENT_LEVELS) + ("}" if is_dict else "]"))
             continue
-        out.append(("\n" if first else ",\n") + "  " * depth)
+        out.append(("\n" if first else ",\n") + "  " * min(depth, MAX_INDENT_LEVELS))
         frame[3] = False
         if is_dict:
             key, item = item

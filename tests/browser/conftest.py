@@ -36,6 +36,7 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = django_settings.BASE_DIR / "test-artifacts" / "screenshots"
 CHARTJS_VERSION = "4.5.1"
 CHARTJS_FILE = django_settings.BASE_DIR / "static" / "vendor" / "chart.js" / "chart.umd.min.js"
+SCREENSHOT_MAX_HEIGHT = 4000
 SIMULATOR_KEY = "sim-browser-key-never-shown-7313"
 PASSWORD = "browser-pass-4821"
 
@@ -132,7 +133,7 @@ def open_page(context, request) -> tuple:
         shots["count"] += 1
         path = SCREENSHOTS / f"{test_name}-{shots['count']:02d}-{_slug(loaded.url.split('//', 1)[-1])}.png"
         try:
-            loaded.screenshot(path=str(path), full_page=True)
+            _save_screenshot(loaded, path)
         except PlaywrightError:
             # The test moved on (next navigation, or the page closed) before the shot was taken.
             pass
@@ -162,9 +163,16 @@ def page(context, request) -> Iterator:
     assert not problems, "The browser reported: " + "; ".join(problems)
 
 
+def _save_screenshot(page, path: Path) -> None:
+    # Full page, unless taller than SCREENSHOT_MAX_HEIGHT: Chromium without a GPU needs seconds
+    # to paint a 10,000-pixel page (a 5 MB body), so those keep their first screen only.
+    tall = page.evaluate("document.documentElement.scrollHeight") > SCREENSHOT_MAX_HEIGHT
+    page.screenshot(path=str(path), full_page=not tall)
+
+
 def snapshot(page, name: str) -> None:
     """A screenshot of the page as it is now (after an htmx swap, which fires no load event)."""
-    page.screenshot(path=str(SCREENSHOTS / f"{_slug(name)}.png"), full_page=True)
+    _save_screenshot(page, SCREENSHOTS / f"{_slug(name)}.png")
 
 
 def log_in(page, live_server, username: str, password: str = PASSWORD) -> None:
