@@ -53,7 +53,9 @@ def test_hostile_id_lookup_redirects_to_its_own_detail_page(user_client, generat
 
 def test_hostile_generation_in_the_htmx_lookup_result_is_escaped(user_client):
     store_hostile("gen-hostile-htmx")
-    response = user_client.post(reverse("lookup"), {"generation_id": "gen-hostile-htmx"}, headers={"HX-Request": "true"})
+    response = user_client.post(
+        reverse("lookup"), {"generation_id": "gen-hostile-htmx"}, headers={"HX-Request": "true"}
+    )
     assert response.status_code == 200
     _assert_inert(response.content)
 

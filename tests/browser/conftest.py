@@ -6,6 +6,7 @@ a full-page screenshot under test-artifacts/screenshots/.
 """
 
 import base64
+import contextlib
 import hashlib
 import os
 import re
@@ -132,11 +133,9 @@ def open_page(context, request) -> tuple:
     def on_load(loaded) -> None:
         shots["count"] += 1
         path = SCREENSHOTS / f"{test_name}-{shots['count']:02d}-{_slug(loaded.url.split('//', 1)[-1])}.png"
-        try:
+        # The test may move on (next navigation, or the page closed) before the shot is taken.
+        with contextlib.suppress(PlaywrightError):
             _save_screenshot(loaded, path)
-        except PlaywrightError:
-            # The test moved on (next navigation, or the page closed) before the shot was taken.
-            pass
 
     page.on("dialog", on_dialog)
     page.on("console", on_console)

@@ -59,4 +59,3 @@ def test_five_megabyte_body_page_opens_and_fits(staff_page, live_server):
     assert _horizontal_overflow(staff_page) <= OVERFLOW_SLACK
     staff_page.goto(f"{live_server.url}/admin/generations/generation/")
     expect(staff_page.locator("#result_list")).to_be_visible()
-
