@@ -5,8 +5,8 @@ Every page fails its test on a JS dialog (so an injected `alert(1)` is caught), 
 a full-page screenshot under test-artifacts/screenshots/.
 """
 
+import asyncio
 import base64
-import contextlib
 import hashlib
 import os
 import re
@@ -70,7 +70,7 @@ def browser() -> Iterator:
 
 
 @pytest.fixture(scope="session")
-def chartjs_local() -> tuple[str, str]:
+def chartjs_local(browser) -> tuple[str, str]:
     """The pinned Chart.js served from our own static files (no internet here), with its real SRI hash."""
     if not CHARTJS_FILE.exists():
         npm = shutil.which("npm")
@@ -120,6 +120,7 @@ def open_page(context, request) -> tuple:
     page = context.new_page()
     problems = PageProblems()
     shots = {"count": 0}
+    pending: set = set()
     test_name = _slug(request.node.name)
 
     def on_dialog(dialog) -> None:
@@ -133,9 +134,11 @@ def open_page(context, request) -> tuple:
     def on_load(loaded) -> None:
         shots["count"] += 1
         path = SCREENSHOTS / f"{test_name}-{shots['count']:02d}-{_slug(loaded.url.split('//', 1)[-1])}.png"
-        # The test may move on (next navigation, or the page closed) before the shot is taken.
-        with contextlib.suppress(PlaywrightError):
-            _save_screenshot(loaded, path)
+        # A blocking (sync API) call inside an event handler can deadlock Playwright's dispatcher,
+        # so the shot is scheduled on its event loop instead and the handler returns at once.
+        task = asyncio.get_running_loop().create_task(_screenshot_later(loaded._impl_obj, path))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
 
     page.on("dialog", on_dialog)
     page.on("console", on_console)
@@ -160,6 +163,29 @@ def page(context, request) -> Iterator:
     # The last page may still be loading when the test ends: keep how it looks now too.
     snapshot(browser_page, f"{request.node.name}-last")
     assert not problems, "The browser reported: " + "; ".join(problems)
+
+
+async def _screenshot_later(page_impl, path: Path) -> None:
+    # The async twin of _save_screenshot, on Playwright's own (pinned) implementation object.
+    try:
+        tall = await page_impl.evaluate("document.documentElement.scrollHeight", None) > SCREENSHOT_MAX_HEIGHT
+        await page_impl.screenshot(
+            timeout=10_000,
+            type=None,
+            path=path,
+            quality=None,
+            omit_background=None,
+            full_page=not tall,
+            clip=None,
+            animations=None,
+            caret=None,
+            scale=None,
+            mask=None,
+            mask_color=None,
+            style=None,
+        )
+    except PlaywrightError:
+        pass  # the test moved on (next navigation, or the page closed) before the shot was taken
 
 
 def _save_screenshot(page, path: Path) -> None:
