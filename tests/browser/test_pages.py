@@ -115,6 +115,7 @@ def test_repeated_failed_logins_lock_out_with_the_site_page(context, live_server
     log_in(page, live_server, viewer.username, password=PASSWORD)
     expect(page.locator("h1")).to_have_text("Too many failed logins")
     expect(page.locator(".error")).to_contain_text("15 minutes")
+    snapshot(page, "lockout-page")
     # The lockout page is answered with 429, which Chromium logs; nothing else may appear.
     assert problems
     assert all("status of 429" in problem for problem in problems)
