@@ -6,9 +6,12 @@ message naming the variable, instead of a confusing failure later.
 
 import os
 import zoneinfo
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
@@ -130,11 +133,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    "csp",
+    "axes",
     "generations",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -145,6 +151,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "generations.middleware.ViewerTimeZoneMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "fastrouter_dash.urls"
@@ -173,6 +181,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Axes first: it refuses locked-out logins before the password is even checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "lookup"
 LOGOUT_REDIRECT_URL = "login"
@@ -183,6 +193,8 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Nothing is uploaded to keep, but Django's test server treats every path as a file when this is "".
+MEDIA_URL = "/media/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
@@ -199,6 +211,55 @@ CHARTJS_URL = os.getenv("CHARTJS_URL", "https://cdn.jsdelivr.net/npm/chart.js@4.
 # A self-hosted copy (CHARTJS_URL) may differ byte-for-byte, so its hash is CHARTJS_SRI's, or none.
 CHARTJS_DEFAULT_SRI = "sha384-jb8JQMbMoBUzgWatfe6COACi2ljcDdZQ2OxczGA3bGNeWe+6DChMTBJemed7ZnvJ"
 CHARTJS_SRI = os.getenv("CHARTJS_SRI", "" if "CHARTJS_URL" in os.environ else CHARTJS_DEFAULT_SRI)
+
+# --- Security -------------------------------------------------------------------------------
+# Served over HTTPS? On by default in production (DEBUG off); plain-HTTP development keeps working.
+SECURE_HTTPS = envbool("SECURE_HTTPS", "false" if DEBUG else "true")
+SECURE_SSL_REDIRECT = SECURE_HTTPS
+SESSION_COOKIE_SECURE = SECURE_HTTPS
+CSRF_COOKIE_SECURE = SECURE_HTTPS
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "31536000") if SECURE_HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "true")
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "true")
+# Only behind a TLS-terminating proxy that sets X-Forwarded-Proto itself (and strips the client's).
+if envbool("SECURE_PROXY_SSL_HEADER", "false"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+
+def chartjs_script_source(url: str) -> list[str]:
+    """The Chart.js CDN origin for script-src; a same-origin (relative) copy needs nothing extra."""
+    parsed = urlsplit(url)
+    return [f"{parsed.scheme}://{parsed.netloc}"] if parsed.scheme and parsed.netloc else []
+
+
+# No inline script or style anywhere: htmx is told not to inject its indicator styles (base.html).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, *chartjs_script_source(CHARTJS_URL)],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [SELF],
+    },
+}
+
+# Login rate limit (django-axes): a username+address pair is locked out after this many failures.
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", "5", minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", "15", minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+# Request/response bodies: kept in full, cut to STORE_BODIES_LIMIT characters each, or not at all.
+STORE_BODIES = envchoice("STORE_BODIES", "full", ("full", "truncated", "none"))
+STORE_BODIES_LIMIT = envint("STORE_BODIES_LIMIT", str(64 * 1024), minimum=1024)
 
 LOGGING = {
     "version": 1,

@@ -400,17 +400,38 @@ def _as_object(value: Any, name: str) -> dict | None:
     return _plain_json(value)
 
 
-def _plain_json(value: Any) -> Any:
-    """Turn Decimals back into floats so the value fits a Django JSONField."""
+def _plain_scalar_or_empty(value: Any) -> Any:
     if isinstance(value, dict):
-        return {str(k): _plain_json(v) for k, v in value.items()}
+        return {}
     if isinstance(value, list):
-        return [_plain_json(v) for v in value]
+        return []
     if isinstance(value, Decimal):
         as_float = float(value)
         # Beyond float range: keep the exact digits as text rather than "Infinity".
         return as_float if math.isfinite(as_float) else str(value)
     return value
+
+
+def _plain_json(value: Any) -> Any:
+    """Turn Decimals back into floats so the value fits a Django JSONField.
+
+    Without recursion: a body nested a few hundred levels deep parses fine, and must not
+    then fail here with RecursionError.
+    """
+    result = _plain_scalar_or_empty(value)
+    pending = [(value, result)] if isinstance(result, dict | list) else []
+    while pending:
+        source, target = pending.pop()
+        items = source.items() if isinstance(source, dict) else enumerate(source)
+        for key, item in items:
+            copy = _plain_scalar_or_empty(item)
+            if isinstance(target, dict):
+                target[str(key)] = copy
+            else:
+                target.append(copy)
+            if isinstance(copy, dict | list):
+                pending.append((item, copy))
+    return result
 
 
 def _sub_object(value: Any, name: str) -> Mapping[str, Any]:

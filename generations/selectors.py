@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from generations.models import Generation, GenerationBody, KeyLabel
 
 BODY_DISPLAY_LIMIT = 256 * 1024
+# One chat message on the page; the whole text stays in the request/response bodies below it.
+MESSAGE_DISPLAY_LIMIT = 16 * 1024
+# Deeper levels are shown at this indentation, so a body nested 500 deep stays readable.
+MAX_INDENT_LEVELS = 24
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,7 @@ class PrettyBody:
 class ChatMessage:
     role: str
     content: str
+    truncated: bool = False
 
 
 @dataclass(frozen=True)
@@ -32,11 +37,56 @@ class GenerationDetail:
     conversation: list[ChatMessage]
 
 
+def indented_json(value: object) -> str:
+    """`json.dumps(value, indent=2, ensure_ascii=False)`, without recursion, indented at most MAX_INDENT_LEVELS.
+
+    json's own encoder recurses once per nesting level, so a body nested a few hundred levels
+    deep (which FastRouter may legitimately echo back) would raise RecursionError mid-page; and
+    indentation growing with depth makes such a body's text (and its layout) quadratic in size.
+    """
+    out: list[str] = []
+    # Each open container: [its items, is it a dict, its depth, no item written yet].
+    stack: list[list] = []
+
+    def open_value(item: object, depth: int) -> None:
+        if isinstance(item, dict) and item:
+            out.append("{")
+            stack.append([iter(item.items()), True, depth + 1, True])
+        elif isinstance(item, list | tuple) and item:
+            out.append("[")
+            stack.append([iter(item), False, depth + 1, True])
+        else:
+            out.append(json.dumps(item, ensure_ascii=False))
+
+    open_value(value, 0)
+    while stack:
+        frame = stack[-1]
+        items, is_dict, depth, first = frame
+        item = next(items, _END)
+        if item is _END:
+            stack.pop()
+            out.append("\n" + "  " * min(depth - 1, MAX_INDENT_LEVELS) + ("}" if is_dict else "]"))
+            continue
+        out.append(("\n" if first else ",\n") + "  " * min(depth, MAX_INDENT_LEVELS))
+        frame[3] = False
+        if is_dict:
+            key, item = item
+            out.append(json.dumps(str(key), ensure_ascii=False) + ": ")
+        open_value(item, depth)
+    return "".join(out)
+
+
+_END = object()
+
+
 def pretty_body(value: object) -> PrettyBody | None:
-    """Indented JSON, cut at BODY_DISPLAY_LIMIT characters so a 5 MB body cannot stall the page."""
+    """Indented JSON, cut at BODY_DISPLAY_LIMIT characters so a 5 MB body cannot stall the page.
+
+    A body stored as text (STORE_BODIES=truncated cuts large bodies to text) is shown as it is.
+    """
     if value is None:
         return None
-    text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)
+    text = value if isinstance(value, str) else indented_json(value)
     if len(text) > BODY_DISPLAY_LIMIT:
         return PrettyBody(text=text[:BODY_DISPLAY_LIMIT], truncated=True, size=len(text))
     return PrettyBody(text=text, truncated=False, size=len(text))
@@ -52,25 +102,24 @@ def _message_text(content: object) -> str:
     return ""
 
 
+def _chat_message(role: object, content: object) -> ChatMessage:
+    text = _message_text(content)
+    if len(text) > MESSAGE_DISPLAY_LIMIT:
+        return ChatMessage(role=str(role), content=text[:MESSAGE_DISPLAY_LIMIT], truncated=True)
+    return ChatMessage(role=str(role), content=text)
+
+
 def conversation(request: object, response: object) -> list[ChatMessage]:
     """The chat as a person reads it, when the bodies are OpenAI-shaped; otherwise empty."""
     if not isinstance(request, dict) or not isinstance(request.get("messages"), list):
         return []
-    messages = [
-        ChatMessage(role=str(m.get("role", "")), content=_message_text(m.get("content")))
-        for m in request["messages"]
-        if isinstance(m, dict)
-    ]
+    messages = [_chat_message(m.get("role", ""), m.get("content")) for m in request["messages"] if isinstance(m, dict)]
     choices = response.get("choices") if isinstance(response, dict) else None
     if isinstance(choices, list):
         for choice in choices:
             message = choice.get("message") if isinstance(choice, dict) else None
             if isinstance(message, dict):
-                messages.append(
-                    ChatMessage(
-                        role=str(message.get("role", "assistant")), content=_message_text(message.get("content"))
-                    )
-                )
+                messages.append(_chat_message(message.get("role", "assistant"), message.get("content")))
     return messages
 
 

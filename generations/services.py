@@ -1,9 +1,12 @@
 """Business logic: fetching generations from FastRouter and storing them."""
 
+import json
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from generations.client import FastRouterClient, GenerationDetails
@@ -31,6 +34,11 @@ def _latency_ms(details: GenerationDetails) -> float | None:
     return None
 
 
+def _fit_column(name: str, value: str | None) -> str:
+    """Cut text to its column's length: PostgreSQL refuses longer values; raw_payload keeps them whole."""
+    return (value or "")[: Generation._meta.get_field(name).max_length]
+
+
 def generation_fields(*, details: GenerationDetails, fetched_at: datetime) -> dict:
     """The typed columns of a Generation row, derived values included."""
     usage, timing = details.usage, details.timing
@@ -45,10 +53,10 @@ def generation_fields(*, details: GenerationDetails, fetched_at: datetime) -> di
         throughput = output_tokens / (latency_ms / 1000)
     cost = usage.cost if usage.cost is not None else details.credits_used
     return {
-        "model": details.model or "",
-        "provider": details.provider_name or "",
-        "api_key_hash": details.api_key or "",
-        "endpoint": details.endpoint or "",
+        "model": _fit_column("model", details.model),
+        "provider": _fit_column("provider", details.provider_name),
+        "api_key_hash": _fit_column("api_key_hash", details.api_key),
+        "endpoint": _fit_column("endpoint", details.endpoint),
         "is_byok": details.is_byok,
         "credits_used_pico": to_pico(details.credits_used),
         "usage_cost_pico": to_pico(usage.cost),
@@ -72,7 +80,32 @@ def generation_fields(*, details: GenerationDetails, fetched_at: datetime) -> di
     }
 
 
+def _cut_body(value: object, limit: int) -> tuple[object, bool]:
+    """A body as stored under STORE_BODIES=truncated: as is when small, else its first `limit` characters of JSON."""
+    if value is None:
+        return None, False
+    text = json.dumps(value, ensure_ascii=False)
+    if len(text) <= limit:
+        return value, False
+    return text[:limit], True
+
+
 def body_fields(*, details: GenerationDetails) -> dict:
+    """The GenerationBody columns, as settings.STORE_BODIES allows: full, truncated or none."""
+    if settings.STORE_BODIES == "none":
+        return {"request": None, "response": None, "metadata": None, "raw_payload": "", "bodies_truncated": True}
+    if settings.STORE_BODIES == "truncated":
+        limit = settings.STORE_BODIES_LIMIT
+        fields: dict = {}
+        cut_any = False
+        for name in ("request", "response", "metadata"):
+            fields[name], cut = _cut_body(getattr(details, name), limit)
+            cut_any = cut_any or cut
+        # A cut payload would be broken JSON: the whole exact payload, or none of it.
+        raw_fits = len(details.raw_text) <= limit
+        fields["raw_payload"] = details.raw_text if raw_fits else ""
+        fields["bodies_truncated"] = cut_any or not raw_fits
+        return fields
     return {
         "request": details.request,
         "response": details.response,
@@ -106,3 +139,37 @@ def generation_lookup(*, generation_id: str) -> Generation:
 def viewer_set_time_zone(*, user: object, zone: str) -> None:
     """Remember the viewer's reporting zone (validated by the caller's form)."""
     ViewerPreference.objects.update_or_create(user=user, defaults={"time_zone": zone})
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    generations: int
+    bodies: int
+
+
+def _delete_in_batches(queryset: QuerySet, *, batch_size: int) -> int:
+    """Delete the rows of `queryset` a batch at a time, each batch its own short transaction."""
+    deleted = 0
+    while pks := list(queryset.values_list("pk", flat=True)[:batch_size]):
+        with transaction.atomic():
+            deleted += queryset.model.objects.filter(pk__in=pks).delete()[1].get(queryset.model._meta.label, 0)
+    return deleted
+
+
+def generation_purge(
+    *, older_than: datetime, bodies_only: bool = False, dry_run: bool = False, batch_size: int = 1000
+) -> PurgeResult:
+    """Retention: delete the bodies, or whole generations, of calls that occurred before `older_than`.
+
+    Bodies go first, so an interrupted purge never leaves a body without its generation, and
+    the typed rows the dashboards read are untouched by `bodies_only`. Returns what was (or,
+    with `dry_run`, would be) deleted.
+    """
+    old_generations = Generation.objects.filter(occurred_at__lt=older_than)
+    old_bodies = GenerationBody.objects.filter(generation__occurred_at__lt=older_than)
+    if dry_run:
+        return PurgeResult(generations=0 if bodies_only else old_generations.count(), bodies=old_bodies.count())
+    bodies = _delete_in_batches(old_bodies, batch_size=batch_size)
+    generations = 0 if bodies_only else _delete_in_batches(old_generations, batch_size=batch_size)
+    # Pre-aggregated rollups over the purged period must be recomputed here once generations are gone.
+    return PurgeResult(generations=generations, bodies=bodies)

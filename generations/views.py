@@ -1,6 +1,8 @@
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import push_url
@@ -73,3 +75,10 @@ def generation_payload(request: HttpRequest, generation_id: str) -> HttpResponse
     response = HttpResponse(detail.body.raw_payload, content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="generation-{detail.generation.pk}.json"'
     return response
+
+
+@login_not_required
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page says (the admin's pages say nothing)."""
+    return redirect(static("favicon.svg"))

@@ -1,5 +1,7 @@
 """Human units for the numbers FastRouter reports."""
 
+from datetime import timedelta
+
 from django import template
 
 from generations.money import format_usd, from_pico
@@ -63,3 +65,14 @@ def filesize(characters: int) -> str:
 @register.filter
 def get_item(mapping: dict, key: object) -> object:
     return mapping.get(key, "")
+
+
+@register.filter
+def timedelta_words(value: timedelta) -> str:
+    """`15 minutes`, `1 hour 30 minutes`: a wait as a person says it."""
+    minutes = round(value.total_seconds() / 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{hours} hour{'s' if hours != 1 else ''}"] if hours else []
+    if minutes or not parts:
+        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
+    return " ".join(parts)
