@@ -10,6 +10,7 @@ from generations.client import FastRouterClient, GenerationDetails
 from generations.histograms import bin_index
 from generations.models import Generation, GenerationBody
 from generations.money import to_pico
+from generations.rollups import Touch, rollups_recompute, touches_of
 
 _clients: dict[tuple[str, str, float], FastRouterClient] = {}
 
@@ -82,13 +83,59 @@ def body_fields(*, details: GenerationDetails) -> dict:
     }
 
 
+GENERATION_COLUMNS = [
+    field.name for field in Generation._meta.concrete_fields if field.name not in ("id", "generation_id")
+]
+BODY_COLUMNS = ["request", "response", "metadata", "raw_payload", "bodies_truncated"]
+
+
 @transaction.atomic
 def generation_store(*, generation_id: str, details: GenerationDetails) -> Generation:
-    """Insert or update one generation and its body; storing an id twice leaves one row."""
+    """Insert or update one generation and its body; storing an id twice leaves one row.
+
+    The rollup buckets the generation was in before (a refresh may change its model or time)
+    and is in now are recomputed in the same transaction.
+    """
     fields = generation_fields(details=details, fetched_at=timezone.now())
+    before = touches_of(Generation.objects.select_for_update().filter(generation_id=generation_id))
     generation, _ = Generation.objects.update_or_create(generation_id=generation_id, defaults=fields)
     GenerationBody.objects.update_or_create(generation=generation, defaults=body_fields(details=details))
+    rollups_recompute(before | {Touch(generation.occurred_at, generation.model, generation.api_key_hash)})
     return generation
+
+
+@transaction.atomic
+def generation_store_many(*, items: list[tuple[str, GenerationDetails]], chunk: int = 500) -> int:
+    """`generation_store` for many generations at once (the ingest worker's path): bulk upserts of
+    rows and bodies, then one set-based recompute of every rollup bucket touched before or after.
+    A later item with the same id wins. Returns the number of generations stored."""
+    latest = dict(items)
+    fetched_at = timezone.now()
+    touches: set[Touch] = set()
+    ids = list(latest)
+    for offset in range(0, len(ids), chunk):
+        part = ids[offset : offset + chunk]
+        touches |= touches_of(Generation.objects.select_for_update().filter(generation_id__in=part))
+        rows = [
+            Generation(generation_id=gid, **generation_fields(details=latest[gid], fetched_at=fetched_at))
+            for gid in part
+        ]
+        Generation.objects.bulk_create(
+            rows, update_conflicts=True, unique_fields=["generation_id"], update_fields=GENERATION_COLUMNS
+        )
+        if any(row.pk is None for row in rows):
+            pks = dict(Generation.objects.filter(generation_id__in=part).values_list("generation_id", "id"))
+            for row in rows:
+                row.pk = pks[row.generation_id]
+        GenerationBody.objects.bulk_create(
+            [GenerationBody(generation_id=row.pk, **body_fields(details=latest[row.generation_id])) for row in rows],
+            update_conflicts=True,
+            unique_fields=["generation"],
+            update_fields=BODY_COLUMNS,
+        )
+        touches |= {Touch(row.occurred_at, row.model, row.api_key_hash) for row in rows}
+    rollups_recompute(touches)
+    return len(latest)
 
 
 def generation_fetch(*, generation_id: str, client: FastRouterClient | None = None) -> Generation:
