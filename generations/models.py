@@ -127,6 +127,9 @@ class HourlyRollup(RollupMeasures):
     class Meta:
         indexes = [models.Index(fields=["bucket_start", "model"], name="rollup_hour_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.bucket_start:%Y-%m-%d %H:00} {self.model}"
+
 
 class DailyKeyRollup(RollupMeasures):
     """One UTC day × (API key, model, provider, endpoint, BYOK): totals and everything per key."""
@@ -138,6 +141,9 @@ class DailyKeyRollup(RollupMeasures):
             models.Index(fields=["bucket_start", "api_key_hash"], name="rollup_day_idx"),
             models.Index(fields=["api_key_hash", "bucket_start"], name="rollup_day_key_idx"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.bucket_start:%Y-%m-%d} {self.api_key_hash} {self.model}"
 
 
 class RollupBin(models.Model):
@@ -156,3 +162,6 @@ class RollupBin(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["grain", "kind", "bucket_start", "model"], name="rollup_bin_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.grain} {self.bucket_start} {self.model} kind {self.kind} bin {self.bin}"

@@ -18,6 +18,7 @@ GROUP BY) in the caller's transaction, so repeating it can never double-count.
 """
 
 import bisect
+import itertools
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -153,7 +154,7 @@ class _Piece:
 
 def _pieces(edges: list[datetime], *, day: bool, hour: bool) -> list[_Piece]:
     pieces = []
-    for index, (start, end) in enumerate(zip(edges, edges[1:], strict=False)):
+    for index, (start, end) in enumerate(itertools.pairwise(edges)):
         rest = [(start, end)]
         if day:
             first, last = _ceil(start, floor_day, DAY), floor_day(end)
@@ -366,26 +367,29 @@ _MEASURE_SQL = (
 
 
 def _fill_sql(target: str, raw_where: str) -> list[str]:
-    """INSERT … SELECT … GROUP BY statements refilling `target` from raw rows matching raw_where."""
+    """INSERT … SELECT … GROUP BY statements refilling `target` from raw rows matching raw_where.
+
+    Table and column names come from the models; every value is a query parameter.
+    """
     raw = Generation._meta.db_table
     low = ", ".join(LOW_DIMENSIONS)
     measures = ", ".join(MEASURES)
     if target == "hour":
         hour = _trunc("hour")
         return [
-            f"INSERT INTO {HourlyRollup._meta.db_table} (bucket_start, {low}, {measures}) "
+            f"INSERT INTO {HourlyRollup._meta.db_table} (bucket_start, {low}, {measures}) "  # noqa: S608
             f"SELECT {hour}, {low}, {_MEASURE_SQL} FROM {raw} WHERE {raw_where} GROUP BY {hour}, {low}"
         ]
     if target == "daykey":
         day = _trunc("day")
         return [
-            f"INSERT INTO {DailyKeyRollup._meta.db_table} (bucket_start, api_key_hash, {low}, {measures}) "
+            f"INSERT INTO {DailyKeyRollup._meta.db_table} (bucket_start, api_key_hash, {low}, {measures}) "  # noqa: S608
             f"SELECT {day}, api_key_hash, {low}, {_MEASURE_SQL} FROM {raw} WHERE {raw_where} "
             f"GROUP BY {day}, api_key_hash, {low}"
         ]
     trunc = _trunc("hour" if target == RollupBin.HOUR else "day")
     return [
-        f"INSERT INTO {RollupBin._meta.db_table} (grain, bucket_start, model, provider, kind, bin, count) "
+        f"INSERT INTO {RollupBin._meta.db_table} (grain, bucket_start, model, provider, kind, bin, count) "  # noqa: S608
         f"SELECT '{target}', {trunc}, model, provider, {BIN_KINDS[kind]}, {column}, COUNT(*) FROM {raw} "
         f"WHERE ({raw_where}) AND {column} IS NOT NULL GROUP BY {trunc}, model, provider, {column}"
         for kind, column in BIN_COLUMNS.items()
@@ -394,10 +398,10 @@ def _fill_sql(target: str, raw_where: str) -> list[str]:
 
 def _delete_sql(target: str, bucket_where: str) -> str:
     if target == "hour":
-        return f"DELETE FROM {HourlyRollup._meta.db_table} WHERE {bucket_where}"
+        return f"DELETE FROM {HourlyRollup._meta.db_table} WHERE {bucket_where}"  # noqa: S608
     if target == "daykey":
-        return f"DELETE FROM {DailyKeyRollup._meta.db_table} WHERE {bucket_where}"
-    return f"DELETE FROM {RollupBin._meta.db_table} WHERE grain = '{target}' AND ({bucket_where})"
+        return f"DELETE FROM {DailyKeyRollup._meta.db_table} WHERE {bucket_where}"  # noqa: S608
+    return f"DELETE FROM {RollupBin._meta.db_table} WHERE grain = '{target}' AND ({bucket_where})"  # noqa: S608
 
 
 TARGETS = ("hour", "daykey", RollupBin.HOUR, RollupBin.DAY)
@@ -427,7 +431,9 @@ class Touch:
 
 def touches_of(queryset: QuerySet) -> set[Touch]:
     """The touches of the generations in `queryset` (call before deleting them, then recompute)."""
-    rows = queryset.order_by().values_list("occurred_at", "model", "api_key_hash").distinct()
+    rows = queryset.order_by().values_list("occurred_at", "model", "api_key_hash")
+    if not queryset.query.select_for_update:  # PostgreSQL refuses FOR UPDATE with DISTINCT
+        rows = rows.distinct()
     return {Touch(floor_hour(at), model, key) for at, model, key in rows}
 
 
