@@ -174,11 +174,22 @@ def _pieces(edges: list[datetime], *, day: bool, hour: bool) -> list[_Piece]:
     return pieces
 
 
+def _merged(pieces: list[_Piece]) -> list[tuple[datetime, datetime]]:
+    """The pieces' time spans with touching spans joined (one range scan instead of many)."""
+    spans: list[list[datetime]] = []
+    for piece in sorted(pieces, key=lambda p: p.start):
+        if spans and spans[-1][1] == piece.start:
+            spans[-1][1] = piece.end
+        else:
+            spans.append([piece.start, piece.end])
+    return [(start, end) for start, end in spans]
+
+
 def _grouped(queryset: QuerySet, pieces: list[_Piece], time_field: str, keys: Sequence[str], sums: dict):
     """Rows of (bucket index, *keys, *sums) for `pieces` of one source."""
     span = Q()
-    for piece in pieces:
-        span |= Q(**{f"{time_field}__gte": piece.start, f"{time_field}__lt": piece.end})
+    for start, end in _merged(pieces):
+        span |= Q(**{f"{time_field}__gte": start, f"{time_field}__lt": end})
     queryset = queryset.filter(span)
     buckets = {piece.bucket for piece in pieces}
     if len(buckets) == 1:

@@ -1,9 +1,11 @@
 """Business logic: fetching generations from FastRouter and storing them."""
 
-from datetime import datetime
+import json
+from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import DateTimeField
 from django.utils import timezone
 
 from generations.client import FastRouterClient, GenerationDetails
@@ -83,10 +85,7 @@ def body_fields(*, details: GenerationDetails) -> dict:
     }
 
 
-GENERATION_COLUMNS = [
-    field.name for field in Generation._meta.concrete_fields if field.name not in ("id", "generation_id")
-]
-BODY_COLUMNS = ["request", "response", "metadata", "raw_payload", "bodies_truncated"]
+BODY_COLUMNS = ["request", "response", "metadata", "raw_payload", "bodies_truncated"]  # in this order
 
 
 @transaction.atomic
@@ -104,36 +103,74 @@ def generation_store(*, generation_id: str, details: GenerationDetails) -> Gener
     return generation
 
 
+def _upsert_sql(table: str, columns: list[str], conflict: str, casts: dict[str, str]) -> str:
+    marks = ", ".join(f"%s{casts.get(column, '')}" for column in columns)
+    updates = ", ".join(f"{column} = excluded.{column}" for column in columns if column != conflict)
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) "  # noqa: S608 (names from the models)
+        f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+    )
+
+
+def _datetime_adapter():
+    """A fast stand-in for `connection.ops.adapt_datetimefield_value` (same output)."""
+    if connection.vendor == "sqlite":
+        return lambda value: value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+    return lambda value: value
+
+
+def _json(value: object) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
 @transaction.atomic
 def generation_store_many(*, items: list[tuple[str, GenerationDetails]], chunk: int = 500) -> int:
     """`generation_store` for many generations at once (the ingest worker's path): bulk upserts of
-    rows and bodies, then one set-based recompute of every rollup bucket touched before or after.
-    A later item with the same id wins. Returns the number of generations stored."""
+    rows and bodies (executemany, not the ORM's per-field preparation), then one set-based
+    recompute of every rollup bucket touched before or after. A later item with the same id wins.
+    Returns the number of generations stored."""
     latest = dict(items)
     fetched_at = timezone.now()
     touches: set[Touch] = set()
     ids = list(latest)
-    for offset in range(0, len(ids), chunk):
-        part = ids[offset : offset + chunk]
-        touches |= touches_of(Generation.objects.select_for_update().filter(generation_id__in=part))
-        rows = [
-            Generation(generation_id=gid, **generation_fields(details=latest[gid], fetched_at=fetched_at))
-            for gid in part
-        ]
-        Generation.objects.bulk_create(
-            rows, update_conflicts=True, unique_fields=["generation_id"], update_fields=GENERATION_COLUMNS
-        )
-        if any(row.pk is None for row in rows):
+    json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
+    body_sql = _upsert_sql(
+        GenerationBody._meta.db_table,
+        ["generation_id", *BODY_COLUMNS],
+        "generation_id",
+        {"request": json_cast, "response": json_cast, "metadata": json_cast},
+    )
+    adapt = _datetime_adapter()
+    datetime_columns = {f.name for f in Generation._meta.concrete_fields if isinstance(f, DateTimeField)}
+    with connection.cursor() as cursor:
+        for offset in range(0, len(ids), chunk):
+            part = ids[offset : offset + chunk]
+            touches |= touches_of(Generation.objects.select_for_update().filter(generation_id__in=part))
+            rows = {gid: generation_fields(details=latest[gid], fetched_at=fetched_at) for gid in part}
+            columns = ["generation_id", *rows[part[0]]]
+            cursor.executemany(
+                _upsert_sql(Generation._meta.db_table, columns, "generation_id", {}),
+                [
+                    [gid, *(adapt(v) if n in datetime_columns and v is not None else v for n, v in fields.items())]
+                    for gid, fields in rows.items()
+                ],
+            )
             pks = dict(Generation.objects.filter(generation_id__in=part).values_list("generation_id", "id"))
-            for row in rows:
-                row.pk = pks[row.generation_id]
-        GenerationBody.objects.bulk_create(
-            [GenerationBody(generation_id=row.pk, **body_fields(details=latest[row.generation_id])) for row in rows],
-            update_conflicts=True,
-            unique_fields=["generation"],
-            update_fields=BODY_COLUMNS,
-        )
-        touches |= {Touch(row.occurred_at, row.model, row.api_key_hash) for row in rows}
+            bodies = []
+            for gid in part:
+                body = body_fields(details=latest[gid])
+                bodies.append(
+                    [
+                        pks[gid],
+                        _json(body["request"]),
+                        _json(body["response"]),
+                        _json(body["metadata"]),
+                        body["raw_payload"],
+                        body["bodies_truncated"],
+                    ]
+                )
+            cursor.executemany(body_sql, bodies)
+            touches |= {Touch(f["occurred_at"], f["model"], f["api_key_hash"]) for f in rows.values()}
     rollups_recompute(touches)
     return len(latest)
 
