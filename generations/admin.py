@@ -1,10 +1,36 @@
 from django.contrib import admin
+from django.core.paginator import Paginator
+from django.db import connection
 from django.http import HttpRequest
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from generations.models import Generation, GenerationBody, KeyLabel
 from generations.money import format_usd, from_pico
 from generations.selectors import pretty_body
+
+
+class CappedCountPaginator(Paginator):
+    """Never counts a million rows: PostgreSQL's planner estimate for the unfiltered table,
+    otherwise an exact count of at most COUNT_CAP rows (later pages are reached by filtering)."""
+
+    COUNT_CAP = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        query = getattr(queryset, "query", None)
+        if query is None:
+            return len(queryset)
+        if connection.vendor == "postgresql" and not query.where and not query.distinct:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [queryset.model._meta.db_table]
+                )
+                estimate = cursor.fetchone()[0]
+            if estimate > self.COUNT_CAP:
+                return estimate
+        return queryset.order_by()[: self.COUNT_CAP].count()
 
 
 class GenerationBodyInline(admin.StackedInline):
@@ -55,6 +81,7 @@ class GenerationAdmin(admin.ModelAdmin):
     ordering = ["-occurred_at", "-id"]
     # No COUNT(*) over the whole table on every page load.
     show_full_result_count = False
+    paginator = CappedCountPaginator
     list_per_page = 50
     inlines = [GenerationBodyInline]
 
