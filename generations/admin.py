@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-from generations.models import Generation, GenerationBody, KeyLabel
+from generations.models import DailyKeyRollup, Generation, GenerationBody, KeyLabel
 from generations.money import format_usd, from_pico
 from generations.selectors import pretty_body
 
@@ -75,10 +75,20 @@ class IndexedDatesQuerySet(QuerySet):
                 f"{field_name}__gte": period.replace(tzinfo=zone),
                 f"{field_name}__lt": following.replace(tzinfo=zone),
             }
-            if self.filter(**span).exists():
+            # An ordered first row, not EXISTS: PostgreSQL would seq-scan a range this wide.
+            if self.filter(**span).order_by(field_name).values_list("id", flat=True).first() is not None:
                 found.append(period.replace(tzinfo=zone))
             period = following
         return found if order == "ASC" else found[::-1]
+
+
+class RollupValuesFilter(admin.AllValuesFieldListFilter):
+    """The distinct values of a column from the daily rollup (tens of thousands of rows) instead of
+    a DISTINCT over every generation (PostgreSQL has no skip scan: a full read of the table)."""
+
+    def __init__(self, field, request, params, model, model_admin, field_path) -> None:
+        super().__init__(field, request, params, model, model_admin, field_path)
+        self.lookup_choices = DailyKeyRollup.objects.order_by(field.name).values_list(field.name, flat=True).distinct()
 
 
 class GenerationChangeList(ChangeList):
@@ -128,7 +138,13 @@ class GenerationAdmin(admin.ModelAdmin):
         "output_tokens",
         "latency",
     ]
-    list_filter = ["provider", "model", "is_byok", "endpoint", "occurred_at"]
+    list_filter = [
+        ("provider", RollupValuesFilter),
+        ("model", RollupValuesFilter),
+        "is_byok",
+        ("endpoint", RollupValuesFilter),
+        "occurred_at",
+    ]
     search_fields = ["^generation_id", "model", "provider", "^api_key_hash", "endpoint"]
     search_help_text = "Id or key hash (starts with), model, provider or endpoint (contains)."
     date_hierarchy = "occurred_at"
