@@ -131,6 +131,16 @@ class HourlyRollup(RollupMeasures):
         return f"{self.bucket_start:%Y-%m-%d %H:00} {self.model}"
 
 
+class DailyRollup(RollupMeasures):
+    """One UTC day × (model, provider, endpoint, BYOK): the whole days of a range when no key is involved."""
+
+    class Meta:
+        indexes = [models.Index(fields=["bucket_start", "model"], name="rollup_day_low_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.bucket_start:%Y-%m-%d} {self.model}"
+
+
 class DailyKeyRollup(RollupMeasures):
     """One UTC day × (API key, model, provider, endpoint, BYOK): totals and everything per key."""
 

@@ -31,7 +31,7 @@ from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDay, TruncHour
 
 from generations.histograms import percentile
-from generations.models import DailyKeyRollup, Generation, HourlyRollup, RollupBin
+from generations.models import DailyKeyRollup, DailyRollup, Generation, HourlyRollup, RollupBin
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -245,7 +245,7 @@ def _collect(edges, filters: Filters, group_by: Sequence[str], *, use_rollups: b
         by_source[piece.source].append(piece)
     q = _filter_q(filters)
     sources = {
-        "day": (DailyKeyRollup, "bucket_start", _rollup_sums()),
+        "day": (DailyRollup if keyless else DailyKeyRollup, "bucket_start", _rollup_sums()),
         "hour": (HourlyRollup, "bucket_start", _rollup_sums()),
         "raw": (Generation, "occurred_at", _raw_sums()),
     }
@@ -382,11 +382,12 @@ def _fill_sql(target: str, raw_where: str) -> list[str]:
     raw = Generation._meta.db_table
     low = ", ".join(LOW_DIMENSIONS)
     measures = ", ".join(MEASURES)
-    if target == "hour":
-        hour = _trunc("hour")
+    if target in ("hour", "day"):
+        table = (HourlyRollup if target == "hour" else DailyRollup)._meta.db_table
+        trunc = _trunc(target)
         return [
-            f"INSERT INTO {HourlyRollup._meta.db_table} (bucket_start, {low}, {measures}) "  # noqa: S608
-            f"SELECT {hour}, {low}, {_MEASURE_SQL} FROM {raw} WHERE {raw_where} GROUP BY {hour}, {low}"
+            f"INSERT INTO {table} (bucket_start, {low}, {measures}) "  # noqa: S608
+            f"SELECT {trunc}, {low}, {_MEASURE_SQL} FROM {raw} WHERE {raw_where} GROUP BY {trunc}, {low}"
         ]
     if target == "daykey":
         day = _trunc("day")
@@ -405,14 +406,15 @@ def _fill_sql(target: str, raw_where: str) -> list[str]:
 
 
 def _delete_sql(target: str, bucket_where: str) -> str:
-    if target == "hour":
-        return f"DELETE FROM {HourlyRollup._meta.db_table} WHERE {bucket_where}"  # noqa: S608
+    if target in ("hour", "day"):
+        table = (HourlyRollup if target == "hour" else DailyRollup)._meta.db_table
+        return f"DELETE FROM {table} WHERE {bucket_where}"  # noqa: S608
     if target == "daykey":
         return f"DELETE FROM {DailyKeyRollup._meta.db_table} WHERE {bucket_where}"  # noqa: S608
     return f"DELETE FROM {RollupBin._meta.db_table} WHERE grain = '{target}' AND ({bucket_where})"  # noqa: S608
 
 
-TARGETS = ("hour", "daykey", RollupBin.HOUR, RollupBin.DAY)
+TARGETS = ("hour", "day", "daykey", RollupBin.HOUR, RollupBin.DAY)
 
 
 def _adapt(moment: datetime):
@@ -457,7 +459,7 @@ def rollups_recompute(touches: Iterable[Touch], *, chunk: int = 200) -> None:
         _lock_days(day for day, _ in day_model)
         for keys, step, column, targets in (
             (hour_model, HOUR, "model", ("hour", RollupBin.HOUR)),
-            (day_model, DAY, "model", (RollupBin.DAY,)),
+            (day_model, DAY, "model", ("day", RollupBin.DAY)),
             (day_key, DAY, "api_key_hash", ("daykey",)),
         ):
             for offset in range(0, len(keys), chunk):
@@ -505,6 +507,7 @@ def rollups_check(*, start: datetime | None = None, end: datetime | None = None)
     everything = Generation.objects.order_by().aggregate(first=Min("occurred_at"), last=Max("occurred_at"))
     stored = [
         HourlyRollup.objects.aggregate(first=Min("bucket_start"), last=Max("bucket_start")),
+        DailyRollup.objects.aggregate(first=Min("bucket_start"), last=Max("bucket_start")),
         DailyKeyRollup.objects.aggregate(first=Min("bucket_start"), last=Max("bucket_start")),
     ]
     firsts = [x["first"] for x in (everything, *stored) if x["first"] is not None]
@@ -518,6 +521,7 @@ def rollups_check(*, start: datetime | None = None, end: datetime | None = None)
     raw = Generation.objects.filter(span)
     for label, rollup, dims, grain_unit in (
         ("hourly", HourlyRollup, LOW_DIMENSIONS, "hour"),
+        ("daily", DailyRollup, LOW_DIMENSIONS, "day"),
         ("daily-key", DailyKeyRollup, DIMENSIONS, "day"),
     ):
         expected = _raw_buckets(raw, grain_unit, dims)

@@ -103,11 +103,12 @@ def generation_store(*, generation_id: str, details: GenerationDetails) -> Gener
     return generation
 
 
-def _upsert_sql(table: str, columns: list[str], conflict: str, casts: dict[str, str]) -> str:
-    marks = ", ".join(f"%s{casts.get(column, '')}" for column in columns)
+def _upsert_sql(table: str, columns: list[str], conflict: str, casts: dict[str, str], rows: int) -> str:
+    """One INSERT … VALUES (…), (…) … ON CONFLICT DO UPDATE for `rows` rows (one parse, not one per row)."""
+    marks = "(" + ", ".join(f"%s{casts.get(column, '')}" for column in columns) + ")"
     updates = ", ".join(f"{column} = excluded.{column}" for column in columns if column != conflict)
     return (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) "  # noqa: S608 (names from the models)
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([marks] * rows)} "  # noqa: S608 (names from the models)
         f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
     )
 
@@ -126,7 +127,7 @@ def _json(value: object) -> str | None:
 @transaction.atomic
 def generation_store_many(*, items: list[tuple[str, GenerationDetails]], chunk: int = 500) -> int:
     """`generation_store` for many generations at once (the ingest worker's path): bulk upserts of
-    rows and bodies (executemany, not the ORM's per-field preparation), then one set-based
+    rows and bodies (multi-row INSERT … ON CONFLICT, not the ORM's per-field preparation), then one set-based
     recompute of every rollup bucket touched before or after. A later item with the same id wins.
     Returns the number of generations stored."""
     latest = dict(items)
@@ -134,12 +135,7 @@ def generation_store_many(*, items: list[tuple[str, GenerationDetails]], chunk: 
     touches: set[Touch] = set()
     ids = list(latest)
     json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    body_sql = _upsert_sql(
-        GenerationBody._meta.db_table,
-        ["generation_id", *BODY_COLUMNS],
-        "generation_id",
-        {"request": json_cast, "response": json_cast, "metadata": json_cast},
-    )
+    body_casts = {"request": json_cast, "response": json_cast, "metadata": json_cast}
     adapt = _datetime_adapter()
     datetime_columns = {f.name for f in Generation._meta.concrete_fields if isinstance(f, DateTimeField)}
     with connection.cursor() as cursor:
@@ -148,28 +144,39 @@ def generation_store_many(*, items: list[tuple[str, GenerationDetails]], chunk: 
             touches |= touches_of(Generation.objects.select_for_update().filter(generation_id__in=part))
             rows = {gid: generation_fields(details=latest[gid], fetched_at=fetched_at) for gid in part}
             columns = ["generation_id", *rows[part[0]]]
-            cursor.executemany(
-                _upsert_sql(Generation._meta.db_table, columns, "generation_id", {}),
+            cursor.execute(
+                _upsert_sql(Generation._meta.db_table, columns, "generation_id", {}, len(rows)),
                 [
-                    [gid, *(adapt(v) if n in datetime_columns and v is not None else v for n, v in fields.items())]
+                    value
                     for gid, fields in rows.items()
+                    for value in (
+                        gid,
+                        *(adapt(v) if n in datetime_columns and v is not None else v for n, v in fields.items()),
+                    )
                 ],
             )
             pks = dict(Generation.objects.filter(generation_id__in=part).values_list("generation_id", "id"))
             bodies = []
             for gid in part:
                 body = body_fields(details=latest[gid])
-                bodies.append(
-                    [
-                        pks[gid],
-                        _json(body["request"]),
-                        _json(body["response"]),
-                        _json(body["metadata"]),
-                        body["raw_payload"],
-                        body["bodies_truncated"],
-                    ]
-                )
-            cursor.executemany(body_sql, bodies)
+                bodies += [
+                    pks[gid],
+                    _json(body["request"]),
+                    _json(body["response"]),
+                    _json(body["metadata"]),
+                    body["raw_payload"],
+                    body["bodies_truncated"],
+                ]
+            cursor.execute(
+                _upsert_sql(
+                    GenerationBody._meta.db_table,
+                    ["generation_id", *BODY_COLUMNS],
+                    "generation_id",
+                    body_casts,
+                    len(part),
+                ),
+                bodies,
+            )
             touches |= {Touch(f["occurred_at"], f["model"], f["api_key_hash"]) for f in rows.values()}
     rollups_recompute(touches)
     return len(latest)
