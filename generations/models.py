@@ -157,13 +157,16 @@ class DailyKeyRollup(RollupMeasures):
 
 
 class RollupBin(models.Model):
-    """Histogram counts per (grain, bucket, model, provider, kind, bin) for percentiles."""
+    """Histogram counts per (grain, bucket, [key,] model, provider, kind, bin) for percentiles.
 
-    HOUR, DAY = "h", "d"
+    Grains: `h` UTC hour and `d` UTC day (api_key_hash ""), `k` UTC day per API key."""
+
+    HOUR, DAY, DAY_KEY = "h", "d", "k"
     LATENCY, THROUGHPUT = 1, 2
 
     grain = models.CharField(max_length=1)
     bucket_start = models.DateTimeField()
+    api_key_hash = models.CharField(max_length=200, default="")
     model = models.CharField(max_length=200)
     provider = models.CharField(max_length=100)
     kind = models.SmallIntegerField()
@@ -171,7 +174,10 @@ class RollupBin(models.Model):
     count = models.BigIntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["grain", "kind", "bucket_start", "model"], name="rollup_bin_idx")]
+        indexes = [
+            models.Index(fields=["grain", "kind", "bucket_start", "model"], name="rollup_bin_idx"),
+            models.Index(fields=["grain", "kind", "api_key_hash", "bucket_start"], name="rollup_bin_key_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.grain} {self.bucket_start} {self.model} kind {self.kind} bin {self.bin}"

@@ -318,8 +318,9 @@ def rollup_bin_counts(
     """{group_by values: {bin: count}} of latency or throughput bins over [start, end)."""
     filters = filters or {}
     used = _used(filters, group_by)
-    use_rollups = not raw and used <= set(BIN_DIMENSIONS)
-    pieces = _pieces([start, end], day=use_rollups, hour=use_rollups)
+    keyless = used <= set(BIN_DIMENSIONS)
+    use_rollups = not raw and (keyless or used <= {*BIN_DIMENSIONS, "api_key_hash"})
+    pieces = _pieces([start, end], day=use_rollups, hour=use_rollups and keyless)
     by_source = defaultdict(list)
     for piece in pieces:
         by_source[piece.source].append(piece)
@@ -331,7 +332,7 @@ def rollup_bin_counts(
             queryset = Generation.objects.filter(q, **{f"{column}__isnull": False})
             rows = _grouped(queryset, source_pieces, "occurred_at", [*group_by, column], {"n": Count("id")})
         else:
-            grain = RollupBin.DAY if source == "day" else RollupBin.HOUR
+            grain = RollupBin.HOUR if source == "hour" else RollupBin.DAY if keyless else RollupBin.DAY_KEY
             queryset = RollupBin.objects.filter(q, grain=grain, kind=BIN_KINDS[kind])
             rows = _grouped(queryset, source_pieces, "bucket_start", [*group_by, "bin"], {"n": Sum("count")})
         for row in rows:
@@ -397,10 +398,12 @@ def _fill_sql(target: str, raw_where: str) -> list[str]:
             f"GROUP BY {day}, api_key_hash, {low}"
         ]
     trunc = _trunc("hour" if target == RollupBin.HOUR else "day")
+    key = "api_key_hash" if target == RollupBin.DAY_KEY else "''"
+    group_key = ", api_key_hash" if target == RollupBin.DAY_KEY else ""
     return [
-        f"INSERT INTO {RollupBin._meta.db_table} (grain, bucket_start, model, provider, kind, bin, count) "  # noqa: S608
-        f"SELECT '{target}', {trunc}, model, provider, {BIN_KINDS[kind]}, {column}, COUNT(*) FROM {raw} "
-        f"WHERE ({raw_where}) AND {column} IS NOT NULL GROUP BY {trunc}, model, provider, {column}"
+        f"INSERT INTO {RollupBin._meta.db_table} (grain, bucket_start, api_key_hash, model, provider, kind, bin, count) "  # noqa: S608, E501
+        f"SELECT '{target}', {trunc}, {key}, model, provider, {BIN_KINDS[kind]}, {column}, COUNT(*) FROM {raw} "
+        f"WHERE ({raw_where}) AND {column} IS NOT NULL GROUP BY {trunc}{group_key}, model, provider, {column}"
         for kind, column in BIN_COLUMNS.items()
     ]
 
@@ -414,7 +417,7 @@ def _delete_sql(target: str, bucket_where: str) -> str:
     return f"DELETE FROM {RollupBin._meta.db_table} WHERE grain = '{target}' AND ({bucket_where})"  # noqa: S608
 
 
-TARGETS = ("hour", "day", "daykey", RollupBin.HOUR, RollupBin.DAY)
+TARGETS = ("hour", "day", "daykey", RollupBin.HOUR, RollupBin.DAY, RollupBin.DAY_KEY)
 
 
 def _adapt(moment: datetime):
@@ -460,7 +463,7 @@ def rollups_recompute(touches: Iterable[Touch], *, chunk: int = 200) -> None:
         for keys, step, column, targets in (
             (hour_model, HOUR, "model", ("hour", RollupBin.HOUR)),
             (day_model, DAY, "model", ("day", RollupBin.DAY)),
-            (day_key, DAY, "api_key_hash", ("daykey",)),
+            (day_key, DAY, "api_key_hash", ("daykey", RollupBin.DAY_KEY)),
         ):
             for offset in range(0, len(keys), chunk):
                 part = keys[offset : offset + chunk]
@@ -530,18 +533,19 @@ def rollups_check(*, start: datetime | None = None, end: datetime | None = None)
             for row in rollup.objects.filter(bucket_span).values_list("bucket_start", *dims, *MEASURES)
         }
         problems += _differences(label, expected, actual)
-    for grain, unit in ((RollupBin.HOUR, "hour"), (RollupBin.DAY, "day")):
+    for grain, unit in ((RollupBin.HOUR, "hour"), (RollupBin.DAY, "day"), (RollupBin.DAY_KEY, "day")):
+        dims = ("api_key_hash", *BIN_DIMENSIONS) if grain == RollupBin.DAY_KEY else BIN_DIMENSIONS
         for kind, column in BIN_COLUMNS.items():
             expected = {
-                key: [n] for key, n in _raw_bins(raw.filter(**{f"{column}__isnull": False}), unit, column).items()
+                key: [n] for key, n in _raw_bins(raw.filter(**{f"{column}__isnull": False}), unit, dims, column).items()
             }
             actual = {
-                (at, model, provider, b): [n]
-                for at, model, provider, b, n in RollupBin.objects.filter(
-                    bucket_span, grain=grain, kind=BIN_KINDS[kind]
-                ).values_list("bucket_start", "model", "provider", "bin", "count")
+                tuple(row[:-1]): [row[-1]]
+                for row in RollupBin.objects.filter(bucket_span, grain=grain, kind=BIN_KINDS[kind]).values_list(
+                    "bucket_start", *dims, "bin", "count"
+                )
             }
-            problems += _differences(f"{kind} bins ({unit})", expected, actual)
+            problems += _differences(f"{kind} bins ({grain})", expected, actual)
     return problems
 
 
@@ -554,9 +558,9 @@ def _raw_buckets(raw: QuerySet, unit: str, dims: Sequence[str]) -> dict[tuple, l
     return {tuple(row[: 1 + len(dims)]): [value or 0 for value in row[1 + len(dims) :]] for row in rows}
 
 
-def _raw_bins(raw: QuerySet, unit: str, column: str) -> dict[tuple, int]:
-    rows = raw.annotate(_at=_truncated(unit)).values_list("_at", "model", "provider", column).annotate(n=Count("id"))
-    return {tuple(row[:4]): row[4] for row in rows.order_by()}
+def _raw_bins(raw: QuerySet, unit: str, dims: Sequence[str], column: str) -> dict[tuple, int]:
+    rows = raw.annotate(_at=_truncated(unit)).values_list("_at", *dims, column).annotate(n=Count("id"))
+    return {tuple(row[:-1]): row[-1] for row in rows.order_by()}
 
 
 def _differences(label: str, expected: dict, actual: dict, limit: int = 20) -> list[str]:

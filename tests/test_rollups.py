@@ -129,15 +129,16 @@ def test_day_buckets_follow_local_midnights_across_a_dst_change():
     assert edges[2] - edges[1] == timedelta(hours=25)
 
 
+@pytest.mark.parametrize("filters", [{}, {"api_key_hash": "sha256:k1"}, {"endpoint": "/v1/embeddings"}])
 @pytest.mark.parametrize("kind", ["latency", "throughput"])
-def test_percentiles_from_rollups_are_within_five_percent_of_exact_values(random_history, kind):
+def test_percentiles_from_rollups_are_within_five_percent_of_exact_values(random_history, kind, filters):
     start, end = BASE + timedelta(hours=7, minutes=10), BASE + timedelta(days=10, hours=1)
-    counts = rollup_bin_counts(start, end, {}, ("model",), kind)
-    assert counts == rollup_bin_counts(start, end, {}, ("model",), kind, raw=True)
+    counts = rollup_bin_counts(start, end, filters, ("model",), kind)
+    assert counts == rollup_bin_counts(start, end, filters, ("model",), kind, raw=True)
     column = "latency_ms" if kind == "latency" else "output_tokens_per_second"
     for (model,), bins in counts.items():
         values = sorted(
-            Generation.objects.filter(model=model, occurred_at__gte=start, occurred_at__lt=end)
+            Generation.objects.filter(model=model, occurred_at__gte=start, occurred_at__lt=end, **filters)
             .exclude(**{column: None})
             .values_list(column, flat=True)
         )
