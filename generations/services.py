@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import DateTimeField
 from django.utils import timezone
 
 from generations.client import FastRouterClient, GenerationDetails
@@ -103,21 +102,43 @@ def generation_store(*, generation_id: str, details: GenerationDetails) -> Gener
     return generation
 
 
-def _upsert_sql(table: str, columns: list[str], conflict: str, casts: dict[str, str], rows: int) -> str:
-    """One INSERT … VALUES (…), (…) … ON CONFLICT DO UPDATE for `rows` rows (one parse, not one per row)."""
-    marks = "(" + ", ".join(f"%s{casts.get(column, '')}" for column in columns) + ")"
+def _upsert_sql(table: str, columns: list[str], conflict: str, source: str) -> str:
     updates = ", ".join(f"{column} = excluded.{column}" for column in columns if column != conflict)
     return (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([marks] * rows)} "  # noqa: S608 (names from the models)
+        f"INSERT INTO {table} ({', '.join(columns)}) {source} "
         f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
     )
 
 
-def _datetime_adapter():
-    """A fast stand-in for `connection.ops.adapt_datetimefield_value` (same output)."""
-    if connection.vendor == "sqlite":
-        return lambda value: value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
-    return lambda value: value
+def _values(columns: list[str], rows: int) -> str:
+    """VALUES (%s, …), (…) for `rows` rows: one statement parse for a whole chunk."""
+    marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    return "VALUES " + ", ".join([marks] * rows)
+
+
+def _upsert_sqlite(cursor, table: str, columns: list[str], conflict: str, rows: list[tuple]) -> None:
+    # Datetimes as Django stores them in SQLite (naive UTC text), without the ORM's per-field cost.
+    params = [
+        value.astimezone(UTC).replace(tzinfo=None).isoformat(" ") if isinstance(value, datetime) else value
+        for row in rows
+        for value in row
+    ]
+    cursor.execute(_upsert_sql(table, columns, conflict, _values(columns, len(rows))), params)
+
+
+def _upsert_postgresql(cursor, table: str, columns: list[str], conflict: str, rows: list[tuple]) -> None:
+    """COPY into a temporary twin of the table, then one INSERT … SELECT … ON CONFLICT."""
+    staging = f"staging_{table}"
+    raw = cursor.cursor  # psycopg's own cursor: COPY support
+    raw.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "  # noqa: S608
+        f"SELECT {', '.join(columns)} FROM {table} WITH NO DATA"
+    )
+    raw.execute(f"DELETE FROM {staging}")  # noqa: S608 (earlier chunks of this transaction)
+    with raw.copy(f"COPY {staging} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    raw.execute(_upsert_sql(table, columns, conflict, f"SELECT {', '.join(columns)} FROM {staging}"))  # noqa: S608
 
 
 def _json(value: object) -> str | None:
@@ -127,56 +148,43 @@ def _json(value: object) -> str | None:
 @transaction.atomic
 def generation_store_many(*, items: list[tuple[str, GenerationDetails]], chunk: int = 500) -> int:
     """`generation_store` for many generations at once (the ingest worker's path): bulk upserts of
-    rows and bodies (multi-row INSERT … ON CONFLICT, not the ORM's per-field preparation), then one set-based
-    recompute of every rollup bucket touched before or after. A later item with the same id wins.
-    Returns the number of generations stored."""
+    rows and bodies (PostgreSQL: COPY + INSERT … SELECT … ON CONFLICT; SQLite: multi-row
+    INSERT … ON CONFLICT), then one set-based recompute of every rollup bucket touched before or
+    after. A later item with the same id wins. Returns the number of generations stored."""
     latest = dict(items)
     fetched_at = timezone.now()
     touches: set[Touch] = set()
     ids = list(latest)
-    json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    body_casts = {"request": json_cast, "response": json_cast, "metadata": json_cast}
-    adapt = _datetime_adapter()
-    datetime_columns = {f.name for f in Generation._meta.concrete_fields if isinstance(f, DateTimeField)}
+    upsert = _upsert_postgresql if connection.vendor == "postgresql" else _upsert_sqlite
+    body_columns = ["generation_id", *BODY_COLUMNS]
     with connection.cursor() as cursor:
         for offset in range(0, len(ids), chunk):
             part = ids[offset : offset + chunk]
             touches |= touches_of(Generation.objects.select_for_update().filter(generation_id__in=part))
             rows = {gid: generation_fields(details=latest[gid], fetched_at=fetched_at) for gid in part}
             columns = ["generation_id", *rows[part[0]]]
-            cursor.execute(
-                _upsert_sql(Generation._meta.db_table, columns, "generation_id", {}, len(rows)),
-                [
-                    value
-                    for gid, fields in rows.items()
-                    for value in (
-                        gid,
-                        *(adapt(v) if n in datetime_columns and v is not None else v for n, v in fields.items()),
-                    )
-                ],
+            upsert(
+                cursor,
+                Generation._meta.db_table,
+                columns,
+                "generation_id",
+                [(gid, *fields.values()) for gid, fields in rows.items()],
             )
             pks = dict(Generation.objects.filter(generation_id__in=part).values_list("generation_id", "id"))
             bodies = []
             for gid in part:
                 body = body_fields(details=latest[gid])
-                bodies += [
-                    pks[gid],
-                    _json(body["request"]),
-                    _json(body["response"]),
-                    _json(body["metadata"]),
-                    body["raw_payload"],
-                    body["bodies_truncated"],
-                ]
-            cursor.execute(
-                _upsert_sql(
-                    GenerationBody._meta.db_table,
-                    ["generation_id", *BODY_COLUMNS],
-                    "generation_id",
-                    body_casts,
-                    len(part),
-                ),
-                bodies,
-            )
+                bodies.append(
+                    (
+                        pks[gid],
+                        _json(body["request"]),
+                        _json(body["response"]),
+                        _json(body["metadata"]),
+                        body["raw_payload"],
+                        body["bodies_truncated"],
+                    )
+                )
+            upsert(cursor, GenerationBody._meta.db_table, body_columns, "generation_id", bodies)
             touches |= {Touch(f["occurred_at"], f["model"], f["api_key_hash"]) for f in rows.values()}
     rollups_recompute(touches)
     return len(latest)
