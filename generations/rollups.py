@@ -358,14 +358,10 @@ def rollup_percentiles(
 # Maintenance
 
 
-def _trunc(unit: str) -> str:
+def _trunc(unit: str, column: str = "occurred_at") -> str:
     if connection.vendor == "postgresql":
-        return f"(date_trunc('{unit}', occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
-    return (
-        "strftime('%%Y-%%m-%%d %%H:00:00', occurred_at)"
-        if unit == "hour"
-        else ("strftime('%%Y-%%m-%%d 00:00:00', occurred_at)")
-    )
+        return f"(date_trunc('{unit}', {column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
+    return f"strftime('%%Y-%%m-%%d {'%%H' if unit == 'hour' else '00'}:00:00', {column})"
 
 
 _MEASURE_SQL = (
@@ -383,12 +379,30 @@ def _fill_sql(target: str, raw_where: str) -> list[str]:
     raw = Generation._meta.db_table
     low = ", ".join(LOW_DIMENSIONS)
     measures = ", ".join(MEASURES)
-    if target in ("hour", "day"):
-        table = (HourlyRollup if target == "hour" else DailyRollup)._meta.db_table
-        trunc = _trunc(target)
+    # Day rows without a key are sums of the (already recomputed) hour rows of that day: 24 × a
+    # few rows instead of every generation of the day. The same range condition selects them.
+    hour_where = raw_where.replace("occurred_at", "bucket_start")
+    if target == "hour":
+        trunc = _trunc("hour")
         return [
-            f"INSERT INTO {table} (bucket_start, {low}, {measures}) "  # noqa: S608
+            f"INSERT INTO {HourlyRollup._meta.db_table} (bucket_start, {low}, {measures}) "  # noqa: S608
             f"SELECT {trunc}, {low}, {_MEASURE_SQL} FROM {raw} WHERE {raw_where} GROUP BY {trunc}, {low}"
+        ]
+    if target == "day":
+        trunc = _trunc("day", "bucket_start")
+        sums = ", ".join(f"SUM({measure})" for measure in MEASURES)
+        return [
+            f"INSERT INTO {DailyRollup._meta.db_table} (bucket_start, {low}, {measures}) "  # noqa: S608
+            f"SELECT {trunc}, {low}, {sums} FROM {HourlyRollup._meta.db_table} WHERE {hour_where} "
+            f"GROUP BY {trunc}, {low}"
+        ]
+    if target == RollupBin.DAY:
+        trunc = _trunc("day", "bucket_start")
+        return [
+            f"INSERT INTO {RollupBin._meta.db_table} (grain, bucket_start, api_key_hash, model, provider, kind, bin, count) "  # noqa: S608, E501
+            f"SELECT '{RollupBin.DAY}', {trunc}, '', model, provider, kind, bin, SUM(count) "
+            f"FROM {RollupBin._meta.db_table} WHERE grain = '{RollupBin.HOUR}' AND ({hour_where}) "
+            f"GROUP BY {trunc}, model, provider, kind, bin"
         ]
     if target == "daykey":
         day = _trunc("day")
@@ -398,7 +412,7 @@ def _fill_sql(target: str, raw_where: str) -> list[str]:
             f"GROUP BY {day}, api_key_hash, {low}"
         ]
     trunc = _trunc("hour" if target == RollupBin.HOUR else "day")
-    key = "api_key_hash" if target == RollupBin.DAY_KEY else "''"
+    key = "api_key_hash" if target == RollupBin.DAY_KEY else "''"  # grain h or k
     group_key = ", api_key_hash" if target == RollupBin.DAY_KEY else ""
     return [
         f"INSERT INTO {RollupBin._meta.db_table} (grain, bucket_start, api_key_hash, model, provider, kind, bin, count) "  # noqa: S608, E501

@@ -104,10 +104,7 @@ def generation_store(*, generation_id: str, details: GenerationDetails) -> Gener
 
 def _upsert_sql(table: str, columns: list[str], conflict: str, source: str) -> str:
     updates = ", ".join(f"{column} = excluded.{column}" for column in columns if column != conflict)
-    return (
-        f"INSERT INTO {table} ({', '.join(columns)}) {source} "
-        f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
-    )
+    return f"INSERT INTO {table} ({', '.join(columns)}) {source} ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
 
 
 def _values(columns: list[str], rows: int) -> str:
