@@ -371,6 +371,10 @@ _MEASURE_SQL = (
 )
 
 
+# Spelled out so the (grain, kind, …) indexes serve deletes and day sums (else: a scan of the grain).
+_ALL_KINDS = f"kind IN ({', '.join(str(kind) for kind in BIN_KINDS.values())})"
+
+
 def _fill_sql(target: str, raw_where: str) -> list[str]:
     """INSERT … SELECT … GROUP BY statements refilling `target` from raw rows matching raw_where.
 
@@ -401,7 +405,7 @@ def _fill_sql(target: str, raw_where: str) -> list[str]:
         return [
             f"INSERT INTO {RollupBin._meta.db_table} (grain, bucket_start, api_key_hash, model, provider, kind, bin, count) "  # noqa: S608, E501
             f"SELECT '{RollupBin.DAY}', {trunc}, '', model, provider, kind, bin, SUM(count) "
-            f"FROM {RollupBin._meta.db_table} WHERE grain = '{RollupBin.HOUR}' AND ({hour_where}) "
+            f"FROM {RollupBin._meta.db_table} WHERE grain = '{RollupBin.HOUR}' AND {_ALL_KINDS} AND ({hour_where}) "
             f"GROUP BY {trunc}, model, provider, kind, bin"
         ]
     if target == "daykey":
@@ -428,7 +432,7 @@ def _delete_sql(target: str, bucket_where: str) -> str:
         return f"DELETE FROM {table} WHERE {bucket_where}"  # noqa: S608
     if target == "daykey":
         return f"DELETE FROM {DailyKeyRollup._meta.db_table} WHERE {bucket_where}"  # noqa: S608
-    return f"DELETE FROM {RollupBin._meta.db_table} WHERE grain = '{target}' AND ({bucket_where})"  # noqa: S608
+    return f"DELETE FROM {RollupBin._meta.db_table} WHERE grain = '{target}' AND {_ALL_KINDS} AND ({bucket_where})"  # noqa: S608
 
 
 TARGETS = ("hour", "day", "daykey", RollupBin.HOUR, RollupBin.DAY, RollupBin.DAY_KEY)
@@ -514,6 +518,10 @@ def rollups_rebuild(start: datetime | None = None, end: datetime | None = None, 
                 for insert in _fill_sql(target, "occurred_at >= %s AND occurred_at < %s"):
                     cursor.execute(insert, bucket_params)
         batch_start, batches = batch_end, batches + 1
+    # Fresh statistics: without them SQLite may pick the per-key bin index for hour-bin deletes.
+    with connection.cursor() as cursor:
+        for model in (HourlyRollup, DailyRollup, DailyKeyRollup, RollupBin):
+            cursor.execute(f"ANALYZE {model._meta.db_table}")
     return batches
 
 
