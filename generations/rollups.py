@@ -256,7 +256,7 @@ def _collect(edges, filters: Filters, group_by: Sequence[str], *, use_rollups: b
             key = tuple(row[: 1 + len(group_by)])
             acc = totals.setdefault(key, [0] * len(MEASURES))
             for position, value in enumerate(row[1 + len(group_by) :]):
-                acc[position] += value or 0
+                acc[position] += int(value or 0)  # PostgreSQL sums bigints as numeric (Decimal)
     return totals
 
 
@@ -336,7 +336,7 @@ def rollup_bin_counts(
             queryset = RollupBin.objects.filter(q, grain=grain, kind=BIN_KINDS[kind])
             rows = _grouped(queryset, source_pieces, "bucket_start", [*group_by, "bin"], {"n": Sum("count")})
         for row in rows:
-            counts[tuple(row[1:-2])][row[-2]] += row[-1]
+            counts[tuple(row[1:-2])][row[-2]] += int(row[-1])
     return {key: dict(bins) for key, bins in counts.items()}
 
 

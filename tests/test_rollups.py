@@ -150,3 +150,10 @@ def test_percentiles_from_rollups_are_within_five_percent_of_exact_values(random
 def test_cover_is_false_for_filters_rollups_do_not_hold():
     assert rollups_cover({"model": "x", "api_key_hash": ["a"], "is_byok": None})
     assert not rollups_cover({"generation_id_prefix": "abc"})
+
+
+def test_sums_are_plain_integers_on_every_database(random_history):
+    (total,) = rollup_totals(BASE - timedelta(days=1), BASE + timedelta(days=30))
+    assert all(type(value) is int for value in total.values())
+    for bins in rollup_bin_counts(BASE - timedelta(days=1), BASE + timedelta(days=30)).values():
+        assert all(type(count) is int for count in bins.values())
