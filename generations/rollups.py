@@ -17,7 +17,6 @@ Maintenance never increments: a bucket is recomputed from raw rows (DELETE + INS
 GROUP BY) in the caller's transaction, so repeating it can never double-count.
 """
 
-import bisect
 import itertools
 import zlib
 from collections import defaultdict
@@ -27,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Min, Q, QuerySet, Sum
+from django.db.models import Case, Count, IntegerField, Max, Min, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncDay, TruncHour
 
 from generations.histograms import percentile
@@ -208,12 +207,14 @@ def _grouped(queryset: QuerySet, pieces: list[_Piece], time_field: str, keys: Se
         for row in queryset.values_list(*keys).annotate(**sums).order_by():
             yield (only, *row)
         return
-    # Rollup rows start inside exactly one piece: find it by bisecting the piece starts.
+    # Rollup rows start inside exactly one piece: the first (in time) that ends after the row
+    # starts. Grouping by it in SQL returns buckets × keys rows, not hours × keys.
     ordered = sorted(pieces, key=lambda piece: piece.start)
-    starts = [piece.start for piece in ordered]
-    for row in queryset.values_list(time_field, *keys).annotate(**sums).order_by():
-        piece = ordered[bisect.bisect_right(starts, row[0]) - 1]
-        yield (piece.bucket, *row[1:])
+    which = Case(
+        *(When(**{f"{time_field}__lt": piece.end}, then=Value(piece.bucket)) for piece in ordered),
+        output_field=IntegerField(),
+    )
+    yield from queryset.annotate(_bucket=which).values_list("_bucket", *keys).annotate(**sums).order_by()
 
 
 # ---------------------------------------------------------------------------------------------
