@@ -188,3 +188,89 @@ class WorkerStatus(models.Model):
 
     def __str__(self) -> str:
         return "Fetch worker status"
+
+
+class RollupMeasures(models.Model):
+    """Exact sums over the generations of one rollup bucket (see rollups.py).
+
+    Unknown costs are counted, never summed as 0, so totals from rollups and from raw rows
+    say the same thing.
+    """
+
+    bucket_start = models.DateTimeField()
+    model = models.CharField(max_length=200)
+    provider = models.CharField(max_length=100)
+    endpoint = models.CharField(max_length=200)
+    is_byok = models.BooleanField(null=True)
+    requests = models.BigIntegerField()
+    cost_pico = models.BigIntegerField()
+    cost_unknown = models.BigIntegerField()
+    credits_used_pico = models.BigIntegerField()
+    credits_unknown = models.BigIntegerField()
+    input_tokens = models.BigIntegerField()
+    output_tokens = models.BigIntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class HourlyRollup(RollupMeasures):
+    """One UTC hour × (model, provider, endpoint, BYOK): time series in any whole-hour zone."""
+
+    class Meta:
+        indexes = [models.Index(fields=["bucket_start", "model"], name="rollup_hour_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.bucket_start:%Y-%m-%d %H:00} {self.model}"
+
+
+class DailyRollup(RollupMeasures):
+    """One UTC day × (model, provider, endpoint, BYOK): the whole days of a range when no key is involved."""
+
+    class Meta:
+        indexes = [models.Index(fields=["bucket_start", "model"], name="rollup_day_low_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.bucket_start:%Y-%m-%d} {self.model}"
+
+
+class DailyKeyRollup(RollupMeasures):
+    """One UTC day × (API key, model, provider, endpoint, BYOK): totals and everything per key."""
+
+    api_key_hash = models.CharField(max_length=200)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["bucket_start", "api_key_hash"], name="rollup_day_idx"),
+            models.Index(fields=["api_key_hash", "bucket_start"], name="rollup_day_key_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bucket_start:%Y-%m-%d} {self.api_key_hash} {self.model}"
+
+
+class RollupBin(models.Model):
+    """Histogram counts per (grain, bucket, [key,] model, provider, kind, bin) for percentiles.
+
+    Grains: `h` UTC hour and `d` UTC day (api_key_hash ""), `k` UTC day per API key."""
+
+    HOUR, DAY, DAY_KEY = "h", "d", "k"
+    LATENCY, THROUGHPUT = 1, 2
+
+    grain = models.CharField(max_length=1)
+    bucket_start = models.DateTimeField()
+    api_key_hash = models.CharField(max_length=200, default="")
+    model = models.CharField(max_length=200)
+    provider = models.CharField(max_length=100)
+    kind = models.SmallIntegerField()
+    bin = models.SmallIntegerField()
+    count = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["grain", "kind", "bucket_start", "model"], name="rollup_bin_idx"),
+            models.Index(fields=["grain", "kind", "api_key_hash", "bucket_start"], name="rollup_bin_key_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grain} {self.bucket_start} {self.model} kind {self.kind} bin {self.bin}"

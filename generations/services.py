@@ -2,10 +2,10 @@
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -13,6 +13,7 @@ from generations.client import FastRouterClient, GenerationDetails
 from generations.histograms import bin_index
 from generations.models import Generation, GenerationBody, ViewerPreference
 from generations.money import to_pico
+from generations.rollups import Touch, rollups_recompute, touches_of
 
 _clients: dict[tuple[str, str, float], FastRouterClient] = {}
 
@@ -115,13 +116,107 @@ def body_fields(*, details: GenerationDetails) -> dict:
     }
 
 
+BODY_COLUMNS = ["request", "response", "metadata", "raw_payload", "bodies_truncated"]  # in this order
+
+
 @transaction.atomic
 def generation_store(*, generation_id: str, details: GenerationDetails) -> Generation:
-    """Insert or update one generation and its body; storing an id twice leaves one row."""
+    """Insert or update one generation and its body; storing an id twice leaves one row.
+
+    The rollup buckets the generation was in before (a refresh may change its model or time)
+    and is in now are recomputed in the same transaction.
+    """
     fields = generation_fields(details=details, fetched_at=timezone.now())
+    before = touches_of(Generation.objects.select_for_update().filter(generation_id=generation_id))
     generation, _ = Generation.objects.update_or_create(generation_id=generation_id, defaults=fields)
     GenerationBody.objects.update_or_create(generation=generation, defaults=body_fields(details=details))
+    rollups_recompute(before | {Touch(generation.occurred_at, generation.model, generation.api_key_hash)})
     return generation
+
+
+def _upsert_sql(table: str, columns: list[str], conflict: str, source: str) -> str:
+    updates = ", ".join(f"{column} = excluded.{column}" for column in columns if column != conflict)
+    return f"INSERT INTO {table} ({', '.join(columns)}) {source} ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+
+
+def _values(columns: list[str], rows: int) -> str:
+    """VALUES (%s, …), (…) for `rows` rows: one statement parse for a whole chunk."""
+    marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    return "VALUES " + ", ".join([marks] * rows)
+
+
+def _upsert_sqlite(cursor, table: str, columns: list[str], conflict: str, rows: list[tuple]) -> None:
+    # Datetimes as Django stores them in SQLite (naive UTC text), without the ORM's per-field cost.
+    params = [
+        value.astimezone(UTC).replace(tzinfo=None).isoformat(" ") if isinstance(value, datetime) else value
+        for row in rows
+        for value in row
+    ]
+    cursor.execute(_upsert_sql(table, columns, conflict, _values(columns, len(rows))), params)
+
+
+def _upsert_postgresql(cursor, table: str, columns: list[str], conflict: str, rows: list[tuple]) -> None:
+    """COPY into a temporary twin of the table, then one INSERT … SELECT … ON CONFLICT."""
+    staging = f"staging_{table}"
+    raw = cursor.cursor  # psycopg's own cursor: COPY support
+    raw.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "  # noqa: S608
+        f"SELECT {', '.join(columns)} FROM {table} WITH NO DATA"
+    )
+    raw.execute(f"DELETE FROM {staging}")  # noqa: S608 (earlier chunks of this transaction)
+    with raw.copy(f"COPY {staging} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    raw.execute(_upsert_sql(table, columns, conflict, f"SELECT {', '.join(columns)} FROM {staging}"))  # noqa: S608
+
+
+def _json(value: object) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+@transaction.atomic
+def generation_store_many(*, items: list[tuple[str, GenerationDetails]], chunk: int = 500) -> int:
+    """`generation_store` for many generations at once (the ingest worker's path): bulk upserts of
+    rows and bodies (PostgreSQL: COPY + INSERT … SELECT … ON CONFLICT; SQLite: multi-row
+    INSERT … ON CONFLICT), then one set-based recompute of every rollup bucket touched before or
+    after. A later item with the same id wins. Returns the number of generations stored."""
+    latest = dict(items)
+    fetched_at = timezone.now()
+    touches: set[Touch] = set()
+    ids = list(latest)
+    upsert = _upsert_postgresql if connection.vendor == "postgresql" else _upsert_sqlite
+    body_columns = ["generation_id", *BODY_COLUMNS]
+    with connection.cursor() as cursor:
+        for offset in range(0, len(ids), chunk):
+            part = ids[offset : offset + chunk]
+            touches |= touches_of(Generation.objects.select_for_update().filter(generation_id__in=part))
+            rows = {gid: generation_fields(details=latest[gid], fetched_at=fetched_at) for gid in part}
+            columns = ["generation_id", *rows[part[0]]]
+            upsert(
+                cursor,
+                Generation._meta.db_table,
+                columns,
+                "generation_id",
+                [(gid, *fields.values()) for gid, fields in rows.items()],
+            )
+            pks = dict(Generation.objects.filter(generation_id__in=part).values_list("generation_id", "id"))
+            bodies = []
+            for gid in part:
+                body = body_fields(details=latest[gid])
+                bodies.append(
+                    (
+                        pks[gid],
+                        _json(body["request"]),
+                        _json(body["response"]),
+                        _json(body["metadata"]),
+                        body["raw_payload"],
+                        body["bodies_truncated"],
+                    )
+                )
+            upsert(cursor, GenerationBody._meta.db_table, body_columns, "generation_id", bodies)
+            touches |= {Touch(f["occurred_at"], f["model"], f["api_key_hash"]) for f in rows.values()}
+    rollups_recompute(touches)
+    return len(latest)
 
 
 def generation_fetch(*, generation_id: str, client: FastRouterClient | None = None) -> Generation:
@@ -148,11 +243,19 @@ class PurgeResult:
 
 
 def _delete_in_batches(queryset: QuerySet, *, batch_size: int) -> int:
-    """Delete the rows of `queryset` a batch at a time, each batch its own short transaction."""
+    """Delete the rows of `queryset` a batch at a time, each batch its own short transaction.
+
+    Deleting generations recomputes the rollup buckets they were in, in the same transaction,
+    so the dashboards never count a purged generation.
+    """
+    model = queryset.model
     deleted = 0
     while pks := list(queryset.values_list("pk", flat=True)[:batch_size]):
         with transaction.atomic():
-            deleted += queryset.model.objects.filter(pk__in=pks).delete()[1].get(queryset.model._meta.label, 0)
+            batch = model.objects.filter(pk__in=pks)
+            touched = touches_of(batch) if model is Generation else set()
+            deleted += batch.delete()[1].get(model._meta.label, 0)
+            rollups_recompute(touched)
     return deleted
 
 
@@ -171,5 +274,4 @@ def generation_purge(
         return PurgeResult(generations=0 if bodies_only else old_generations.count(), bodies=old_bodies.count())
     bodies = _delete_in_batches(old_bodies, batch_size=batch_size)
     generations = 0 if bodies_only else _delete_in_batches(old_generations, batch_size=batch_size)
-    # Pre-aggregated rollups over the purged period must be recomputed here once generations are gone.
     return PurgeResult(generations=generations, bodies=bodies)

@@ -1,0 +1,307 @@
+"""Write N synthetic generations straight into the database, then rebuild the rollups.
+
+    DATA_DIR=/tmp/perf-sqlite python benchmarks/generate.py 1000000
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/perf_bench python benchmarks/generate.py 1000000
+
+PostgreSQL gets COPY (psycopg 3 `cursor.copy`), SQLite `executemany` in big transactions. The mix:
+12 models with their providers and per-token prices, 50 API keys (each using 2–4 models and
+mostly one endpoint; 5 keys BYOK ≈ 10 %), log-normal token counts, long-tailed latencies,
+about 1 % unknown costs, times spread over the 90 days before now, and request/response bodies
+of 1–4 KB in GenerationBody. Ids continue after the largest stored id, so it can be run twice.
+"""
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fastrouter_dash.settings")
+
+import django
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.db.models import Max  # noqa: E402
+
+from generations.histograms import bin_index  # noqa: E402
+from generations.models import Generation, GenerationBody  # noqa: E402
+from generations.rollups import rollups_rebuild  # noqa: E402
+
+# (model, provider, USD per 1M input tokens, USD per 1M output tokens, median latency ms)
+MODELS = [
+    ("openai/gpt-4o", "openai", 2.50, 10.00, 1800),
+    ("openai/gpt-4o-mini", "openai", 0.15, 0.60, 900),
+    ("openai/gpt-4.1", "openai", 2.00, 8.00, 2000),
+    ("openai/o3-mini", "openai", 1.10, 4.40, 6000),
+    ("anthropic/claude-sonnet-4", "anthropic", 3.00, 15.00, 2500),
+    ("anthropic/claude-3-5-haiku", "anthropic", 0.80, 4.00, 1100),
+    ("google/gemini-2.5-pro", "google", 1.25, 10.00, 3500),
+    ("google/gemini-2.0-flash", "google", 0.10, 0.40, 700),
+    ("meta-llama/llama-3.3-70b-instruct", "together", 0.88, 0.88, 1300),
+    ("mistralai/mistral-large", "mistral", 2.00, 6.00, 1600),
+    ("deepseek/deepseek-chat", "deepseek", 0.27, 1.10, 2200),
+    ("x-ai/grok-3-mini", "xai", 0.30, 0.50, 1500),
+]
+ENDPOINTS = ["/v1/chat/completions", "/v1/responses", "/v1/completions"]
+WORDS = [
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "is",
+    "for",
+    "on",
+    "with",
+    "as",
+    "by",
+    "at",
+    "from",
+    "this",
+    "that",
+    "summarise",
+    "explain",
+    "translate",
+    "classify",
+    "incident",
+    "report",
+    "customer",
+    "order",
+    "refund",
+    "invoice",
+    "latency",
+    "cluster",
+    "deploy",
+    "rollback",
+    "database",
+    "query",
+    "python",
+    "function",
+    "error",
+    "stack",
+    "trace",
+    "please",
+    "bullet",
+    "points",
+    "concise",
+    "answer",
+    "context",
+    "document",
+]
+PICO = 10**12
+
+
+def make_keys(rng: random.Random, count: int = 50) -> list[dict]:
+    keys = []
+    for n in range(count):
+        models = rng.sample(range(len(MODELS)), rng.randint(2, 4))
+        keys.append(
+            {
+                "hash": f"sha256:{rng.getrandbits(48):012x}",
+                "models": models,
+                "weights": [rng.random() + 0.2 for _ in models],
+                "endpoint": ENDPOINTS[0] if rng.random() < 0.7 else rng.choice(ENDPOINTS),
+                "byok": n % 10 == 0,
+                "rate": rng.lognormvariate(0, 1),
+            }
+        )
+    return keys
+
+
+def make_bodies(rng: random.Random, count: int = 400) -> list[tuple[str, str, str]]:
+    """(request, response, metadata) JSON texts of 1–4 KB together, reused across rows."""
+    bodies = []
+    for _ in range(count):
+        size = rng.randint(1000, 4000)
+        prompt = " ".join(rng.choice(WORDS) for _ in range(size // 12))
+        answer = " ".join(rng.choice(WORDS) for _ in range(size // 14))
+        request = {
+            "model": "m",
+            "messages": [
+                {"role": "system", "content": "You are a concise assistant."},
+                {"role": "user", "content": prompt},
+            ],
+            "temperature": 0.2,
+        }
+        response = {
+            "object": "chat.completion",
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": answer}}],
+        }
+        metadata = {"team": rng.choice(["search", "support", "growth", "platform"]), "region": "us-east-1"}
+        bodies.append((json.dumps(request), json.dumps(response), json.dumps(metadata)))
+    return bodies
+
+
+def rows(rng: random.Random, keys: list[dict], first_id: int, count: int, start: datetime, span: float):
+    """Yield (generation row, body row) tuples in time order."""
+    key_weights = [key["rate"] for key in keys]
+    bodies = make_bodies(rng)
+    fetched_at = datetime.now(UTC)
+    offsets = sorted(rng.random() * span for _ in range(count))
+    for n, offset in enumerate(offsets):
+        key = rng.choices(keys, key_weights)[0]
+        model_index = rng.choices(key["models"], key["weights"])[0]
+        model, provider, price_in, price_out, median_ms = MODELS[model_index]
+        endpoint = key["endpoint"] if rng.random() < 0.9 else rng.choice(ENDPOINTS)
+        input_tokens = max(1, int(rng.lognormvariate(6.3, 1.1)))
+        output_tokens = max(1, int(rng.lognormvariate(5.0, 0.9)))
+        latency = median_ms * rng.lognormvariate(0, 0.5) * (rng.paretovariate(2.5) if rng.random() < 0.05 else 1)
+        latency = round(latency, 1)
+        throughput = output_tokens / (latency / 1000)
+        cost_pico = (input_tokens * int(price_in * 10**6) + output_tokens * int(price_out * 10**6)) * 1000
+        if rng.random() < 0.01:
+            cost_pico = None
+        occurred_at = start + timedelta(seconds=offset)
+        generation_id = f"chatcmpl-fr-{first_id + n:016x}"
+        pk = first_id + n
+        generation = (
+            pk,
+            generation_id,
+            model,
+            provider,
+            key["hash"],
+            endpoint,
+            key["byok"],
+            cost_pico,
+            cost_pico,
+            cost_pico,
+            input_tokens,
+            output_tokens,
+            input_tokens + output_tokens,
+            latency / 60_000,
+            output_tokens / (latency * 1e6),
+            occurred_at,
+            occurred_at,
+            occurred_at,
+            occurred_at + timedelta(milliseconds=latency),
+            int(latency),
+            occurred_at,
+            latency,
+            throughput,
+            bin_index(latency),
+            bin_index(throughput),
+            fetched_at,
+        )
+        request, response, metadata = rng.choice(bodies)
+        body = (pk, request, response, metadata, json.dumps({"id": generation_id}), False)
+        yield generation, body
+
+
+GENERATION_COLUMNS = [
+    "id",
+    "generation_id",
+    "model",
+    "provider",
+    "api_key_hash",
+    "endpoint",
+    "is_byok",
+    "credits_used_pico",
+    "usage_cost_pico",
+    "cost_pico",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "avg_response_time_minutes",
+    "avg_tokens_per_nano",
+    "query_time",
+    "upstream_created_at",
+    "started_at",
+    "completed_at",
+    "duration_ms",
+    "occurred_at",
+    "latency_ms",
+    "output_tokens_per_second",
+    "latency_bin",
+    "throughput_bin",
+    "fetched_at",
+]
+BODY_COLUMNS = ["generation_id", "request", "response", "metadata", "raw_payload", "bodies_truncated"]
+DATETIME_POSITIONS = [GENERATION_COLUMNS.index(name) for name in GENERATION_COLUMNS if name.endswith(("_at", "_time"))]
+
+
+def write_sqlite(batch: list) -> None:
+    adapt = connection.ops.adapt_datetimefield_value
+    generations = []
+    for generation, _ in batch:
+        row = list(generation)
+        for position in DATETIME_POSITIONS:
+            row[position] = adapt(row[position])
+        generations.append(row)
+    with transaction.atomic(), connection.cursor() as cursor:
+        marks = ", ".join(["%s"] * len(GENERATION_COLUMNS))
+        cursor.executemany(
+            f"INSERT INTO {Generation._meta.db_table} ({', '.join(GENERATION_COLUMNS)}) VALUES ({marks})",
+            generations,
+        )
+        marks = ", ".join(["%s"] * len(BODY_COLUMNS))
+        cursor.executemany(
+            f"INSERT INTO {GenerationBody._meta.db_table} ({', '.join(BODY_COLUMNS)}) VALUES ({marks})",
+            [body for _, body in batch],
+        )
+
+
+def write_postgresql(batch: list) -> None:
+    with transaction.atomic(), connection.cursor() as cursor:
+        raw = cursor.cursor
+        with raw.copy(f"COPY {Generation._meta.db_table} ({', '.join(GENERATION_COLUMNS)}) FROM STDIN") as copy:
+            for generation, _ in batch:
+                copy.write_row(generation)
+        with raw.copy(f"COPY {GenerationBody._meta.db_table} ({', '.join(BODY_COLUMNS)}) FROM STDIN") as copy:
+            for _, body in batch:
+                copy.write_row(body)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("count", type=int)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--batch", type=int, default=50_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--no-rollups", action="store_true", help="skip rebuilding the rollups")
+    args = parser.parse_args()
+
+    call_command("migrate", verbosity=0)
+    rng = random.Random(args.seed)
+    keys = make_keys(random.Random(1))
+    first_id = (Generation.objects.aggregate(last=Max("id"))["last"] or 0) + 1
+    end = datetime.now(UTC)
+    start = end - timedelta(days=args.days)
+    span_per_batch = args.days * 86400 / max(1, -(-args.count // args.batch))
+    write = write_postgresql if connection.vendor == "postgresql" else write_sqlite
+    began = time.perf_counter()
+    written = 0
+    while written < args.count:
+        size = min(args.batch, args.count - written)
+        batch_start = start + timedelta(seconds=span_per_batch * (written // args.batch))
+        write(list(rows(rng, keys, first_id + written, size, batch_start, span_per_batch)))
+        written += size
+        rate = written / (time.perf_counter() - began)
+        print(f"\r{written:,} generations ({rate:,.0f}/s)", end="", flush=True)
+    print()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            table = Generation._meta.db_table
+            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
+            cursor.execute(f"VACUUM ANALYZE {table}")
+            cursor.execute(f"VACUUM ANALYZE {GenerationBody._meta.db_table}")
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    print(f"Wrote {written:,} generations in {time.perf_counter() - began:.1f} s.")
+    if not args.no_rollups:
+        began = time.perf_counter()
+        rollups_rebuild()
+        print(f"Rebuilt rollups in {time.perf_counter() - began:.1f} s.")
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,310 @@
+"""Time the pages, the export, ingest and the dashboard aggregates against a naive baseline.
+
+    DATA_DIR=/tmp/perf-sqlite python benchmarks/run.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/perf_bench python benchmarks/run.py
+
+Run benchmarks/generate.py first. Every timing is the server-side time of a request through
+Django's test Client (the whole middleware stack, logged in as a superuser), 1 warm-up then
+--runs timed runs; the table shows the median and the p95 (nearest rank). Paths that do not
+exist yet print "not available". Prints a Markdown table.
+"""
+
+import argparse
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fastrouter_dash.settings")
+os.environ["ALLOWED_HOSTS"] = os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost") + ",testserver"
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+
+# Pages render without `collectstatic` (the manifest storage needs it; its cost is not ours to time).
+settings.STORAGES = {
+    **settings.STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.models import Count, Sum  # noqa: E402
+from django.db.models.functions import TruncDay  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from generations.client import GenerationDetails  # noqa: E402
+from generations.models import Generation  # noqa: E402
+from generations.rollups import (  # noqa: E402
+    rollup_percentiles,
+    rollup_series,
+    rollup_totals,
+    rollups_recompute,
+    touches_of,
+)
+from generations.services import generation_store_many  # noqa: E402
+
+Row = tuple[str, str, str, str]  # what, median, p95, note
+
+
+def timed(action, runs: int) -> list[float]:
+    action()  # warm-up
+    times = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        action()
+        times.append((time.perf_counter() - began) * 1000)
+    return times
+
+
+def p95(times: list[float]) -> float:
+    ordered = sorted(times)
+    return ordered[max(1, math.ceil(0.95 * len(ordered))) - 1]
+
+
+def fmt(ms: float) -> str:
+    return f"{ms:,.1f} ms" if ms < 10_000 else f"{ms / 1000:,.1f} s"
+
+
+def page(client: Client, what: str, url: str, runs: int, target: str) -> Row:
+    response = client.get(url)
+    if response.status_code == 404:
+        return (what, "not available", "", f"`{url}` 404s on this branch")
+    if response.status_code != 200:
+        return (what, "error", "", f"`{url}` answered {response.status_code}")
+    times = timed(lambda: client.get(url), runs)
+    return (what, fmt(statistics.median(times)), fmt(p95(times)), f"`{url}` (target {target})")
+
+
+def superuser_client() -> Client:
+    user, _ = get_user_model().objects.get_or_create(
+        username="benchmark", defaults={"is_staff": True, "is_superuser": True}
+    )
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def deep_list_page(client: Client, depth: int) -> str | None:
+    """Follow the list's keyset `next` links `depth` rows deep; None when there is no list."""
+    response = client.get("/generations/")
+    if response.status_code != 200:
+        return None
+    url = "/generations/"
+    seen = 0
+    while seen < depth:
+        context = response.context or {}
+        next_url = context.get("next_url") or context.get("next_page_url")
+        if not next_url:
+            return None
+        url = next_url
+        response = client.get(url)
+        seen += len(context.get("generations", [])) or 50
+    return url
+
+
+def export_row(runs: int) -> Row:
+    import psutil
+
+    began = time.perf_counter()
+    worker = [sys.executable, str(ROOT / "benchmarks" / "export_worker.py")]
+    process = subprocess.Popen(worker, stdout=subprocess.PIPE, env=os.environ.copy())  # noqa: S603 (our own script)
+    watched = psutil.Process(process.pid)
+    peak = 0
+    while process.poll() is None:
+        try:
+            peak = max(peak, watched.memory_info().rss)
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.02)
+    elapsed = time.perf_counter() - began
+    output = process.stdout.read().decode().strip()
+    if not output or output.startswith("-"):
+        status = output[1:] or "nothing"
+        return ("CSV export of every row", "not available", "", f"`/generations/export.csv` answered {status}")
+    return (
+        "CSV export of every row",
+        f"{elapsed:,.1f} s",
+        "",
+        f"{int(output):,} lines, peak RSS {peak / 2**20:,.0f} MB (target ≤ 150 MB), one run",
+    )
+
+
+def ingest_row(count: int) -> Row:
+    from tests.factories import full_payload  # the documented sample payload
+
+    stamp = datetime.now(UTC)
+    prefix = f"bench-ingest-{stamp:%Y%m%d%H%M%S}-"
+    items = []
+    for n in range(count):
+        payload = full_payload(
+            f"{prefix}{n}",
+            query_time=(stamp - timedelta(seconds=n % 600)).isoformat().replace("+00:00", "Z"),
+            model=["openai/gpt-4o-mini", "anthropic/claude-sonnet-4", "google/gemini-2.0-flash"][n % 3],
+        )
+        items.append((payload["id"], GenerationDetails.from_payload(payload)))
+    batch = 1000
+    began = time.perf_counter()
+    for offset in range(0, count, batch):
+        generation_store_many(items=items[offset : offset + batch])
+    rate = count / (time.perf_counter() - began)
+    # Refreshing the same ids (upserts of existing rows) is the other half of the worker's job.
+    began = time.perf_counter()
+    for offset in range(0, count, batch):
+        generation_store_many(items=items[offset : offset + batch])
+    refresh_rate = count / (time.perf_counter() - began)
+    stored = Generation.objects.filter(generation_id__startswith=prefix)
+    touched = touches_of(stored)
+    stored.delete()
+    rollups_recompute(touched)
+    return (
+        "ingest: generation_store_many, batches of 1,000",
+        f"{rate:,.0f} /s new",
+        f"{refresh_rate:,.0f} /s refresh",
+        f"{count:,} generations with 2 KB bodies, rollups recomputed in the same transaction (target ≥ 5,000/s)",
+    )
+
+
+def naive_aggregates(start: datetime, end: datetime, zone: ZoneInfo, filters: dict) -> None:
+    """What a dashboard without rollups does: GROUP BY over raw rows, percentiles from values."""
+    raw = Generation.objects.filter(occurred_at__gte=start, occurred_at__lt=end, **filters)
+    sums = {"n": Count("id"), "cost": Sum("cost_pico"), "tokens_in": Sum("input_tokens")}
+    for dimension in ("model", "provider", "api_key_hash"):
+        list(raw.values(dimension).annotate(**sums).order_by())
+    series_start = end - timedelta(days=30)
+    list(
+        raw.filter(occurred_at__gte=series_start)
+        .annotate(day=TruncDay("occurred_at", tzinfo=zone))
+        .values("day", "provider")
+        .annotate(**sums)
+        .order_by()
+    )
+    latencies: dict[str, list[float]] = {}
+    for model, latency in raw.exclude(latency_ms=None).values_list("model", "latency_ms").iterator(chunk_size=20_000):
+        latencies.setdefault(model, []).append(latency)
+    for values in latencies.values():
+        values.sort()
+        values[max(1, math.ceil(0.95 * len(values))) - 1]
+
+
+def rollup_aggregates(start: datetime, end: datetime, zone: ZoneInfo, filters: dict) -> None:
+    for dimension in ("model", "provider", "api_key_hash"):
+        rollup_totals(start, end, filters, (dimension,))
+    rollup_series(end - timedelta(days=30), end, zone, "day", filters, ("provider",))
+    rollup_percentiles(start, end, filters, ("model",), "latency", (0.95,))
+
+
+def aggregate_rows(runs: int, model: str, key: str) -> list[Row]:
+    end = datetime.now(UTC)
+    rows = []
+    for days, zone_name, filters in (
+        (30, "UTC", {}),
+        (90, "UTC", {}),
+        (90, "UTC", {"model": model}),
+        (90, "UTC", {"api_key_hash": key}),
+        (90, "Asia/Tokyo", {}),
+        (90, "Asia/Kolkata", {}),
+    ):
+        zone = ZoneInfo(zone_name)
+        # Dashboard ranges end at the next local midnight, as a "last N days" picker does.
+        local_end = (end.astimezone(zone) + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        stop = local_end.astimezone(UTC)
+        begin = stop - timedelta(days=days)
+        ours = timed(lambda b=begin, s=stop, z=zone, f=filters: rollup_aggregates(b, s, z, f), runs)
+        naive = timed(lambda b=begin, s=stop, z=zone, f=filters: naive_aggregates(b, s, z, f), max(3, runs // 2))
+        ratio = statistics.median(naive) / statistics.median(ours)
+        rows.append(
+            (
+                f"dashboard aggregates, {days} d, {zone_name}{', ' + next(iter(filters)) if filters else ''}: rollups",
+                fmt(statistics.median(ours)),
+                fmt(p95(ours)),
+                f"naive baseline {fmt(statistics.median(naive))} → **{ratio:,.0f}× faster** (target ≥ 20×)",
+            )
+        )
+    check_p95(end)
+    return rows
+
+
+def check_p95(end: datetime) -> None:
+    """Sanity: rollup p95 per model within 5 % of the exact value (printed, not a row)."""
+    start = end - timedelta(days=30)
+    exact: dict[str, list[float]] = {}
+    raw = Generation.objects.filter(occurred_at__gte=start, occurred_at__lt=end).exclude(latency_ms=None)
+    for model, latency in raw.values_list("model", "latency_ms").iterator(chunk_size=20_000):
+        exact.setdefault(model, []).append(latency)
+    worst = 0.0
+    for (model,), (value,) in rollup_percentiles(start, end, {}, ("model",), "latency", (0.95,)).items():
+        values = sorted(exact[model])
+        truth = values[max(1, math.ceil(0.95 * len(values))) - 1]
+        worst = max(worst, abs(value - truth) / truth)
+    print(f"Largest relative error of a rollup p95 latency per model over 30 d: {worst:.2%}", file=sys.stderr)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--ingest", type=int, default=5000)
+    parser.add_argument("--skip-export", action="store_true")
+    args = parser.parse_args()
+
+    total = Generation.objects.count()
+    print(f"{connection.vendor}, {total:,} generations", file=sys.stderr)
+    client = superuser_client()
+    sample = Generation.objects.order_by("-occurred_at", "-id")[5000]
+    model = sample.model
+    key = sample.api_key_hash
+    rows: list[Row] = []
+    for label, query in (
+        ("dashboard 30 d", "?range=30d"),
+        ("dashboard 90 d", "?range=90d"),
+        ("dashboard 90 d, one model", f"?range=90d&model={model}"),
+        ("dashboard 90 d, one key", f"?range=90d&key={key}"),
+        ("dashboard 90 d, Asia/Tokyo", "?range=90d&tz=Asia/Tokyo"),
+    ):
+        rows.append(page(client, label, f"/dashboard/{query}", args.runs, "≤ 100 ms"))
+    rows.append(page(client, "generations list, first page", "/generations/", args.runs, "≤ 100 ms"))
+    deep = deep_list_page(client, 10_000)
+    if deep:
+        rows.append(page(client, "generations list, 10,000 rows deep", deep, args.runs, "≤ 100 ms"))
+    else:
+        rows.append(("generations list, 10,000 rows deep", "not available", "", "no keyset `next` link to follow"))
+    rows.append(page(client, "admin changelist", "/admin/generations/generation/", args.runs, "≤ 300 ms"))
+    rows.append(
+        page(client, "admin search by model name", f"/admin/generations/generation/?q={model}", args.runs, "≤ 300 ms")
+    )
+    rows.append(
+        page(
+            client,
+            "admin changelist, one day (date hierarchy)",
+            f"/admin/generations/generation/?occurred_at__day={sample.occurred_at.day}"
+            f"&occurred_at__month={sample.occurred_at.month}&occurred_at__year={sample.occurred_at.year}",
+            args.runs,
+            "≤ 300 ms",
+        )
+    )
+    rows.append(page(client, "detail page", f"/generations/{sample.generation_id}/", args.runs, "≤ 50 ms"))
+    rows.append(page(client, "admin detail page", f"/admin/generations/generation/{sample.pk}/change/", args.runs, "—"))
+    rows += aggregate_rows(args.runs, model, key)
+    rows.append(ingest_row(args.ingest))
+    if not args.skip_export:
+        rows.append(export_row(args.runs))
+
+    print(f"\n{connection.vendor}, {total:,} generations, {args.runs} runs after 1 warm-up\n")
+    print("| what | median | p95 | notes |")
+    print("|---|---:|---:|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()

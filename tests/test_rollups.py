@@ -1,0 +1,159 @@
+import math
+import random
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from generations.client import GenerationDetails
+from generations.histograms import percentile
+from generations.models import Generation, HourlyRollup
+from generations.rollups import (
+    bucket_edges,
+    rollup_bin_counts,
+    rollup_series,
+    rollup_totals,
+    rollups_check,
+    rollups_cover,
+    rollups_rebuild,
+    rollups_recompute,
+    touches_of,
+)
+from generations.services import generation_store, generation_store_many
+from tests.factories import full_payload
+
+MODELS = [("openai/gpt-4o-mini", "openai"), ("anthropic/claude-sonnet-4", "anthropic"), ("google/gemini", "google")]
+KEYS = ["sha256:k1", "sha256:k2", "sha256:k3"]
+ENDPOINTS = ["/v1/chat/completions", "/v1/embeddings"]
+BASE = datetime(2025, 10, 20, tzinfo=UTC)
+
+
+def random_details(rng: random.Random, generation_id: str) -> GenerationDetails:
+    model, provider = rng.choice(MODELS)
+    moment = BASE + timedelta(seconds=rng.randrange(0, 12 * 86400))
+    cost = None if rng.random() < 0.1 else round(rng.uniform(0.00001, 0.05), 6)
+    payload = full_payload(
+        generation_id,
+        model=model,
+        provider_name=provider,
+        api_key=rng.choice(KEYS),
+        endpoint=rng.choice(ENDPOINTS),
+        is_byok=rng.choice([True, False, None]),
+        credits_used=cost,
+        usage={"prompt_tokens": rng.randrange(1, 5000), "completion_tokens": rng.randrange(1, 2000), "cost": cost},
+        query_time=moment.isoformat().replace("+00:00", "Z"),
+        timing={"duration_ms": int(rng.lognormvariate(7, 1)) + 1},
+    )
+    return GenerationDetails.from_payload(payload)
+
+
+@pytest.fixture
+def random_history(db):
+    """Random generations, then refreshes that move some to another model or time, then deletions."""
+    rng = random.Random(7)
+    generation_store_many(items=[(f"gen-{n}", random_details(rng, f"gen-{n}")) for n in range(300)])
+    for n in rng.sample(range(300), 20):
+        generation_store(generation_id=f"gen-{n}", details=random_details(rng, f"gen-{n}"))
+    generation_store_many(items=[(f"gen-{n}", random_details(rng, f"gen-{n}")) for n in rng.sample(range(300), 40)])
+    doomed = Generation.objects.filter(generation_id__in=[f"gen-{n}" for n in rng.sample(range(300), 30)])
+    touched = touches_of(doomed)
+    doomed.delete()
+    rollups_recompute(touched)
+    return rng
+
+
+def test_rollups_match_raw_rows_after_refreshes_and_deletions(random_history):
+    assert Generation.objects.count() == 270
+    assert rollups_check() == []
+
+
+def test_check_reports_a_tampered_bucket(random_history):
+    row = HourlyRollup.objects.first()
+    row.cost_pico += 1
+    row.save()
+    problems = rollups_check()
+    assert len(problems) == 1
+    assert "hourly" in problems[0]
+
+
+def test_rebuild_restores_tampered_rollups(random_history):
+    HourlyRollup.objects.filter(pk=HourlyRollup.objects.first().pk).delete()
+    rollups_rebuild()
+    assert rollups_check() == []
+
+
+@pytest.mark.parametrize(
+    "group_by",
+    [(), ("model",), ("provider",), ("api_key_hash",), ("is_byok",), ("model", "endpoint")],
+)
+@pytest.mark.parametrize("filters", [{}, {"model": "google/gemini"}, {"api_key_hash": ["sha256:k1", "sha256:k2"]}])
+def test_totals_from_rollups_equal_totals_from_raw_rows(random_history, group_by, filters):
+    start = BASE + timedelta(days=1, hours=5, minutes=17)
+    end = BASE + timedelta(days=9, hours=2, minutes=3)
+    from_rollups = rollup_totals(start, end, filters, group_by)
+    assert from_rollups == rollup_totals(start, end, filters, group_by, raw=True)
+    assert sum(row["requests"] for row in from_rollups) == (
+        Generation.objects.filter(occurred_at__gte=start, occurred_at__lt=end, **_orm(filters)).count()
+    )
+
+
+def _orm(filters):
+    return {f"{name}__in": value if isinstance(value, list) else [value] for name, value in filters.items()}
+
+
+def test_totals_sum_costs_exactly_and_count_unknown_costs(random_history):
+    rows = Generation.objects.all()
+    expected_cost = sum(row.cost_pico for row in rows if row.cost_pico is not None)
+    expected_unknown = sum(1 for row in rows if row.cost_pico is None)
+    (total,) = rollup_totals(BASE - timedelta(days=1), BASE + timedelta(days=30))
+    assert total["cost_pico"] == expected_cost
+    assert total["cost_unknown"] == expected_unknown
+    assert expected_unknown > 0
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Tokyo", "Asia/Kolkata", "America/Los_Angeles"])
+@pytest.mark.parametrize("bucket", ["hour", "day", "week"])
+def test_series_from_rollups_equal_series_from_raw_rows(random_history, zone, bucket):
+    start, end = BASE + timedelta(hours=3, minutes=30), BASE + timedelta(days=11, minutes=45)
+    series = rollup_series(start, end, ZoneInfo(zone), bucket, {}, ("model",))
+    assert series == rollup_series(start, end, ZoneInfo(zone), bucket, {}, ("model",), raw=True)
+    assert sum(row["requests"] for row in series) == (
+        Generation.objects.filter(occurred_at__gte=start, occurred_at__lt=end).count()
+    )
+
+
+def test_day_buckets_follow_local_midnights_across_a_dst_change():
+    zone = ZoneInfo("Europe/Berlin")
+    edges = bucket_edges(datetime(2025, 10, 25, tzinfo=zone), datetime(2025, 10, 28, tzinfo=zone), zone, "day")
+    assert [edge.astimezone(zone).hour for edge in edges] == [0, 0, 0, 0]
+    assert edges[2] - edges[1] == timedelta(hours=25)
+
+
+@pytest.mark.parametrize("filters", [{}, {"api_key_hash": "sha256:k1"}, {"endpoint": "/v1/embeddings"}])
+@pytest.mark.parametrize("kind", ["latency", "throughput"])
+def test_percentiles_from_rollups_are_within_five_percent_of_exact_values(random_history, kind, filters):
+    start, end = BASE + timedelta(hours=7, minutes=10), BASE + timedelta(days=10, hours=1)
+    counts = rollup_bin_counts(start, end, filters, ("model",), kind)
+    assert counts == rollup_bin_counts(start, end, filters, ("model",), kind, raw=True)
+    column = "latency_ms" if kind == "latency" else "output_tokens_per_second"
+    for (model,), bins in counts.items():
+        values = sorted(
+            Generation.objects.filter(model=model, occurred_at__gte=start, occurred_at__lt=end, **filters)
+            .exclude(**{column: None})
+            .values_list(column, flat=True)
+        )
+        for fraction in (0.5, 0.95):
+            exact = values[max(1, math.ceil(fraction * len(values))) - 1]
+            assert abs(percentile(bins, fraction) - exact) <= 0.05 * exact
+
+
+def test_cover_is_false_for_filters_rollups_do_not_hold():
+    assert rollups_cover({"model": "x", "api_key_hash": ["a"], "is_byok": None})
+    assert not rollups_cover({"generation_id_prefix": "abc"})
+
+
+def test_sums_are_plain_integers_on_every_database(random_history):
+    (total,) = rollup_totals(BASE - timedelta(days=1), BASE + timedelta(days=30))
+    assert all(type(value) is int for value in total.values())
+    for bins in rollup_bin_counts(BASE - timedelta(days=1), BASE + timedelta(days=30)).values():
+        assert all(type(count) is int for count in bins.values())
