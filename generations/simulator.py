@@ -15,6 +15,8 @@ import math
 import random
 import re
 import signal
+import socket
+import struct
 import threading
 import time
 from collections import Counter, deque
@@ -446,6 +448,8 @@ def dumps(value: Any) -> str:
 # --- Server ------------------------------------------------------------------------------
 
 RetryAfterFormat = Literal["seconds", "http-date", "mixed"]
+# The key under which status_counts() counts connections reset without an answer.
+RESET_STATUS = 0
 MALFORMED_KINDS = ("truncated", "html", "array", "wrong_types")
 
 
@@ -453,12 +457,17 @@ MALFORMED_KINDS = ("truncated", "html", "array", "wrong_types")
 class SimulatorConfig:
     api_key: str = "sim-local-key"
     rpm_limit: int | None = None
+    # The RPM limit's sliding window; tests shorten it so a 429 storm passes in seconds.
+    rpm_window_seconds: float = 60.0
     retry_after_format: RetryAfterFormat = "seconds"
     error_rate: float = 0.0
     slow_rate: float = 0.0
     slow_seconds: float = 2.0
     malformed_rate: float = 0.0
+    malformed_kinds: tuple[str, ...] = MALFORMED_KINDS
     not_found_for_seconds: float = 0.0
+    # Share of requests answered by closing the socket (TCP reset) without a response.
+    reset_rate: float = 0.0
     extra_fields: bool = True
     seed: int = 0
     verbose: bool = False
@@ -473,9 +482,13 @@ class SimulatorConfig:
             raise ValueError("rpm_limit must be at least 1")
         if self.retry_after_format not in ("seconds", "http-date", "mixed"):
             raise ValueError("retry_after_format must be seconds, http-date or mixed")
-        for name in ("error_rate", "slow_rate", "malformed_rate"):
+        for name in ("error_rate", "slow_rate", "malformed_rate", "reset_rate"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
+        if not self.malformed_kinds or set(self.malformed_kinds) - set(MALFORMED_KINDS):
+            raise ValueError(f"malformed_kinds must be some of {', '.join(MALFORMED_KINDS)}")
+        if self.rpm_window_seconds <= 0:
+            raise ValueError("rpm_window_seconds must be positive")
         if self.slow_seconds < 0 or self.not_found_for_seconds < 0:
             raise ValueError("slow_seconds and not_found_for_seconds must not be negative")
 
@@ -494,6 +507,8 @@ class SimulatorServer(ThreadingHTTPServer):
         self.config = config
         self._lock = threading.Lock()
         self._rng = random.Random(config.seed)
+        # Its own stream, so turning resets on doesn't reshuffle the other faults of a seed.
+        self._reset_rng = random.Random(f"reset:{config.seed}")
         self._recent: deque[float] = deque()
         self._first_seen: dict[str, float] = {}
         self._rate_limited = 0
@@ -517,6 +532,12 @@ class SimulatorServer(ThreadingHTTPServer):
         with self._lock:
             self._counts[status] += 1
 
+    def draw_reset(self) -> bool:
+        if not self.config.reset_rate:
+            return False
+        with self._lock:
+            return self._reset_rng.random() < self.config.reset_rate
+
     def admit(self) -> tuple[bool, float]:
         """Sliding-window RPM check: (admitted, seconds until a slot frees up)."""
         limit = self.config.rpm_limit
@@ -524,12 +545,13 @@ class SimulatorServer(ThreadingHTTPServer):
             return True, 0.0
         now = self.config.clock()
         with self._lock:
-            while self._recent and self._recent[0] <= now - 60:
+            window = self.config.rpm_window_seconds
+            while self._recent and self._recent[0] <= now - window:
                 self._recent.popleft()
             if len(self._recent) < limit:
                 self._recent.append(now)
                 return True, 0.0
-            return False, self._recent[0] + 60 - now
+            return False, self._recent[0] + window - now
 
     def retry_after_value(self, wait: float) -> str:
         seconds = max(1, math.ceil(wait))
@@ -548,7 +570,7 @@ class SimulatorServer(ThreadingHTTPServer):
             # Always draw the same count so one fault's rate doesn't reshuffle the others.
             u_slow, u_error, u_malformed = (self._rng.random() for _ in range(3))
             status = self._rng.choice((500, 502, 503))
-            kind = self._rng.choice(MALFORMED_KINDS)
+            kind = self._rng.choice(cfg.malformed_kinds)
         return _Faults(
             slow=u_slow < cfg.slow_rate,
             error_status=status if u_error < cfg.error_rate else None,
@@ -647,6 +669,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, generation_id: str) -> None:
         server, cfg = self.server, self.server.config
+        if server.draw_reset():
+            self._reset_connection()
+            return
         faults = server.draw_faults()
         if faults.slow:
             cfg.sleep(cfg.slow_seconds)
@@ -686,6 +711,14 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send_json(200, payload)
 
+    def _reset_connection(self) -> None:
+        """Drop the connection with a TCP RST and no answer (counted under status 0)."""
+        self.server.count(RESET_STATUS)
+        self.close_connection = True
+        # SO_LINGER with a zero timeout makes close() send RST instead of FIN.
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+
     def _send_malformed(self, kind: str, payload: dict[str, Any]) -> None:
         if kind == "html":
             page = b"<!DOCTYPE html><html><body><h1>Service temporarily unavailable</h1></body></html>"
@@ -701,8 +734,9 @@ class _Handler(BaseHTTPRequestHandler):
         broken = dict(payload)
         broken["credits_used"] = str(payload["credits_used"])
         broken["input_token_size"] = str(payload["input_token_size"])
-        broken["is_byok"] = "false"
-        broken["created_at"] = payload["query_time"]
+        # The same values, other types: a client that reads them right stores what a clean answer gives.
+        broken["is_byok"] = "true" if payload["is_byok"] else "false"
+        broken["created_at"] = datetime.fromtimestamp(payload["created_at"], UTC).isoformat()
         self._send_json(200, broken)
 
     def _authorised(self) -> bool:

@@ -4,6 +4,7 @@ Django-free: run with ``pytest tests/test_simulator.py -p no:django``. HTTP goes
 ``urllib`` because the project blocks ``requests`` in tests.
 """
 
+import http.client
 import importlib
 import json
 import threading
@@ -19,6 +20,7 @@ import pytest
 
 from generations.simulator import (
     MODELS,
+    RESET_STATUS,
     SIMULATOR_ID_PREFIX,
     SimulatorConfig,
     SimulatorServer,
@@ -367,3 +369,27 @@ def test_new_ids_are_not_found_for_a_while(serve) -> None:
 def test_management_command_module_imports() -> None:
     module = importlib.import_module("generations.management.commands.fastrouter_simulator")
     assert hasattr(module, "Command")
+
+
+def test_reset_rate_drops_the_connection_without_an_answer(serve) -> None:
+    server = serve(reset_rate=1.0)
+    with pytest.raises((ConnectionError, urllib.error.URLError, http.client.HTTPException)):
+        _request(server, {"generation_id": simulator_id(1)})
+    assert server.status_counts() == {RESET_STATUS: 1}
+
+
+def test_resets_leave_the_other_faults_of_a_seed_unchanged(serve) -> None:
+    def answered(**overrides: object) -> list[int]:
+        server = serve(error_rate=0.5, seed=11, **overrides)
+        statuses = []
+        for n in range(30):
+            try:
+                statuses.append(_request(server, {"generation_id": simulator_id(n)})[0])
+            except (ConnectionError, urllib.error.URLError, http.client.HTTPException):
+                statuses.append(RESET_STATUS)
+        return statuses
+
+    plain, with_resets = answered(), answered(reset_rate=0.3)
+    assert RESET_STATUS in with_resets
+    kept = [s for s in with_resets if s != RESET_STATUS]
+    assert kept == plain[: len(kept)]

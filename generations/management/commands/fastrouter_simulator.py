@@ -43,6 +43,12 @@ class Command(BaseCommand):
             default=0.0,
             help="ids answer 404 for this long after first being asked for",
         )
+        parser.add_argument(
+            "--reset-rate",
+            type=float,
+            default=0.0,
+            help="share of requests answered by resetting the connection",
+        )
         parser.add_argument("--seed", type=int, default=0, help="seed for the fault RNG")
         parser.add_argument("--print-ids", type=int, metavar="N", help="print N demo ids and exit")
         parser.add_argument("--verbose", action="store_true", help="log every request")
@@ -62,6 +68,7 @@ class Command(BaseCommand):
                 slow_seconds=options["slow_seconds"],
                 malformed_rate=options["malformed_rate"],
                 not_found_for_seconds=options["not_found_for_seconds"],
+                reset_rate=options["reset_rate"],
                 seed=options["seed"],
                 verbose=options["verbose"],
             )
