@@ -1,13 +1,14 @@
 """Benchmark: the fetch worker against the rate-limited, faulty simulator.
 
-    python benchmarks/ingest_queue.py [--rpm 600] [--seconds 90] [--worker-rpm 630] [--error-rate 0.02]
+    python benchmarks/ingest_queue.py [--rpm 600] [--seconds 90] [--throttle-rate 0.05] [--error-rate 0.02]
 
 Queues rpm × seconds / 60 simulator ids in a throw-away SQLite database (or DATABASE_URL if
 set: use a database of its own, it is migrated and filled), runs `fetch_worker --once`
-against a simulator limited to --rpm (429 + Retry-After, both forms, when exceeded) with
---error-rate 5xx answers, and reports: achieved rate ÷ allowed rate (target ≥ 0.9), ids
+against a simulator limited to --rpm (429 + Retry-After, both forms, when exceeded) that also
+refuses --throttle-rate of all requests with 429 + Retry-After: 1 and answers --error-rate with
+5xx, and reports: achieved rate ÷ allowed rate (target ≥ 0.9), ids
 lost (target 0), duplicate rows (target 0), ids fetched again after success (target 0).
-The worker's own limit is set a little above the simulator's so that some 429s happen.
+The worker's own limit is the allowed rate unless --worker-rpm says otherwise.
 """
 
 import argparse
@@ -28,7 +29,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rpm", type=int, default=600, help="the simulator's limit (the allowed rate)")
     parser.add_argument("--seconds", type=float, default=90, help="queue enough ids for this long at --rpm")
-    parser.add_argument("--worker-rpm", type=int, default=None, help="the worker's limit (default rpm × 1.05)")
+    parser.add_argument("--worker-rpm", type=int, default=None, help="the worker's limit (default --rpm)")
+    parser.add_argument("--throttle-rate", type=float, default=0.05, help="share of requests refused with 429")
     parser.add_argument("--error-rate", type=float, default=0.02, help="share of 500/502/503 answers")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--seed", type=int, default=7)
@@ -58,6 +60,7 @@ def main() -> None:
             rpm_limit=args.rpm,
             retry_after_format="mixed",
             error_rate=args.error_rate,
+            throttle_rate=args.throttle_rate,
             seed=args.seed,
         )
     )
@@ -71,7 +74,7 @@ def main() -> None:
     count = int(args.rpm * args.seconds / 60)
     ids = demo_ids(count, seed=f"bench-{args.seed}")
     queue.generation_enqueue(ids=ids, source=LookupBatch.Source.CLI, label="benchmark")
-    worker_rpm = args.worker_rpm or int(args.rpm * 1.05)
+    worker_rpm = args.worker_rpm or args.rpm
     worker = FetchWorker(concurrency=args.concurrency, max_rpm=worker_rpm, once=True, idle_seconds=0.1)
     print(f"{count} ids; simulator {args.rpm} RPM, worker {worker_rpm} RPM × {args.concurrency} threads …", flush=True)
     started = time.monotonic()

@@ -468,6 +468,9 @@ class SimulatorConfig:
     not_found_for_seconds: float = 0.0
     # Share of requests answered by closing the socket (TCP reset) without a response.
     reset_rate: float = 0.0
+    # Share of requests refused with 429 + Retry-After: 1 however few were sent, as a provider's
+    # burst limiter does (the RPM window above only refuses requests over its limit).
+    throttle_rate: float = 0.0
     extra_fields: bool = True
     seed: int = 0
     verbose: bool = False
@@ -482,7 +485,7 @@ class SimulatorConfig:
             raise ValueError("rpm_limit must be at least 1")
         if self.retry_after_format not in ("seconds", "http-date", "mixed"):
             raise ValueError("retry_after_format must be seconds, http-date or mixed")
-        for name in ("error_rate", "slow_rate", "malformed_rate", "reset_rate"):
+        for name in ("error_rate", "slow_rate", "malformed_rate", "reset_rate", "throttle_rate"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
         if not self.malformed_kinds or set(self.malformed_kinds) - set(MALFORMED_KINDS):
@@ -509,6 +512,7 @@ class SimulatorServer(ThreadingHTTPServer):
         self._rng = random.Random(config.seed)
         # Its own stream, so turning resets on doesn't reshuffle the other faults of a seed.
         self._reset_rng = random.Random(f"reset:{config.seed}")
+        self._throttle_rng = random.Random(f"throttle:{config.seed}")
         self._recent: deque[float] = deque()
         self._first_seen: dict[str, float] = {}
         self._rate_limited = 0
@@ -541,6 +545,10 @@ class SimulatorServer(ThreadingHTTPServer):
     def admit(self) -> tuple[bool, float]:
         """Sliding-window RPM check: (admitted, seconds until a slot frees up)."""
         limit = self.config.rpm_limit
+        if self.config.throttle_rate:
+            with self._lock:
+                if self._throttle_rng.random() < self.config.throttle_rate:
+                    return False, 1.0
         if limit is None:
             return True, 0.0
         now = self.config.clock()

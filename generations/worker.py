@@ -37,10 +37,18 @@ logger = logging.getLogger("generations.worker")
 
 
 class RateLimiter:
-    """Evenly spaced request slots (per_minute), shared by threads; `pause` delays everyone."""
+    """Evenly spaced request slots (per_minute), shared by threads; `pause` delays everyone.
 
-    def __init__(self, per_minute: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+    Slots missed while paused (a 429's Retry-After) or while answers were slow may be caught up
+    afterwards, at most `burst_seconds` of them, so a short pause costs almost no throughput
+    while no minute ever sees more than `per_minute` plus that small burst.
+    """
+
+    def __init__(
+        self, per_minute: float, *, burst_seconds: float = 2.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.interval = 60.0 / per_minute
+        self.burst_seconds = burst_seconds
         self._clock = clock
         self._lock = threading.Lock()
         self._next_slot = clock()
@@ -49,8 +57,7 @@ class RateLimiter:
     def acquire(self, stop: threading.Event) -> bool:
         """Wait for a slot; False if ``stop`` was set while waiting."""
         with self._lock:
-            now = self._clock()
-            slot = max(self._next_slot, now, self._paused_until)
+            slot = max(self._next_slot, self._clock() - self.burst_seconds)
             self._next_slot = slot + self.interval
         while True:
             wait = max(slot, self._paused_until) - self._clock()
@@ -65,9 +72,7 @@ class RateLimiter:
 
     def pause(self, seconds: float) -> None:
         with self._lock:
-            until = self._clock() + seconds
-            self._paused_until = max(self._paused_until, until)
-            self._next_slot = max(self._next_slot, until)
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
 
 
 def make_client() -> FastRouterClient:
@@ -162,15 +167,17 @@ class FetchWorker:
             connection.close()
 
     def _step(self, client: FastRouterClient, token: str) -> bool:
-        """Claim, wait for a rate-limit slot, fetch and record one id; False when the thread should end."""
+        """Wait for a rate-limit slot, claim, fetch and record one id; False when the thread should end.
+
+        The slot comes first: a claim held through a long Retry-After pause could expire and let
+        another worker fetch the same id.
+        """
+        if not self.limiter.acquire(self.stop_event):
+            return False
         claimed = queue.lookup_claim(worker=token)
         if not claimed:
             return self._idle()
-        request = claimed[0]
-        if not self.limiter.acquire(self.stop_event):
-            queue.lookup_release(request=request)
-            return False
-        self.process(request, client)
+        self.process(claimed[0], client)
         return True
 
     def _idle(self) -> bool:

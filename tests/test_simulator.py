@@ -310,6 +310,16 @@ def test_rpm_limit_answers_429_with_retry_after_http_date(serve) -> None:
     assert retry_at.timestamp() == clock.t + 60
 
 
+def test_throttle_rate_refuses_a_share_of_requests_with_a_one_second_retry_after(serve) -> None:
+    always = serve(throttle_rate=1.0)
+    status, headers, _ = _request(always, {"generation_id": simulator_id(1)})
+    assert (status, headers["Retry-After"]) == (429, "1")
+    sometimes = serve(throttle_rate=0.2, seed=5)
+    statuses = [_request(sometimes, {"generation_id": simulator_id(n)})[0] for n in range(100)]
+    assert 5 <= statuses.count(429) <= 40
+    assert statuses.count(429) + statuses.count(200) == 100
+
+
 def test_rpm_limit_mixed_format_uses_both_forms(serve) -> None:
     server = serve(rpm_limit=1, retry_after_format="mixed", clock=FakeClock(1_700_000_000.0))
     body = {"generation_id": simulator_id(1)}

@@ -62,6 +62,18 @@ def test_rate_limiter_spaces_slots_and_a_pause_holds_everyone():
     assert limiter.acquire(running) is True
 
 
+def test_rate_limiter_catches_up_at_most_its_burst_after_a_pause():
+    clock = FixedClock()
+    limiter = RateLimiter(60, burst_seconds=3, clock=clock)
+    running, stopped = threading.Event(), threading.Event()
+    stopped.set()
+    limiter.pause(10)
+    clock.now += 10
+    # Ten slots were missed; three seconds' worth (plus the current one) are caught up at once.
+    assert [limiter.acquire(running) for _ in range(4)] == [True] * 4
+    assert limiter.acquire(stopped) is False
+
+
 @pytest.mark.django_db
 def test_success_is_stored_and_marked(worker, http_mock):
     http_mock.add(responses.POST, FASTROUTER_URL, json=full_payload("gen-w1"))

@@ -49,6 +49,12 @@ class Command(BaseCommand):
             default=0.0,
             help="share of requests answered by resetting the connection",
         )
+        parser.add_argument(
+            "--throttle-rate",
+            type=float,
+            default=0.0,
+            help="share of requests refused with 429 + Retry-After: 1 however few were sent",
+        )
         parser.add_argument("--seed", type=int, default=0, help="seed for the fault RNG")
         parser.add_argument("--print-ids", type=int, metavar="N", help="print N demo ids and exit")
         parser.add_argument("--verbose", action="store_true", help="log every request")
@@ -69,6 +75,7 @@ class Command(BaseCommand):
                 malformed_rate=options["malformed_rate"],
                 not_found_for_seconds=options["not_found_for_seconds"],
                 reset_rate=options["reset_rate"],
+                throttle_rate=options["throttle_rate"],
                 seed=options["seed"],
                 verbose=options["verbose"],
             )
