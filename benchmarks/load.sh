@@ -23,7 +23,7 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2
 
 # static/vendor/ (Chart.js, fetched for the browser tests) names a source map it lacks, which
 # the manifest storage refuses; the pages under test load Chart.js from CHARTJS_URL anyway.
-"$PYTHON" manage.py collectstatic --noinput -v0 --ignore "vendor/*"
+"$PYTHON" manage.py collectstatic --noinput -v0
 PASSWORD=$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(16))')
 "$PYTHON" manage.py shell -v0 -c "
 from django.contrib.auth.models import User

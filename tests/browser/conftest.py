@@ -80,7 +80,8 @@ def chartjs_local(browser) -> tuple[str, str]:
             subprocess.run([npm, "pack", "--silent", f"chart.js@{CHARTJS_VERSION}"], cwd=tmp, check=True)  # noqa: S603
             subprocess.run(["tar", "xzf", f"chart.js-{CHARTJS_VERSION}.tgz"], cwd=tmp, check=True)  # noqa: S603, S607
             CHARTJS_FILE.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(Path(tmp) / "package" / "dist" / "chart.umd.min.js", CHARTJS_FILE)
+            for name in ("chart.umd.min.js", "chart.umd.min.js.map"):
+                shutil.copy(Path(tmp) / "package" / "dist" / name, CHARTJS_FILE.parent / name)
     digest = base64.b64encode(hashlib.sha384(CHARTJS_FILE.read_bytes()).digest()).decode()
     return f"/{django_settings.STATIC_URL.strip('/')}/vendor/chart.js/chart.umd.min.js", f"sha384-{digest}"
 
