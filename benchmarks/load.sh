@@ -21,8 +21,6 @@ export SECRET_KEY=${SECRET_KEY:-load-test-only-secret-key-0123456789abcdefghijkl
 : "${DATABASE_URL:?set DATABASE_URL (see the header)}"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 
-# static/vendor/ (Chart.js, fetched for the browser tests) names a source map it lacks, which
-# the manifest storage refuses; the pages under test load Chart.js from CHARTJS_URL anyway.
 "$PYTHON" manage.py collectstatic --noinput -v0
 PASSWORD=$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(16))')
 "$PYTHON" manage.py shell -v0 -c "
