@@ -256,6 +256,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", "15", minim
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# No start-up banner in every process (web, worker, simulator, each management command).
+AXES_VERBOSE = False
 
 # Request/response bodies: kept in full, cut to STORE_BODIES_LIMIT characters each, or not at all.
 STORE_BODIES = envchoice("STORE_BODIES", "full", ("full", "truncated", "none"))
