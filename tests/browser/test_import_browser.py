@@ -4,6 +4,7 @@ worker (a background thread, against the FastRouter simulator) fill the batch's 
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -60,6 +61,18 @@ def _stat(page, label: str) -> int:
     return int(value.locator(".value").inner_text().replace(",", ""))
 
 
+def _watch_progress(page, *, until: int, timeout_seconds: float = 30) -> list[int]:
+    """The progress bar's values, read every 200 ms until it shows `until`."""
+    shown = []
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        shown.append(int(page.locator("#batch-progress progress").get_attribute("value")))
+        if shown[-1] == until:
+            return shown
+        page.wait_for_timeout(200)
+    pytest.fail(f"the progress bar never reached {until}: {shown[-5:]}")
+
+
 def _batch_requests(page, pattern: str) -> list[str]:
     seen: list[str] = []
     page.on("request", lambda request: seen.append(request.url) if re.search(pattern, request.url) else None)
@@ -103,8 +116,9 @@ def test_pasted_ids_are_previewed_queued_and_fetched_while_the_progress_bar_fill
 
     polls = _batch_requests(page, re.escape(batch_url.removeprefix(live_server.url)) + "$")
     fetch_worker()
-    expect(page.locator("#batch-progress")).to_contain_text("Done.", timeout=30_000)
-    assert bar.get_attribute("value") == "62"
+    shown = _watch_progress(page, until=62)
+    assert shown == sorted(shown), f"the bar went backwards: {shown}"
+    expect(page.locator("#batch-progress")).to_contain_text("Done.")
     assert polls, "the page never asked for progress: htmx polling did not run"
     snapshot(page, "batch-done")
 
