@@ -99,6 +99,16 @@
   document.addEventListener("DOMContentLoaded", drawAll);
   document.addEventListener("htmx:load", drawAll);
   document.addEventListener("htmx:historyRestore", drawAll);
+  // htmx keeps a copy of the page's HTML to restore on Back; the inline sizes Chart.js put on
+  // each canvas would come back as style="" attributes, which the CSP (style-src 'self')
+  // blocks with a console error. drawAll sizes the canvases again after the restore.
+  document.addEventListener("htmx:beforeHistorySave", (event) => {
+    for (const chart of Array.from(live)) {
+      chart.destroy();
+      live.delete(chart);
+    }
+    event.detail.historyElt.querySelectorAll("[style]").forEach((element) => element.removeAttribute("style"));
+  });
   if (window.matchMedia) {
     window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", drawAll);
   }
