@@ -8,7 +8,7 @@ from generations.filters import DashboardFilterForm, GenerationListFilterForm, L
 from generations.histograms import percentile
 from generations.models import Generation, KeyLabel
 from generations.money import from_pico
-from tests.factories import make_generation
+from tests.factories import delete_generations, make_generation
 
 pytestmark = pytest.mark.django_db
 
@@ -216,7 +216,7 @@ def test_percentiles_come_from_histogram_bins():
 )
 def test_filters_narrow_every_figure(data, expected_ids):
     make_mixed_rows()
-    Generation.objects.filter(generation_id__regex=r"^gen-([6-9]|1\d)$").delete()
+    delete_generations(Generation.objects.filter(generation_id__regex=r"^gen-([6-9]|1\d)$"))
     KeyLabel.objects.create(api_key_hash="sha256:key-b", name="Search backend", team="Search")
     board = analytics.dashboard(selection(range="7d", **data))
     assert board.totals.requests == len(expected_ids)
