@@ -30,8 +30,11 @@ def minimal_payload(generation_id: str = "GEN-ID") -> dict:
     return payload
 
 
-def make_generation(generation_id: str = "gen-1", *, body: bool = True, **fields: object) -> Generation:
-    """A stored generation written straight to the database (no FastRouter call)."""
+def make_generation(
+    generation_id: str = "gen-1", *, body: bool = True, rollups: bool = True, **fields: object
+) -> Generation:
+    """A stored generation written straight to the database (no FastRouter call); its rollup
+    buckets are recomputed unless `rollups=False`."""
     defaults: dict[str, object] = {
         "model": "openai/gpt-4o-mini",
         "provider": "openai",
@@ -53,7 +56,8 @@ def make_generation(generation_id: str = "gen-1", *, body: bool = True, **fields
     defaults.setdefault("throughput_bin", bin_index(defaults["output_tokens_per_second"]))  # type: ignore[arg-type]
     generation = Generation.objects.create(generation_id=generation_id, **defaults)
     # As every real write path does: the dashboard reads the rollups.
-    rollups_recompute([Touch(generation.occurred_at, generation.model, generation.api_key_hash)])
+    if rollups:
+        rollups_recompute([Touch(generation.occurred_at, generation.model, generation.api_key_hash)])
     if body:
         GenerationBody.objects.create(generation=generation, request={"model": generation.model}, raw_payload="{}")
     return generation
