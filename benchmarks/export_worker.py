@@ -8,6 +8,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fastrouter_dash.settings")
 os.environ["ALLOWED_HOSTS"] = os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost") + ",testserver"
+# The test Client speaks plain HTTP: without this every page is a 301 to https.
+os.environ.setdefault("SECURE_HTTPS", "false")
 
 import django
 
