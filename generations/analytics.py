@@ -39,8 +39,10 @@ from generations.rollups import rollup_bin_counts, rollup_series, rollup_totals,
 PICO = Decimal(1).scaleb(-12)
 
 TRUNCS = {"hour": TruncHour, "day": TruncDay, "week": TruncWeek, "month": TruncMonth}
-# Breakdown keys of the one grouped query every dashboard figure is derived from.
-DIMENSIONS = ["model", "provider", "api_key_hash", "is_byok"]
+# Breakdown keys of the grouped query most dashboard figures are derived from; the per-key (and
+# per-team) breakdown is a second, exact query by key alone: without the key the rollups answer
+# from the small hourly and daily tables, with it only from the daily key table.
+DIMENSIONS = ["model", "provider", "is_byok"]
 # A stacked time chart with more series than this is unreadable; the rest become "Other".
 MAX_SERIES = 8
 OTHER = "Other"
@@ -98,7 +100,8 @@ class Totals:
         return cls(**{f.name: int(row.get(MEASURE_PREFIX + f.name) or 0) for f in fields(cls)})
 
     def __add__(self, other: "Totals") -> "Totals":
-        return Totals(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+        # Called once per rollup row: the field names once, not `fields()` on every call.
+        return Totals(*(getattr(self, name) + getattr(other, name) for name in TOTALS_FIELDS))
 
     @property
     def unknown_cost_requests(self) -> int:
@@ -124,6 +127,9 @@ class Totals:
     @property
     def byok_share(self) -> float | None:
         return self.byok_requests / self.requests if self.requests else None
+
+
+TOTALS_FIELDS = tuple(f.name for f in fields(Totals))
 
 
 def _sum(totals: Iterable[Totals]) -> Totals:
@@ -816,6 +822,7 @@ def dashboard(filters: DashboardFilters, *, raw: bool = False) -> Dashboard:
     source = _source(filters, raw=raw)
     previous_source = source.shifted(filters.previous.start, filters.previous.end)
     groups = _totals(source, DIMENSIONS)
+    key_groups = _totals(source, ["api_key_hash"])
     previous = _totals(previous_source, [])[()]
     series = _series(source, filters.bucket, filters.zone, ["model", "provider"])
     latency = _bin_counts(source, ["model", "provider"], "latency_bin")
@@ -827,9 +834,9 @@ def dashboard(filters: DashboardFilters, *, raw: bool = False) -> Dashboard:
     totals = _sum(groups.values())
     by_model = _rollup(groups, lambda g: g[0])
     by_provider = _rollup(groups, lambda g: g[1])
-    by_key = _rollup(groups, lambda g: g[2])
-    by_team = _rollup(groups, lambda g: labels[g[2]].team if g[2] in labels and labels[g[2]].team else NO_TEAM)
-    by_key_type = _rollup(groups, lambda g: {True: "BYOK", False: "Platform key"}.get(g[3], "Unknown"))
+    by_key = _rollup(key_groups, lambda g: g[0])
+    by_team = _rollup(key_groups, lambda g: labels[g[0]].team if g[0] in labels and labels[g[0]].team else NO_TEAM)
+    by_key_type = _rollup(groups, lambda g: {True: "BYOK", False: "Platform key"}.get(g[2], "Unknown"))
     all_latency = _merge_bins(latency, lambda g: ())[()] if latency else {}
     model_names = [str(name) for name, _ in _by_cost(by_model)]
     provider_names = [str(name) for name, _ in _by_cost(by_provider)]
