@@ -10,8 +10,10 @@ exist yet print "not available". Prints a Markdown table.
 """
 
 import argparse
+import html
 import math
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -24,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fastrouter_dash.settings")
 os.environ["ALLOWED_HOSTS"] = os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost") + ",testserver"
+# The test Client speaks plain HTTP: without this every page is a 301 to https.
+os.environ.setdefault("SECURE_HTTPS", "false")
 
 import django  # noqa: E402
 
@@ -38,12 +42,14 @@ settings.STORAGES = {
 }
 
 from django.contrib.auth import get_user_model  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.db.models import Count, Sum  # noqa: E402
 from django.db.models.functions import TruncDay  # noqa: E402
 from django.test import Client  # noqa: E402
 
+from generations import analytics  # noqa: E402
 from generations.client import GenerationDetails  # noqa: E402
+from generations.filters import DashboardFilterForm  # noqa: E402
 from generations.models import Generation  # noqa: E402
 from generations.rollups import (  # noqa: E402
     rollup_percentiles,
@@ -52,7 +58,7 @@ from generations.rollups import (  # noqa: E402
     rollups_recompute,
     touches_of,
 )
-from generations.services import generation_store_many  # noqa: E402
+from generations.services import generation_store, generation_store_many  # noqa: E402
 
 Row = tuple[str, str, str, str]  # what, median, p95, note
 
@@ -96,20 +102,18 @@ def superuser_client() -> Client:
 
 
 def deep_list_page(client: Client, depth: int) -> str | None:
-    """Follow the list's keyset `next` links `depth` rows deep; None when there is no list."""
-    response = client.get("/generations/")
-    if response.status_code != 200:
-        return None
+    """Follow the list's keyset `next` links (rel="next" in the page) `depth` rows deep."""
     url = "/generations/"
     seen = 0
     while seen < depth:
-        context = response.context or {}
-        next_url = context.get("next_url") or context.get("next_page_url")
-        if not next_url:
-            return None
-        url = next_url
         response = client.get(url)
-        seen += len(context.get("generations", [])) or 50
+        if response.status_code != 200:
+            return None
+        match = re.search(r'href="(\?[^"]*after=[^"]*)" rel="next"', response.content.decode())
+        if not match:
+            return None
+        url = "/generations/" + html.unescape(match.group(1))
+        seen += 50
     return url
 
 
@@ -137,6 +141,36 @@ def export_row(runs: int) -> Row:
         f"{elapsed:,.1f} s",
         "",
         f"{int(output):,} lines, peak RSS {peak / 2**20:,.0f} MB (target ≤ 150 MB), one run",
+    )
+
+
+def single_ingest_row(count: int) -> Row:
+    """The fetch worker's path: `queue.lookup_record_stored` → `generation_store`, one id per transaction."""
+    from tests.factories import full_payload
+
+    stamp = datetime.now(UTC)
+    prefix = f"bench-single-{stamp:%Y%m%d%H%M%S}-"
+    items = []
+    for n in range(count):
+        payload = full_payload(
+            f"{prefix}{n}", query_time=(stamp - timedelta(seconds=n % 600)).isoformat().replace("+00:00", "Z")
+        )
+        items.append((payload["id"], GenerationDetails.from_payload(payload)))
+    began = time.perf_counter()
+    for generation_id, details in items:
+        with transaction.atomic():  # as lookup_record_stored
+            generation_store(generation_id=generation_id, details=details)
+    rate = count / (time.perf_counter() - began)
+    stored = Generation.objects.filter(generation_id__startswith=prefix)
+    with transaction.atomic():
+        touched = touches_of(stored)
+        stored.delete()
+        rollups_recompute(touched)
+    return (
+        "ingest: generation_store, one id per transaction (the fetch worker's path)",
+        f"{rate:,.0f} /s",
+        "",
+        f"{count:,} generations, rollups recomputed in each transaction (target ≥ 5,000/s)",
     )
 
 
@@ -235,6 +269,28 @@ def aggregate_rows(runs: int, model: str, key: str) -> list[Row]:
     return rows
 
 
+def dashboard_ratio_rows(runs: int) -> list[Row]:
+    """The real dashboard (every figure and chart) from rollups vs the same from raw rows only."""
+    rows = []
+    for query in ({"range": "30d"}, {"range": "90d"}, {"range": "90d", "tz": "Asia/Kolkata"}):
+        form = DashboardFilterForm(query, default_zone="UTC")
+        assert form.is_valid(), form.errors
+        filters = form.filters()
+        ours = timed(lambda f=filters: analytics.dashboard(f), runs)
+        naive = timed(lambda f=filters: analytics.dashboard(f, raw=True), 2)
+        ratio = statistics.median(naive) / statistics.median(ours)
+        rows.append(
+            (
+                f"analytics.dashboard {query}: rollups",
+                fmt(statistics.median(ours)),
+                fmt(p95(ours)),
+                f"same from raw rows (`raw=True`) {fmt(statistics.median(naive))} → **{ratio:,.0f}× faster** "
+                "(target ≥ 20×)",
+            )
+        )
+    return rows
+
+
 def check_p95(end: datetime) -> None:
     """Sanity: rollup p95 per model within 5 % of the exact value (printed, not a row)."""
     start = end - timedelta(days=30)
@@ -255,6 +311,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--ingest", type=int, default=5000)
     parser.add_argument("--skip-export", action="store_true")
+    parser.add_argument("--aggregates", action="store_true", help="also time the rollup read API alone")
     args = parser.parse_args()
 
     total = Generation.objects.count()
@@ -270,9 +327,13 @@ def main() -> None:
         ("dashboard 90 d, one model", f"?range=90d&model={model}"),
         ("dashboard 90 d, one key", f"?range=90d&key={key}"),
         ("dashboard 90 d, Asia/Tokyo", "?range=90d&tz=Asia/Tokyo"),
+        ("dashboard 30 d, Asia/Kolkata", "?range=30d&tz=Asia/Kolkata"),
+        ("dashboard 90 d, Asia/Kolkata", "?range=90d&tz=Asia/Kolkata"),
+        ("dashboard 90 d, Asia/Kolkata, one model", f"?range=90d&tz=Asia/Kolkata&model={model}"),
     ):
         rows.append(page(client, label, f"/dashboard/{query}", args.runs, "≤ 100 ms"))
     rows.append(page(client, "generations list, first page", "/generations/", args.runs, "≤ 100 ms"))
+    rows.append(page(client, "generations list, one model", f"/generations/?model={model}", args.runs, "≤ 100 ms"))
     deep = deep_list_page(client, 10_000)
     if deep:
         rows.append(page(client, "generations list, 10,000 rows deep", deep, args.runs, "≤ 100 ms"))
@@ -294,8 +355,11 @@ def main() -> None:
     )
     rows.append(page(client, "detail page", f"/generations/{sample.generation_id}/", args.runs, "≤ 50 ms"))
     rows.append(page(client, "admin detail page", f"/admin/generations/generation/{sample.pk}/change/", args.runs, "—"))
-    rows += aggregate_rows(args.runs, model, key)
+    if args.aggregates:
+        rows += aggregate_rows(args.runs, model, key)
+    rows += dashboard_ratio_rows(args.runs)
     rows.append(ingest_row(args.ingest))
+    rows.append(single_ingest_row(args.ingest // 5))
     if not args.skip_export:
         rows.append(export_row(args.runs))
 

@@ -1,8 +1,9 @@
 """Every total on every page: one selector layer, so two pages can never disagree.
 
-Everything is built from three core queries over a *source* (a queryset of rows carrying the
-dimension columns occurred_at, model, provider, api_key_hash, endpoint, is_byok and the
-measures in `_measures()`):
+Everything is built from three core queries over a *source* (`_Source`: a UTC range and
+dimension filters), each answered from the rollup tables (generations/rollups.py) whenever the
+filters allow and from raw rows otherwise (an id-prefix search; `raw=True`), with identical
+results:
 
 * `_totals(source, group_by)`: summed measures per group;
 * `_series(source, bucket, zone, split_by)`: the same per local time bucket;
@@ -11,8 +12,8 @@ measures in `_measures()`):
 Money is summed as integer pico-units in the database and converted to `Decimal` only for
 display; rows of unknown cost are counted, never summed as $0. Every breakdown on the
 dashboard is derived in Python from one grouped `_totals` query, so each chart adds up to
-the headline exactly. A later hourly rollup table only has to provide a new `_source` and
-measure expressions (`requests` becomes a sum there): the public signatures stay.
+the headline exactly. The list's "matching totals" use the same `_totals`, so the list and the
+dashboard never disagree.
 """
 
 import calendar
@@ -24,20 +25,24 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, F, Q, QuerySet, Sum, Value
+from django.core.cache import cache
+from django.db.models import Count, F, Max, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncDay, TruncHour, TruncMonth, TruncWeek
 from django.urls import reverse
 
 from generations.filters import DEFAULT_SORT, SORTS, DashboardFilters, ListCursor
 from generations.histograms import percentile
-from generations.models import Generation, KeyLabel
+from generations.models import DailyKeyRollup, Generation, KeyLabel
 from generations.money import format_usd, from_pico
+from generations.rollups import rollup_bin_counts, rollup_series, rollup_totals, rollups_cover
 
 PICO = Decimal(1).scaleb(-12)
 
 TRUNCS = {"hour": TruncHour, "day": TruncDay, "week": TruncWeek, "month": TruncMonth}
-# Breakdown keys of the one grouped query every dashboard figure is derived from.
-DIMENSIONS = ["model", "provider", "api_key_hash", "is_byok"]
+# Breakdown keys of the grouped query most dashboard figures are derived from; the per-key (and
+# per-team) breakdown is a second, exact query by key alone: without the key the rollups answer
+# from the small hourly and daily tables, with it only from the daily key table.
+DIMENSIONS = ["model", "provider", "is_byok"]
 # A stacked time chart with more series than this is unreadable; the rest become "Other".
 MAX_SERIES = 8
 OTHER = "Other"
@@ -95,7 +100,8 @@ class Totals:
         return cls(**{f.name: int(row.get(MEASURE_PREFIX + f.name) or 0) for f in fields(cls)})
 
     def __add__(self, other: "Totals") -> "Totals":
-        return Totals(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+        # Called once per rollup row: the field names once, not `fields()` on every call.
+        return Totals(*(getattr(self, name) + getattr(other, name) for name in TOTALS_FIELDS))
 
     @property
     def unknown_cost_requests(self) -> int:
@@ -123,6 +129,9 @@ class Totals:
         return self.byok_requests / self.requests if self.requests else None
 
 
+TOTALS_FIELDS = tuple(f.name for f in fields(Totals))
+
+
 def _sum(totals: Iterable[Totals]) -> Totals:
     result = Totals()
     for item in totals:
@@ -133,39 +142,119 @@ def _sum(totals: Iterable[Totals]) -> Totals:
 # ---- the core queries ---------------------------------------------------------------
 
 
-def _source(filters: DashboardFilters) -> QuerySet:
-    rows = Generation.objects.filter(occurred_at__gte=filters.start, occurred_at__lt=filters.end)
-    exact = {"model": filters.model, "provider": filters.provider, "api_key_hash": filters.key}
-    rows = rows.filter(**{name: value for name, value in exact.items() if value})
-    if filters.endpoint:
-        rows = rows.filter(endpoint=filters.endpoint)
+@dataclass(frozen=True)
+class _Source:
+    """The generations a figure aggregates: a UTC range and dimension filters.
+
+    Answered from the rollup tables (generations/rollups.py) whenever they can, from raw rows
+    otherwise (an id-prefix search, or `raw=True` for a cross-check); both give identical totals.
+    """
+
+    start: datetime
+    end: datetime
+    # {dimension: value or list of values}: a team filter is the list of its keys' hashes.
+    dimensions: dict[str, object]
+    prefix: str = ""
+    raw: bool = False
+
+    @property
+    def from_rollups(self) -> bool:
+        return not self.raw and not self.prefix and rollups_cover(self.dimensions)
+
+    def rows(self) -> QuerySet:
+        rows = Generation.objects.filter(occurred_at__gte=self.start, occurred_at__lt=self.end)
+        for name, value in self.dimensions.items():
+            rows = rows.filter(**{f"{name}__in" if isinstance(value, list) else name: value})
+        return rows.filter(generation_id__startswith=self.prefix) if self.prefix else rows
+
+    def shifted(self, start: datetime, end: datetime) -> "_Source":
+        return replace(self, start=start, end=end)
+
+
+def _source(filters: DashboardFilters, *, raw: bool = False, prefix: str = "") -> _Source:
+    dimensions: dict[str, object] = {
+        name: value
+        for name, value in (("model", filters.model), ("provider", filters.provider), ("endpoint", filters.endpoint))
+        if value
+    }
     if filters.byok is not None:
-        rows = rows.filter(is_byok=filters.byok)
+        dimensions["is_byok"] = filters.byok
     if filters.team:
-        team_keys = KeyLabel.objects.filter(team=filters.team).values("api_key_hash")
-        rows = rows.filter(api_key_hash__in=team_keys)
-    return rows
+        team_keys = set(KeyLabel.objects.filter(team=filters.team).values_list("api_key_hash", flat=True))
+        dimensions["api_key_hash"] = sorted(team_keys & {filters.key} if filters.key else team_keys)
+    elif filters.key:
+        dimensions["api_key_hash"] = filters.key
+    return _Source(filters.start, filters.end, dimensions, prefix=prefix, raw=raw)
 
 
-def _totals(source: QuerySet, group_by: list[str]) -> dict[tuple, Totals]:
+def _from_rollup(row: dict) -> Totals:
+    return Totals(
+        requests=row["requests"],
+        priced_requests=row["requests"] - row["cost_unknown"],
+        cost_pico=row["cost_pico"],
+        credits_pico=row["credits_used_pico"],
+        input_tokens=row["input_tokens"],
+        output_tokens=row["output_tokens"],
+        priced_tokens=row["priced_tokens"],
+        byok_requests=row["requests"] if row["is_byok"] is True else 0,
+    )
+
+
+def _with_byok(group_by: list[str]) -> list[str]:
+    # Rollups count BYOK requests by grouping on the flag (it is a rollup dimension).
+    return group_by if "is_byok" in group_by else [*group_by, "is_byok"]
+
+
+def _totals(source: _Source, group_by: list[str]) -> dict[tuple, Totals]:
+    if source.from_rollups:
+        rows = rollup_totals(source.start, source.end, source.dimensions, _with_byok(group_by))
+        grouped: dict[tuple, Totals] = defaultdict(Totals)
+        for row in rows:
+            grouped[tuple(row[name] for name in group_by)] += _from_rollup(row)
+        if not group_by:
+            grouped[()] += Totals()
+        return dict(grouped)
+    rows = source.rows()
     if not group_by:
-        return {(): Totals.from_row(source.aggregate(**_measures()))}
-    rows = source.values(*group_by).annotate(**_measures()).order_by()
+        return {(): Totals.from_row(rows.aggregate(**_measures()))}
+    rows = rows.values(*group_by).annotate(**_measures()).order_by()
     return {tuple(row[name] for name in group_by): Totals.from_row(row) for row in rows}
 
 
-def _series(source: QuerySet, bucket: str, zone: str, split_by: list[str]) -> dict[tuple, Totals]:
+def _local_start(moment: datetime, bucket: str) -> datetime:
+    """The naive local start of the bucket a local time is in (what the database's Trunc gives)."""
+    local = moment.replace(tzinfo=None, minute=0, second=0, microsecond=0)
+    if bucket == "hour":
+        return local
+    local = local.replace(hour=0)
+    if bucket == "week":
+        return local - timedelta(days=local.weekday())
+    return local.replace(day=1) if bucket == "month" else local
+
+
+def _series(source: _Source, bucket: str, zone: str, split_by: list[str]) -> dict[tuple, Totals]:
     """Totals per (local bucket start as a naive local datetime, *split values)."""
+    if source.from_rollups:
+        rows = rollup_series(source.start, source.end, ZoneInfo(zone), bucket, source.dimensions, _with_byok(split_by))
+        series: dict[tuple, Totals] = defaultdict(Totals)
+        for row in rows:
+            # += : the two UTC hours of a DST fold are one local hour, as in the database's Trunc.
+            series[(_local_start(row["bucket"], bucket), *(row[name] for name in split_by))] += _from_rollup(row)
+        return dict(series)
     truncated = TRUNCS[bucket]("occurred_at", tzinfo=ZoneInfo(zone))
-    rows = source.annotate(bucket=truncated).values("bucket", *split_by).annotate(**_measures()).order_by()
+    rows = source.rows().annotate(bucket=truncated).values("bucket", *split_by).annotate(**_measures()).order_by()
     return {
         (row["bucket"].replace(tzinfo=None), *(row[name] for name in split_by)): Totals.from_row(row) for row in rows
     }
 
 
-def _bin_counts(source: QuerySet, group_by: list[str], bin_field: str) -> dict[tuple, dict[int, int]]:
+def _bin_counts(source: _Source, group_by: list[str], bin_field: str) -> dict[tuple, dict[int, int]]:
+    if source.from_rollups:
+        kind = "latency" if bin_field == "latency_bin" else "throughput"
+        return rollup_bin_counts(source.start, source.end, source.dimensions, group_by, kind)
     rows = (
-        source.filter(**{f"{bin_field}__isnull": False})
+        source.rows()
+        .filter(**{f"{bin_field}__isnull": False})
         .values(*group_by, bin_field)
         .annotate(count=_bin_count())
         .order_by()
@@ -173,7 +262,7 @@ def _bin_counts(source: QuerySet, group_by: list[str], bin_field: str) -> dict[t
     counts: dict[tuple, dict[int, int]] = defaultdict(dict)
     for row in rows:
         counts[tuple(row[name] for name in group_by)][row[bin_field]] = row["count"]
-    return counts
+    return dict(counts)
 
 
 # ---- local time buckets -------------------------------------------------------------
@@ -687,25 +776,53 @@ def key_name(key_hash: str, labels: dict[str, KeyLabel]) -> str:
     return key_hash if len(key_hash) <= 16 else f"{key_hash[:14]}…{key_hash[-4:]}"
 
 
-def filter_choices(labels: dict[str, KeyLabel]) -> FilterChoices:
-    def distinct(column: str) -> list[str]:
-        values = Generation.objects.order_by(column).values_list(column, flat=True).distinct()
-        return [value for value in values if value]
+CHOICE_COLUMNS = ("model", "provider", "endpoint", "api_key_hash")
 
-    keys = distinct("api_key_hash")
+
+def _dimension_values() -> dict[str, list[str]]:
+    """Every stored value of each filter column, from the daily key rollup (every value of every
+    stored generation, in tens of thousands of rows) instead of a DISTINCT over the generations.
+
+    Cached under the rollup's largest id: a recompute re-inserts rows with new ids, so any change
+    to the stored generations makes a new cache key (one index probe instead of four DISTINCTs).
+    """
+    version = DailyKeyRollup.objects.aggregate(last=Max("id"))["last"]
+    cache_key = f"analytics:dimension-values:{version}"
+    values = cache.get(cache_key)
+    if values is None:
+        values = {
+            column: [
+                value
+                for value in DailyKeyRollup.objects.order_by(column).values_list(column, flat=True).distinct()
+                if value
+            ]
+            for column in CHOICE_COLUMNS
+        }
+        cache.set(cache_key, values, timeout=3600)
+    return values
+
+
+def filter_choices(labels: dict[str, KeyLabel]) -> FilterChoices:
+    values = _dimension_values()
+    keys = values["api_key_hash"]
     return FilterChoices(
-        models=distinct("model"),
-        providers=distinct("provider"),
-        endpoints=distinct("endpoint"),
+        models=values["model"],
+        providers=values["provider"],
+        endpoints=values["endpoint"],
         keys=sorted((KeyChoice(k, key_name(k, labels)) for k in keys), key=lambda choice: choice.label.lower()),
         teams=sorted({label.team for label in labels.values() if label.team}),
     )
 
 
-def dashboard(filters: DashboardFilters) -> Dashboard:
-    """Everything the dashboard page (and each chart's CSV) renders, for one selection."""
-    source, previous_source = _source(filters), _source(filters.previous)
+def dashboard(filters: DashboardFilters, *, raw: bool = False) -> Dashboard:
+    """Everything the dashboard page (and each chart's CSV) renders, for one selection.
+
+    From the rollups; `raw=True` computes the same from raw rows (the tests compare the two).
+    """
+    source = _source(filters, raw=raw)
+    previous_source = source.shifted(filters.previous.start, filters.previous.end)
     groups = _totals(source, DIMENSIONS)
+    key_groups = _totals(source, ["api_key_hash"])
     previous = _totals(previous_source, [])[()]
     series = _series(source, filters.bucket, filters.zone, ["model", "provider"])
     latency = _bin_counts(source, ["model", "provider"], "latency_bin")
@@ -717,9 +834,9 @@ def dashboard(filters: DashboardFilters) -> Dashboard:
     totals = _sum(groups.values())
     by_model = _rollup(groups, lambda g: g[0])
     by_provider = _rollup(groups, lambda g: g[1])
-    by_key = _rollup(groups, lambda g: g[2])
-    by_team = _rollup(groups, lambda g: labels[g[2]].team if g[2] in labels and labels[g[2]].team else NO_TEAM)
-    by_key_type = _rollup(groups, lambda g: {True: "BYOK", False: "Platform key"}.get(g[3], "Unknown"))
+    by_key = _rollup(key_groups, lambda g: g[0])
+    by_team = _rollup(key_groups, lambda g: labels[g[0]].team if g[0] in labels and labels[g[0]].team else NO_TEAM)
+    by_key_type = _rollup(groups, lambda g: {True: "BYOK", False: "Platform key"}.get(g[2], "Unknown"))
     all_latency = _merge_bins(latency, lambda g: ())[()] if latency else {}
     model_names = [str(name) for name, _ in _by_cost(by_model)]
     provider_names = [str(name) for name, _ in _by_cost(by_provider)]
@@ -862,10 +979,8 @@ class GenerationPage:
     choices: FilterChoices
 
 
-def _list_source(filters: DashboardFilters) -> QuerySet:
-    rows = _source(filters)
-    prefix = filters.extra.get("q", "")
-    return rows.filter(generation_id__startswith=prefix) if prefix else rows
+def _list_source(filters: DashboardFilters, *, raw: bool = False) -> _Source:
+    return _source(filters, raw=raw, prefix=filters.extra.get("q", ""))
 
 
 def _sort_column(sort: str) -> tuple[str, bool]:
@@ -903,9 +1018,14 @@ def _cursor_value(row: Generation, sort: str) -> object:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def generation_page(filters: DashboardFilters, cursor: ListCursor | None = None, size: int = 50) -> GenerationPage:
+def generation_page(
+    filters: DashboardFilters, cursor: ListCursor | None = None, size: int = 50, *, raw: bool = False
+) -> GenerationPage:
+    """One page of the filtered list; the first page also carries the matching totals, from the
+    same layer (rollups when the filters allow) as the dashboard, so the two never disagree."""
     sort = filters.extra.get("sort", DEFAULT_SORT)
-    rows = _ordered(_list_source(filters), sort).only(*LIST_COLUMNS)
+    source = _list_source(filters, raw=raw)
+    rows = _ordered(source.rows(), sort).only(*LIST_COLUMNS)
     if cursor:
         rows = _after(rows, sort, cursor)
     page = list(rows[: size + 1])
@@ -915,7 +1035,7 @@ def generation_page(filters: DashboardFilters, cursor: ListCursor | None = None,
     next_cursor = ListCursor(_cursor_value(page[-1], sort), page[-1].id).encode() if more else ""
     return GenerationPage(
         filters=filters,
-        totals=None if cursor else _totals(_list_source(filters), [])[()],
+        totals=None if cursor else _totals(source, [])[()],
         rows=page,
         key_names={row.api_key_hash: key_name(row.api_key_hash, labels) for row in page},
         next_cursor=next_cursor,
@@ -964,7 +1084,7 @@ def generation_export_rows(filters: DashboardFilters) -> Iterator[list[object]]:
     labels = key_labels()
     zone = filters.tzinfo
     sort = filters.extra.get("sort", DEFAULT_SORT)
-    rows = _ordered(_list_source(filters), sort).values_list(*EXPORT_COLUMNS)
+    rows = _ordered(_list_source(filters).rows(), sort).values_list(*EXPORT_COLUMNS)
     for gid, occurred, model, provider, key, endpoint, byok, cost, credit, tin, tout, latency, rate in rows.iterator(
         chunk_size=2000
     ):

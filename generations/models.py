@@ -209,6 +209,8 @@ class RollupMeasures(models.Model):
     credits_unknown = models.BigIntegerField()
     input_tokens = models.BigIntegerField()
     output_tokens = models.BigIntegerField()
+    # Input + output tokens of the rows of known cost: the dashboard's "cost per 1K tokens".
+    priced_tokens = models.BigIntegerField(default=0)
 
     class Meta:
         abstract = True

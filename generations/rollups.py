@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 from django.db.models import Case, Count, IntegerField, Max, Min, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import TruncDay, TruncHour
+from django.db.models.functions import Coalesce, TruncDay, TruncHour
 
 from generations.histograms import percentile
 from generations.models import DailyKeyRollup, DailyRollup, Generation, HourlyRollup, RollupBin
@@ -46,6 +46,7 @@ MEASURES = (
     "credits_unknown",
     "input_tokens",
     "output_tokens",
+    "priced_tokens",
 )
 BIN_KINDS = {"latency": RollupBin.LATENCY, "throughput": RollupBin.THROUGHPUT}
 BIN_COLUMNS = {"latency": "latency_bin", "throughput": "throughput_bin"}
@@ -85,8 +86,10 @@ def bucket_edges(start: datetime, end: datetime, zone: ZoneInfo, bucket: str) ->
     edges = [start.astimezone(UTC)]
     while True:
         if bucket == "hour":
-            # Hours are steps of UTC time, so DST changes give neither gaps nor duplicates.
-            nxt = floor_hour(edges[-1]) + HOUR
+            # Local hours as steps of elapsed time: DST changes give neither gaps nor duplicates,
+            # and a half-hour zone's hours start at half past the UTC hour, as the local clock says.
+            here = edges[-1].astimezone(zone)
+            nxt = here.replace(minute=0, second=0, microsecond=0).astimezone(UTC) + HOUR
         else:
             if bucket == "day":
                 local += timedelta(days=1)
@@ -230,6 +233,10 @@ def _raw_sums() -> dict:
         "n_credits_unknown": Count("id", filter=Q(credits_used_pico__isnull=True)),
         "n_input_tokens": Sum("input_tokens"),
         "n_output_tokens": Sum("output_tokens"),
+        "n_priced_tokens": Sum(
+            Coalesce("input_tokens", Value(0)) + Coalesce("output_tokens", Value(0)),
+            filter=Q(cost_pico__isnull=False),
+        ),
     }
 
 
@@ -368,7 +375,8 @@ def _trunc(unit: str, column: str = "occurred_at") -> str:
 _MEASURE_SQL = (
     "COUNT(*), COALESCE(SUM(cost_pico), 0), SUM(CASE WHEN cost_pico IS NULL THEN 1 ELSE 0 END), "
     "COALESCE(SUM(credits_used_pico), 0), SUM(CASE WHEN credits_used_pico IS NULL THEN 1 ELSE 0 END), "
-    "COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0)"
+    "COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), "
+    "COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0)"
 )
 
 

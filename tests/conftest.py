@@ -1,5 +1,6 @@
 import pytest
 import responses
+from django.core.cache import cache
 
 from generations import services
 from generations.client import FastRouterClient
@@ -62,3 +63,11 @@ def user_client(client, user):
 def staff_client(client, staff_user):
     client.force_login(staff_user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Test databases reuse ids, so a cache entry keyed by an id must not outlive its test."""
+    cache.clear()
+    yield
+    cache.clear()

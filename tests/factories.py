@@ -5,10 +5,12 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from django.db import transaction
 from django.utils import timezone
 
 from generations.histograms import bin_index
 from generations.models import Generation, GenerationBody
+from generations.rollups import Touch, rollups_recompute, touches_of
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 FASTROUTER_URL = "https://fastrouter.test/api/v1/generation"
@@ -28,8 +30,11 @@ def minimal_payload(generation_id: str = "GEN-ID") -> dict:
     return payload
 
 
-def make_generation(generation_id: str = "gen-1", *, body: bool = True, **fields: object) -> Generation:
-    """A stored generation written straight to the database (no FastRouter call)."""
+def make_generation(
+    generation_id: str = "gen-1", *, body: bool = True, rollups: bool = True, **fields: object
+) -> Generation:
+    """A stored generation written straight to the database (no FastRouter call); its rollup
+    buckets are recomputed unless `rollups=False`."""
     defaults: dict[str, object] = {
         "model": "openai/gpt-4o-mini",
         "provider": "openai",
@@ -50,6 +55,17 @@ def make_generation(generation_id: str = "gen-1", *, body: bool = True, **fields
     defaults.setdefault("latency_bin", bin_index(defaults["latency_ms"]))  # type: ignore[arg-type]
     defaults.setdefault("throughput_bin", bin_index(defaults["output_tokens_per_second"]))  # type: ignore[arg-type]
     generation = Generation.objects.create(generation_id=generation_id, **defaults)
+    # As every real write path does: the dashboard reads the rollups.
+    if rollups:
+        rollups_recompute([Touch(generation.occurred_at, generation.model, generation.api_key_hash)])
     if body:
         GenerationBody.objects.create(generation=generation, request={"model": generation.model}, raw_payload="{}")
     return generation
+
+
+def delete_generations(queryset) -> None:
+    """Delete generations the way the purge does: the rollups they counted in are recomputed."""
+    with transaction.atomic():
+        touched = touches_of(queryset)
+        queryset.delete()
+        rollups_recompute(touched)

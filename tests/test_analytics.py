@@ -1,14 +1,17 @@
+import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from generations import analytics
+from generations.client import GenerationDetails
 from generations.filters import DashboardFilterForm, GenerationListFilterForm, ListCursor
 from generations.histograms import percentile
 from generations.models import Generation, KeyLabel
 from generations.money import from_pico
-from tests.factories import make_generation
+from generations.services import generation_store, generation_store_many
+from tests.factories import delete_generations, full_payload, make_generation
 
 pytestmark = pytest.mark.django_db
 
@@ -216,7 +219,7 @@ def test_percentiles_come_from_histogram_bins():
 )
 def test_filters_narrow_every_figure(data, expected_ids):
     make_mixed_rows()
-    Generation.objects.filter(generation_id__regex=r"^gen-([6-9]|1\d)$").delete()
+    delete_generations(Generation.objects.filter(generation_id__regex=r"^gen-([6-9]|1\d)$"))
     KeyLabel.objects.create(api_key_hash="sha256:key-b", name="Search backend", team="Search")
     board = analytics.dashboard(selection(range="7d", **data))
     assert board.totals.requests == len(expected_ids)
@@ -316,3 +319,102 @@ def test_export_rows_hold_exact_money_and_both_times():
     assert record["occurred_at_utc"] == "2025-11-20T09:00:00+00:00"
     assert record["occurred_at_local"] == "2025-11-20T10:00:00+01:00"
     assert (record["api_key_name"], record["team"]) == ("Support bot", "Support")
+
+
+# ---- rollups and raw rows give the same dashboard -------------------------------------------------
+
+HISTORY_START = datetime(2025, 10, 20, 7, 13, tzinfo=UTC)  # Berlin leaves DST on 26 Oct, Los Angeles on 2 Nov
+HISTORY_NOW = datetime(2025, 11, 5, 16, 41, 9, tzinfo=UTC)
+
+
+def random_details(rng: random.Random, generation_id: str) -> GenerationDetails:
+    model, provider = rng.choice(
+        [("openai/gpt-4o", "openai"), ("openai/gpt-4o", "azure"), ("anthropic/claude-sonnet-4", "anthropic")]
+    )
+    moment = HISTORY_START + timedelta(seconds=rng.randrange(0, int((HISTORY_NOW - HISTORY_START).total_seconds())))
+    cost = None if rng.random() < 0.1 else round(rng.uniform(0.00001, 0.05), 9)
+    usage = {"prompt_tokens": rng.randrange(1, 5000), "completion_tokens": rng.randrange(1, 2000), "cost": cost}
+    payload = full_payload(
+        generation_id,
+        model=model,
+        provider_name=provider,
+        api_key=rng.choice(["sha256:key-a", "sha256:key-b", "sha256:key-c"]),
+        endpoint=rng.choice(["/v1/chat/completions", "/v1/embeddings"]),
+        is_byok=rng.choice([True, False, None]),
+        credits_used=cost,
+        usage=usage,
+        query_time=moment.isoformat().replace("+00:00", "Z"),
+        timing={"duration_ms": int(rng.lognormvariate(7, 1)) + 1},
+    )
+    return GenerationDetails.from_payload(payload)
+
+
+@pytest.fixture
+def random_history():
+    """Random generations stored through the services, refreshed (some move model or time), some deleted."""
+    rng = random.Random(11)
+    ids = [f"gen-{n}" for n in range(400)]
+    generation_store_many(items=[(gid, random_details(rng, gid)) for gid in ids])
+    for gid in rng.sample(ids, 25):
+        generation_store(generation_id=gid, details=random_details(rng, gid))
+    generation_store_many(items=[(gid, random_details(rng, gid)) for gid in rng.sample(ids, 40)])
+    delete_generations(Generation.objects.filter(generation_id__in=rng.sample(ids, 30)))
+    KeyLabel.objects.create(api_key_hash="sha256:key-b", name="Search backend", team="Search")
+    KeyLabel.objects.create(api_key_hash="sha256:key-c", name="Docs bot", team="Search")
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "America/Los_Angeles", "Asia/Kolkata"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"range": "30d"},
+        {"range": "7d", "bucket": "hour"},
+        {"range": "24h"},
+        {"range": "custom", "start": "2025-10-24", "end": "2025-11-03"},  # both DST switches, local midnights
+        {"range": "custom", "start": "2025-10-21", "end": "2025-11-04", "bucket": "week"},
+        {"range": "30d", "model": "openai/gpt-4o"},
+        {"range": "30d", "key": "sha256:key-a", "bucket": "hour"},
+        {"range": "30d", "team": "Search", "provider": "azure"},
+        {"range": "30d", "team": "Search", "key": "sha256:key-a"},
+        {"range": "30d", "endpoint": "/v1/embeddings", "byok": "no"},
+        {"range": "30d", "byok": "yes", "split": "provider"},
+    ],
+)
+def test_every_figure_and_chart_is_identical_from_rollups_and_raw_rows(random_history, zone, data):
+    form = DashboardFilterForm(data, default_zone=zone, now=HISTORY_NOW)
+    assert form.is_valid(), form.errors
+    filters = form.filters()
+    from_rollups, from_rows = analytics.dashboard(filters), analytics.dashboard(filters, raw=True)
+    key_outside_team = data.get("team") == "Search" and data.get("key") == "sha256:key-a"
+    assert (from_rows.totals.requests == 0) == key_outside_team
+    assert from_rollups.totals == from_rows.totals
+    assert from_rollups.previous_totals == from_rows.previous_totals
+    assert from_rollups.figures == from_rows.figures
+    for slug, chart in from_rows.charts_by_slug.items():
+        assert from_rollups.charts_by_slug[slug] == chart, slug
+    assert from_rollups == from_rows
+    listed = GenerationListFilterForm(data, default_zone=zone, now=HISTORY_NOW)
+    assert listed.is_valid(), listed.errors
+    page = analytics.generation_page(listed.filters())
+    assert page.totals == analytics.generation_page(listed.filters(), raw=True).totals == from_rows.totals
+
+
+def test_an_id_prefix_search_totals_raw_rows(random_history):
+    form = GenerationListFilterForm({"range": "30d", "q": "gen-1"}, default_zone="UTC", now=HISTORY_NOW)
+    assert form.is_valid(), form.errors
+    expected = Generation.objects.filter(generation_id__startswith="gen-1", occurred_at__gte=form.filters().start)
+    assert analytics.generation_page(form.filters()).totals.requests == expected.count()
+
+
+def test_filter_choices_come_from_the_rollups(random_history, django_assert_num_queries):
+    # The rollup version (largest id) for the cache key, then four DISTINCTs; later calls only the first.
+    with django_assert_num_queries(5) as captured:
+        choices = analytics.filter_choices({})
+    assert not any("generations_generation" in query["sql"] for query in captured.captured_queries)
+    assert choices.models == ["anthropic/claude-sonnet-4", "openai/gpt-4o"]
+    assert choices.providers == ["anthropic", "azure", "openai"]
+    assert {choice.value for choice in choices.keys} == {"sha256:key-a", "sha256:key-b", "sha256:key-c"}
+    with django_assert_num_queries(1):
+        assert analytics.filter_choices({}) == choices
+    delete_generations(Generation.objects.filter(model="anthropic/claude-sonnet-4"))
+    assert analytics.filter_choices({}).models == ["openai/gpt-4o"]
