@@ -2,10 +2,10 @@
 # Loopback load test: gunicorn (production settings) over the rows in DATABASE_URL, wrk against
 # the dashboard, the generations list and one detail page, logged in. Bounded: DURATION per URL.
 #
-#   createdb -h 127.0.0.1 -U postgres faults_load
-#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/faults_load python manage.py migrate
-#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/faults_load python benchmarks/generate.py 1000000
-#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/faults_load bash benchmarks/load.sh
+#   createdb -h 127.0.0.1 -U postgres load_1m
+#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/load_1m python manage.py migrate
+#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/load_1m python benchmarks/generate.py 1000000
+#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/load_1m bash benchmarks/load.sh
 #
 # Needs wrk (apt-get install -y wrk) and curl. Only ever targets 127.0.0.1.
 set -euo pipefail
