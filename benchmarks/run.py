@@ -55,8 +55,6 @@ from generations.rollups import (  # noqa: E402
     rollup_percentiles,
     rollup_series,
     rollup_totals,
-    rollups_recompute,
-    touches_of,
 )
 from generations.services import generation_store, generation_store_many  # noqa: E402
 
@@ -144,28 +142,39 @@ def export_row(runs: int) -> Row:
     )
 
 
-def single_ingest_row(count: int) -> Row:
-    """The fetch worker's path: `queue.lookup_record_stored` → `generation_store`, one id per transaction."""
+def _bench_items(kind: str, count: int, models: tuple[str, ...] = ()) -> tuple[str, list]:
+    """`count` fresh (id, details) pairs from the documented sample payload, in the last 10 minutes."""
     from tests.factories import full_payload
 
     stamp = datetime.now(UTC)
-    prefix = f"bench-single-{stamp:%Y%m%d%H%M%S}-"
+    prefix = f"bench-{kind}-{stamp:%Y%m%d%H%M%S}-"
     items = []
     for n in range(count):
+        overrides = {"model": models[n % len(models)]} if models else {}
         payload = full_payload(
-            f"{prefix}{n}", query_time=(stamp - timedelta(seconds=n % 600)).isoformat().replace("+00:00", "Z")
+            f"{prefix}{n}",
+            query_time=(stamp - timedelta(seconds=n % 600)).isoformat().replace("+00:00", "Z"),
+            **overrides,
         )
         items.append((payload["id"], GenerationDetails.from_payload(payload)))
+    return prefix, items
+
+
+def _remove_bench_rows(prefix: str) -> None:
+    from tests.factories import delete_generations
+
+    delete_generations(Generation.objects.filter(generation_id__startswith=prefix))
+
+
+def single_ingest_row(count: int) -> Row:
+    """The fetch worker's path: `queue.lookup_record_stored` → `generation_store`, one id per transaction."""
+    prefix, items = _bench_items("single", count)
     began = time.perf_counter()
     for generation_id, details in items:
         with transaction.atomic():  # as lookup_record_stored
             generation_store(generation_id=generation_id, details=details)
     rate = count / (time.perf_counter() - began)
-    stored = Generation.objects.filter(generation_id__startswith=prefix)
-    with transaction.atomic():
-        touched = touches_of(stored)
-        stored.delete()
-        rollups_recompute(touched)
+    _remove_bench_rows(prefix)
     return (
         "ingest: generation_store, one id per transaction (the fetch worker's path)",
         f"{rate:,.0f} /s",
@@ -175,18 +184,8 @@ def single_ingest_row(count: int) -> Row:
 
 
 def ingest_row(count: int) -> Row:
-    from tests.factories import full_payload  # the documented sample payload
-
-    stamp = datetime.now(UTC)
-    prefix = f"bench-ingest-{stamp:%Y%m%d%H%M%S}-"
-    items = []
-    for n in range(count):
-        payload = full_payload(
-            f"{prefix}{n}",
-            query_time=(stamp - timedelta(seconds=n % 600)).isoformat().replace("+00:00", "Z"),
-            model=["openai/gpt-4o-mini", "anthropic/claude-sonnet-4", "google/gemini-2.0-flash"][n % 3],
-        )
-        items.append((payload["id"], GenerationDetails.from_payload(payload)))
+    models = ("openai/gpt-4o-mini", "anthropic/claude-sonnet-4", "google/gemini-2.0-flash")
+    prefix, items = _bench_items("ingest", count, models)
     batch = 1000
     began = time.perf_counter()
     for offset in range(0, count, batch):
@@ -197,10 +196,7 @@ def ingest_row(count: int) -> Row:
     for offset in range(0, count, batch):
         generation_store_many(items=items[offset : offset + batch])
     refresh_rate = count / (time.perf_counter() - began)
-    stored = Generation.objects.filter(generation_id__startswith=prefix)
-    touched = touches_of(stored)
-    stored.delete()
-    rollups_recompute(touched)
+    _remove_bench_rows(prefix)
     return (
         "ingest: generation_store_many, batches of 1,000",
         f"{rate:,.0f} /s new",
