@@ -171,7 +171,9 @@ class DashboardFilterForm(forms.Form):
 
     def _bounds(self, data: dict) -> tuple[datetime, datetime]:
         if data["range"] != "custom":
-            end = self.now
+            # Whole hours, the current one included: every hour bucket is complete and the range
+            # (and the previous period) is answered from hourly rollups, never from raw rows.
+            end = self.now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
             return end - RANGES[data["range"]], end
         zone = zoneinfo.ZoneInfo(data["tz"])
         try:

@@ -226,6 +226,17 @@ class HourlyRollup(RollupMeasures):
         return f"{self.bucket_start:%Y-%m-%d %H:00} {self.model}"
 
 
+class HalfHourRollup(RollupMeasures):
+    """One UTC half hour × (model, provider, endpoint, BYOK): the edges of local days in half-hour
+    zones (India, Iran, Newfoundland, central Australia), which fall on the half hour."""
+
+    class Meta:
+        indexes = [models.Index(fields=["bucket_start", "model"], name="rollup_half_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.bucket_start:%Y-%m-%d %H:%M} {self.model}"
+
+
 class DailyRollup(RollupMeasures):
     """One UTC day × (model, provider, endpoint, BYOK): the whole days of a range when no key is involved."""
 
@@ -234,6 +245,16 @@ class DailyRollup(RollupMeasures):
 
     def __str__(self) -> str:
         return f"{self.bucket_start:%Y-%m-%d} {self.model}"
+
+
+class WeeklyRollup(RollupMeasures):
+    """One UTC week (from Monday) × (model, provider, endpoint, BYOK): long ranges in few rows."""
+
+    class Meta:
+        indexes = [models.Index(fields=["bucket_start", "model"], name="rollup_week_low_idx")]
+
+    def __str__(self) -> str:
+        return f"week of {self.bucket_start:%Y-%m-%d} {self.model}"
 
 
 class DailyKeyRollup(RollupMeasures):
@@ -251,12 +272,28 @@ class DailyKeyRollup(RollupMeasures):
         return f"{self.bucket_start:%Y-%m-%d} {self.api_key_hash} {self.model}"
 
 
+class WeeklyKeyRollup(RollupMeasures):
+    """One UTC week (from Monday) × (API key, model, provider, endpoint, BYOK)."""
+
+    api_key_hash = models.CharField(max_length=200)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["bucket_start", "api_key_hash"], name="rollup_week_idx"),
+            models.Index(fields=["api_key_hash", "bucket_start"], name="rollup_week_key_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"week of {self.bucket_start:%Y-%m-%d} {self.api_key_hash} {self.model}"
+
+
 class RollupBin(models.Model):
     """Histogram counts per (grain, bucket, [key,] model, provider, kind, bin) for percentiles.
 
-    Grains: `h` UTC hour and `d` UTC day (api_key_hash ""), `k` UTC day per API key."""
+    Grains: `h` UTC hour, `d` UTC day and `w` UTC week (api_key_hash ""); `k` UTC day and `v` UTC
+    week per API key."""
 
-    HOUR, DAY, DAY_KEY = "h", "d", "k"
+    HOUR, DAY, WEEK, DAY_KEY, WEEK_KEY = "h", "d", "w", "k", "v"
     LATENCY, THROUGHPUT = 1, 2
 
     grain = models.CharField(max_length=1)

@@ -1,17 +1,20 @@
 """Pre-aggregated generations ("rollups"): maintenance, reads and a consistency check.
 
-Three tables (see docs/perf.md for why these grains):
+Tables (the README's "Performance at millions of rows" says why these grains):
 
-* `HourlyRollup`: UTC hour × (model, provider, endpoint, BYOK). Time series and the parts of a
-  range that are whole hours; exact local days in every whole-hour time zone.
-* `DailyKeyRollup`: UTC day × (API key, model, provider, endpoint, BYOK). The whole UTC days of
-  a range for totals, and anything filtered or grouped by key.
-* `RollupBin`: latency / throughput histogram counts per (hour or UTC day) × (model, provider).
+* `WeeklyRollup`, `DailyRollup`, `HourlyRollup`, `HalfHourRollup`: UTC week (from Monday), day,
+  hour and half hour × (model, provider, endpoint, BYOK);
+* `WeeklyKeyRollup`, `DailyKeyRollup`: UTC week and day × (API key, model, provider, endpoint,
+  BYOK), for anything filtered or grouped by key;
+* `RollupBin`: latency / throughput histogram counts per (hour, day or week) × (model, provider),
+  and per (day or week) × (key, model, provider).
 
-Every read splits the requested range into whole UTC days, whole hours and partial hours, reads
-each piece from the coarsest source that can answer it (partial hours always from raw rows) and
-adds them up, so results are exactly what the same query over raw rows returns. The `raw_*`
-twins run that query over raw rows; the tests compare the two.
+Every read splits the requested range (or each local bucket of a series) into whole UTC weeks,
+days, hours and half hours, reads each piece from the coarsest table that can answer it (the rest
+from raw rows: parts of a half hour, or parts of a day when a key is involved) and adds them up,
+so results are exactly what the same query over raw rows returns (`raw=True`; the tests compare).
+Local days are whole hours in whole-hour zones and whole half hours in half-hour zones, so only
+quarter-hour zones (Nepal, Chatham) read raw rows at the edges of their days.
 
 Maintenance never increments: a bucket is recomputed from raw rows (DELETE + INSERT … SELECT …
 GROUP BY) in the caller's transaction, so repeating it can never double-count.
@@ -26,14 +29,38 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
-from django.db.models import Case, Count, IntegerField, Max, Min, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import Coalesce, TruncDay, TruncHour
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    ExpressionWrapper,
+    IntegerField,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncDay, TruncHour, TruncWeek
 
 from generations.histograms import percentile
-from generations.models import DailyKeyRollup, DailyRollup, Generation, HourlyRollup, RollupBin
+from generations.models import (
+    DailyKeyRollup,
+    DailyRollup,
+    Generation,
+    HalfHourRollup,
+    HourlyRollup,
+    RollupBin,
+    WeeklyKeyRollup,
+    WeeklyRollup,
+)
 
+HALF_HOUR = timedelta(minutes=30)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
+WEEK = timedelta(days=7)
 
 LOW_DIMENSIONS = ("model", "provider", "endpoint", "is_byok")
 DIMENSIONS = (*LOW_DIMENSIONS, "api_key_hash")
@@ -63,8 +90,18 @@ def floor_hour(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
+def floor_half_hour(moment: datetime) -> datetime:
+    moment = moment.astimezone(UTC).replace(second=0, microsecond=0)
+    return moment.replace(minute=moment.minute - moment.minute % 30)
+
+
 def floor_day(moment: datetime) -> datetime:
     return floor_hour(moment).replace(hour=0)
+
+
+def floor_week(moment: datetime) -> datetime:
+    day = floor_day(moment)
+    return day - timedelta(days=day.weekday())
 
 
 def _ceil(moment: datetime, floor, step: timedelta) -> datetime:
@@ -148,32 +185,40 @@ def _used(filters: Filters, group_by: Sequence[str]) -> set[str]:
 
 @dataclass(frozen=True)
 class _Piece:
-    source: str  # "day", "hour" or "raw"
+    source: str  # a grain ("week", "day", "hour", "half") or "raw"
     start: datetime
     end: datetime
     bucket: int
 
 
-def _pieces(edges: list[datetime], *, day: bool, hour: bool) -> list[_Piece]:
-    pieces = []
-    for index, (start, end) in enumerate(itertools.pairwise(edges)):
-        rest = [(start, end)]
-        if day:
-            first, last = _ceil(start, floor_day, DAY), floor_day(end)
-            if first < last:
-                pieces.append(_Piece("day", first, last, index))
-                rest = [(start, first), (last, end)]
-        for seg_start, seg_end in rest:
-            if seg_start >= seg_end:
-                continue
-            first, last = _ceil(seg_start, floor_hour, HOUR), floor_hour(seg_end)
-            if hour and first < last:
-                pieces.append(_Piece("hour", first, last, index))
-                raw = [(seg_start, first), (last, seg_end)]
-            else:
-                raw = [(seg_start, seg_end)]
-            pieces.extend(_Piece("raw", a, b, index) for a, b in raw if a < b)
-    return pieces
+GRAINS = {
+    "week": (floor_week, WEEK),
+    "day": (floor_day, DAY),
+    "hour": (floor_hour, HOUR),
+    "half": (floor_half_hour, HALF_HOUR),
+}
+
+
+def _split(start: datetime, end: datetime, grains: Sequence[str], bucket: int) -> list[_Piece]:
+    """[start, end) as the whole units of the coarsest grain inside it, then the finer grains on
+    either side, and raw rows for what no grain covers."""
+    if start >= end:
+        return []
+    if not grains:
+        return [_Piece("raw", start, end, bucket)]
+    floor, step = GRAINS[grains[0]]
+    first, last = _ceil(start, floor, step), floor(end)
+    if first >= last:
+        return _split(start, end, grains[1:], bucket)
+    return [
+        *_split(start, first, grains[1:], bucket),
+        _Piece(grains[0], first, last, bucket),
+        *_split(last, end, grains[1:], bucket),
+    ]
+
+
+def _pieces(edges: list[datetime], grains: Sequence[str]) -> list[_Piece]:
+    return [piece for index, span in enumerate(itertools.pairwise(edges)) for piece in _split(*span, grains, index)]
 
 
 def _merged(pieces: list[_Piece]) -> list[tuple[datetime, datetime]]:
@@ -244,19 +289,20 @@ def _rollup_sums() -> dict:
     return {f"n_{measure}": Sum(measure) for measure in MEASURES}
 
 
+# The rollup tables each grain is read from, without and with the API key as a dimension.
+KEYLESS_TABLES = {"week": WeeklyRollup, "day": DailyRollup, "hour": HourlyRollup, "half": HalfHourRollup}
+KEY_TABLES = {"week": WeeklyKeyRollup, "day": DailyKeyRollup}
+
+
 def _collect(edges, filters: Filters, group_by: Sequence[str], *, use_rollups: bool) -> dict:
-    used = _used(filters, group_by)
-    keyless = "api_key_hash" not in used
-    pieces = _pieces(edges, day=use_rollups, hour=use_rollups and keyless)
+    keyless = "api_key_hash" not in _used(filters, group_by)
+    tables = (KEYLESS_TABLES if keyless else KEY_TABLES) if use_rollups else {}
     by_source = defaultdict(list)
-    for piece in pieces:
+    for piece in _pieces(edges, list(tables)):
         by_source[piece.source].append(piece)
     q = _filter_q(filters)
-    sources = {
-        "day": (DailyRollup if keyless else DailyKeyRollup, "bucket_start", _rollup_sums()),
-        "hour": (HourlyRollup, "bucket_start", _rollup_sums()),
-        "raw": (Generation, "occurred_at", _raw_sums()),
-    }
+    sources = {grain: (table, "bucket_start", _rollup_sums()) for grain, table in tables.items()}
+    sources["raw"] = (Generation, "occurred_at", _raw_sums())
     totals: dict[tuple, list[int]] = {}
     for source, source_pieces in by_source.items():
         table, time_field, sums = sources[source]
@@ -314,6 +360,10 @@ def rollup_series(
 # Reads: histogram bins (percentiles)
 
 
+KEYLESS_BIN_GRAINS = {"week": RollupBin.WEEK, "day": RollupBin.DAY, "hour": RollupBin.HOUR}
+KEY_BIN_GRAINS = {"week": RollupBin.WEEK_KEY, "day": RollupBin.DAY_KEY}
+
+
 def rollup_bin_counts(
     start: datetime,
     end: datetime,
@@ -328,9 +378,9 @@ def rollup_bin_counts(
     used = _used(filters, group_by)
     keyless = used <= set(BIN_DIMENSIONS)
     use_rollups = not raw and (keyless or used <= {*BIN_DIMENSIONS, "api_key_hash"})
-    pieces = _pieces([start, end], day=use_rollups, hour=use_rollups and keyless)
+    grains = (KEYLESS_BIN_GRAINS if keyless else KEY_BIN_GRAINS) if use_rollups else {}
     by_source = defaultdict(list)
-    for piece in pieces:
+    for piece in _pieces([start, end], list(grains)):
         by_source[piece.source].append(piece)
     q = _filter_q(filters)
     counts: dict[tuple, dict[int, int]] = defaultdict(lambda: defaultdict(int))
@@ -340,8 +390,7 @@ def rollup_bin_counts(
             queryset = Generation.objects.filter(q, **{f"{column}__isnull": False})
             rows = _grouped(queryset, source_pieces, "occurred_at", [*group_by, column], {"n": Count("id")})
         else:
-            grain = RollupBin.HOUR if source == "hour" else RollupBin.DAY if keyless else RollupBin.DAY_KEY
-            queryset = RollupBin.objects.filter(q, grain=grain, kind=BIN_KINDS[kind])
+            queryset = RollupBin.objects.filter(q, grain=grains[source], kind=BIN_KINDS[kind])
             rows = _grouped(queryset, source_pieces, "bucket_start", [*group_by, "bin"], {"n": Sum("count")})
         for row in rows:
             counts[tuple(row[1:-2])][row[-2]] += int(row[-1])
@@ -366,9 +415,22 @@ def rollup_percentiles(
 # Maintenance
 
 
-def _trunc(unit: str, column: str = "occurred_at") -> str:
+def _trunc(unit: str, column: str) -> str:
+    """SQL for the UTC start of the `unit` (half, hour, day or week from Monday) `column` is in."""
     if connection.vendor == "postgresql":
-        return f"(date_trunc('{unit}', {column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
+        utc = f"{column} AT TIME ZONE 'UTC'"
+        if unit == "half":
+            start = f"date_trunc('hour', {utc}) + floor(extract(minute FROM {utc}) / 30) * interval '30 minutes'"
+        else:
+            start = f"date_trunc('{unit}', {utc})"
+        return f"(({start}) AT TIME ZONE 'UTC')"
+    if unit == "half":
+        return (
+            f"(strftime('%%Y-%%m-%%d %%H:', {column}) || "
+            f"CASE WHEN CAST(strftime('%%M', {column}) AS INTEGER) < 30 THEN '00' ELSE '30' END || ':00')"
+        )
+    if unit == "week":
+        return f"strftime('%%Y-%%m-%%d 00:00:00', {column}, '-6 days', 'weekday 1')"
     return f"strftime('%%Y-%%m-%%d {'%%H' if unit == 'hour' else '00'}:00:00', {column})"
 
 
@@ -379,83 +441,88 @@ _MEASURE_SQL = (
     "COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0)"
 )
 
-
 # Spelled out so the (grain, kind, …) indexes serve deletes and day sums (else: a scan of the grain).
 _ALL_KINDS = f"kind IN ({', '.join(str(kind) for kind in BIN_KINDS.values())})"
 
+# target: (table, the target it is summed from (None: raw rows), time unit). Coarser grains are sums
+# of the finer rollup rows (24 × a few rows per day instead of every generation of the day), so
+# each must come after the one it is summed from.
+ROLLUP_TARGETS = {
+    "hour": (HourlyRollup, None, "hour"),
+    "half": (HalfHourRollup, None, "half"),
+    "day": (DailyRollup, "hour", "day"),
+    "week": (WeeklyRollup, "day", "week"),
+    "daykey": (DailyKeyRollup, None, "day"),
+    "weekkey": (WeeklyKeyRollup, "daykey", "week"),
+}
+BIN_TARGETS = {
+    RollupBin.HOUR: (None, "hour"),
+    RollupBin.DAY: (RollupBin.HOUR, "day"),
+    RollupBin.WEEK: (RollupBin.DAY, "week"),
+    RollupBin.DAY_KEY: (None, "day"),
+    RollupBin.WEEK_KEY: (RollupBin.DAY_KEY, "week"),
+}
+KEYED_BIN_GRAINS = {RollupBin.DAY_KEY, RollupBin.WEEK_KEY}
+TARGETS = (*ROLLUP_TARGETS, *BIN_TARGETS)
+
 
 def _fill_sql(target: str, raw_where: str) -> list[str]:
-    """INSERT … SELECT … GROUP BY statements refilling `target` from raw rows matching raw_where.
-
-    Table and column names come from the models; every value is a query parameter.
-    """
+    """INSERT … SELECT … GROUP BY statements refilling `target` from the raw rows matching raw_where
+    (or from the finer rollup rows of the same span). Table and column names come from the
+    models; every value is a query parameter."""
     raw = Generation._meta.db_table
-    low = ", ".join(LOW_DIMENSIONS)
-    measures = ", ".join(MEASURES)
-    # Day rows without a key are sums of the (already recomputed) hour rows of that day: 24 × a
-    # few rows instead of every generation of the day. The same range condition selects them.
-    hour_where = raw_where.replace("occurred_at", "bucket_start")
-    if target == "hour":
-        trunc = _trunc("hour")
+    bins = RollupBin._meta.db_table
+    # The same range condition selects the finer rollup rows of the span.
+    rollup_where = raw_where.replace("occurred_at", "bucket_start")
+    if target in ROLLUP_TARGETS:
+        table, source, unit = ROLLUP_TARGETS[target]
+        dims = ", ".join(LOW_DIMENSIONS + (("api_key_hash",) if target.endswith("key") else ()))
+        measures = ", ".join(MEASURES)
+        insert = f"INSERT INTO {table._meta.db_table} (bucket_start, {dims}, {measures}) "
+        if source is None:
+            trunc = _trunc(unit, "occurred_at")
+            select = f"SELECT {trunc}, {dims}, {_MEASURE_SQL} FROM {raw} WHERE {raw_where}"  # noqa: S608
+        else:
+            trunc = _trunc(unit, "bucket_start")
+            sums = ", ".join(f"SUM({measure})" for measure in MEASURES)
+            source_table = ROLLUP_TARGETS[source][0]._meta.db_table
+            select = f"SELECT {trunc}, {dims}, {sums} FROM {source_table} WHERE {rollup_where}"  # noqa: S608
+        return [f"{insert}{select} GROUP BY {trunc}, {dims}"]
+    source, unit = BIN_TARGETS[target]
+    insert = f"INSERT INTO {bins} (grain, bucket_start, api_key_hash, model, provider, kind, bin, count) "
+    if source is not None:
+        trunc = _trunc(unit, "bucket_start")
         return [
-            f"INSERT INTO {HourlyRollup._meta.db_table} (bucket_start, {low}, {measures}) "  # noqa: S608
-            f"SELECT {trunc}, {low}, {_MEASURE_SQL} FROM {raw} WHERE {raw_where} GROUP BY {trunc}, {low}"
+            f"{insert}SELECT '{target}', {trunc}, api_key_hash, model, provider, kind, bin, SUM(count) FROM {bins} "  # noqa: S608
+            f"WHERE grain = '{source}' AND {_ALL_KINDS} AND ({rollup_where}) "
+            f"GROUP BY {trunc}, api_key_hash, model, provider, kind, bin"
         ]
-    if target == "day":
-        trunc = _trunc("day", "bucket_start")
-        sums = ", ".join(f"SUM({measure})" for measure in MEASURES)
-        return [
-            f"INSERT INTO {DailyRollup._meta.db_table} (bucket_start, {low}, {measures}) "  # noqa: S608
-            f"SELECT {trunc}, {low}, {sums} FROM {HourlyRollup._meta.db_table} WHERE {hour_where} "
-            f"GROUP BY {trunc}, {low}"
-        ]
-    if target == RollupBin.DAY:
-        trunc = _trunc("day", "bucket_start")
-        return [
-            f"INSERT INTO {RollupBin._meta.db_table} (grain, bucket_start, api_key_hash, model, provider, kind, bin, count) "  # noqa: S608, E501
-            f"SELECT '{RollupBin.DAY}', {trunc}, '', model, provider, kind, bin, SUM(count) "
-            f"FROM {RollupBin._meta.db_table} WHERE grain = '{RollupBin.HOUR}' AND {_ALL_KINDS} AND ({hour_where}) "
-            f"GROUP BY {trunc}, model, provider, kind, bin"
-        ]
-    if target == "daykey":
-        day = _trunc("day")
-        return [
-            f"INSERT INTO {DailyKeyRollup._meta.db_table} (bucket_start, api_key_hash, {low}, {measures}) "  # noqa: S608
-            f"SELECT {day}, api_key_hash, {low}, {_MEASURE_SQL} FROM {raw} WHERE {raw_where} "
-            f"GROUP BY {day}, api_key_hash, {low}"
-        ]
-    trunc = _trunc("hour" if target == RollupBin.HOUR else "day")
-    key = "api_key_hash" if target == RollupBin.DAY_KEY else "''"  # grain h or k
-    group_key = ", api_key_hash" if target == RollupBin.DAY_KEY else ""
+    trunc = _trunc(unit, "occurred_at")
+    key, group_key = ("api_key_hash", ", api_key_hash") if target in KEYED_BIN_GRAINS else ("''", "")
     return [
-        f"INSERT INTO {RollupBin._meta.db_table} (grain, bucket_start, api_key_hash, model, provider, kind, bin, count) "  # noqa: S608, E501
-        f"SELECT '{target}', {trunc}, {key}, model, provider, {BIN_KINDS[kind]}, {column}, COUNT(*) FROM {raw} "
+        f"{insert}SELECT '{target}', {trunc}, {key}, model, provider, {BIN_KINDS[kind]}, {column}, COUNT(*) FROM {raw} "  # noqa: S608
         f"WHERE ({raw_where}) AND {column} IS NOT NULL GROUP BY {trunc}{group_key}, model, provider, {column}"
         for kind, column in BIN_COLUMNS.items()
     ]
 
 
 def _delete_sql(target: str, bucket_where: str) -> str:
-    if target in ("hour", "day"):
-        table = (HourlyRollup if target == "hour" else DailyRollup)._meta.db_table
-        return f"DELETE FROM {table} WHERE {bucket_where}"  # noqa: S608
-    if target == "daykey":
-        return f"DELETE FROM {DailyKeyRollup._meta.db_table} WHERE {bucket_where}"  # noqa: S608
+    if target in ROLLUP_TARGETS:
+        return f"DELETE FROM {ROLLUP_TARGETS[target][0]._meta.db_table} WHERE {bucket_where}"  # noqa: S608
     return f"DELETE FROM {RollupBin._meta.db_table} WHERE grain = '{target}' AND {_ALL_KINDS} AND ({bucket_where})"  # noqa: S608
-
-
-TARGETS = ("hour", "day", "daykey", RollupBin.HOUR, RollupBin.DAY, RollupBin.DAY_KEY)
 
 
 def _adapt(moment: datetime):
     return connection.ops.adapt_datetimefield_value(moment)
 
 
-def _lock_days(days: Iterable[datetime]) -> None:
-    """Serialise recomputes of the same UTC days across PostgreSQL transactions (SQLite has one writer)."""
+def _lock_weeks(weeks: Iterable[datetime]) -> None:
+    """Serialise recomputes of the same UTC weeks across PostgreSQL transactions (SQLite has one
+    writer): a week's rows are sums of its days, so two transactions recomputing different days
+    of one week must not both rewrite the week."""
     if connection.vendor != "postgresql":
         return
-    keys = sorted({zlib.crc32(day.strftime("rollup-%Y-%m-%d").encode()) for day in days})
+    keys = sorted({zlib.crc32(week.strftime("rollup-week-%Y-%m-%d").encode()) for week in weeks})
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k", [keys])
 
@@ -482,31 +549,42 @@ def rollups_recompute(touches: Iterable[Touch], *, chunk: int = 200) -> None:
     touches = {Touch(floor_hour(t.occurred_at), t.model, t.api_key_hash) for t in touches}
     if not touches:
         return
-    hour_model = sorted({(t.occurred_at, t.model) for t in touches})
-    day_model = sorted({(floor_day(t.occurred_at), t.model) for t in touches})
-    day_key = sorted({(floor_day(t.occurred_at), t.api_key_hash) for t in touches})
+    # (bucket start, model or key) per grain, finest first: coarser rows are sums of finer ones.
+    levels = (
+        ({(t.occurred_at, t.model) for t in touches}, HOUR, "model", ("hour", "half", RollupBin.HOUR)),
+        ({(floor_day(t.occurred_at), t.model) for t in touches}, DAY, "model", ("day", RollupBin.DAY)),
+        ({(floor_week(t.occurred_at), t.model) for t in touches}, WEEK, "model", ("week", RollupBin.WEEK)),
+        (
+            {(floor_day(t.occurred_at), t.api_key_hash) for t in touches},
+            DAY,
+            "api_key_hash",
+            ("daykey", RollupBin.DAY_KEY),
+        ),
+        (
+            {(floor_week(t.occurred_at), t.api_key_hash) for t in touches},
+            WEEK,
+            "api_key_hash",
+            ("weekkey", RollupBin.WEEK_KEY),
+        ),
+    )
     with transaction.atomic(), connection.cursor() as cursor:
-        _lock_days(day for day, _ in day_model)
-        for keys, step, column, targets in (
-            (hour_model, HOUR, "model", ("hour", RollupBin.HOUR)),
-            (day_model, DAY, "model", ("day", RollupBin.DAY)),
-            (day_key, DAY, "api_key_hash", ("daykey", RollupBin.DAY_KEY)),
-        ):
+        _lock_weeks(floor_week(t.occurred_at) for t in touches)
+        for buckets, step, column, targets in levels:
+            keys = sorted(buckets)
             for offset in range(0, len(keys), chunk):
                 part = keys[offset : offset + chunk]
-                bucket_where = " OR ".join([f"(bucket_start = %s AND {column} = %s)"] * len(part))
-                bucket_params = [v for start, value in part for v in (_adapt(start), value)]
-                raw_where = " OR ".join([f"(occurred_at >= %s AND occurred_at < %s AND {column} = %s)"] * len(part))
-                raw_params = [v for s, value in part for v in (_adapt(s), _adapt(s + step), value)]
+                where = " OR ".join([f"(occurred_at >= %s AND occurred_at < %s AND {column} = %s)"] * len(part))
+                params = [v for start, value in part for v in (_adapt(start), _adapt(start + step), value)]
+                bucket_where = where.replace("occurred_at", "bucket_start")
                 for target in targets:
-                    cursor.execute(_delete_sql(target, bucket_where), bucket_params)
-                    for insert in _fill_sql(target, f"({raw_where})"):
-                        cursor.execute(insert, raw_params)
+                    cursor.execute(_delete_sql(target, bucket_where), params)
+                    for insert in _fill_sql(target, f"({where})"):
+                        cursor.execute(insert, params)
 
 
-def rollups_rebuild(start: datetime | None = None, end: datetime | None = None, *, step: timedelta = 7 * DAY) -> int:
-    """Recompute every rollup over whole UTC days covering [start, end) (default: all data), one
-    transaction per `step` of time. Returns the number of batches."""
+def rollups_rebuild(start: datetime | None = None, end: datetime | None = None, *, weeks: int = 1) -> int:
+    """Recompute every rollup over whole UTC weeks covering [start, end) (default: all data), one
+    transaction per `weeks` weeks. Returns the number of batches."""
     if start is None or end is None:
         span = Generation.objects.order_by().aggregate(first=Min("occurred_at"), last=Max("occurred_at"))
         if span["first"] is None:
@@ -515,57 +593,53 @@ def rollups_rebuild(start: datetime | None = None, end: datetime | None = None, 
                     cursor.execute(_delete_sql(target, "1 = 1"))
             return 0
         start, end = start or span["first"], end or span["last"] + HOUR
-    batch_start, end = floor_day(start), _ceil(end, floor_day, DAY)
+    batch_start, end = floor_week(start), _ceil(end, floor_week, WEEK)
     batches = 0
     while batch_start < end:
-        batch_end = min(batch_start + step, end)
+        batch_end = min(batch_start + weeks * WEEK, end)
         with transaction.atomic(), connection.cursor() as cursor:
-            _lock_days(batch_start + n * DAY for n in range((batch_end - batch_start).days))
-            bucket_params = [_adapt(batch_start), _adapt(batch_end)]
+            _lock_weeks(batch_start + n * WEEK for n in range((batch_end - batch_start) // WEEK))
+            params = [_adapt(batch_start), _adapt(batch_end)]
             for target in TARGETS:
-                cursor.execute(_delete_sql(target, "bucket_start >= %s AND bucket_start < %s"), bucket_params)
+                cursor.execute(_delete_sql(target, "bucket_start >= %s AND bucket_start < %s"), params)
                 for insert in _fill_sql(target, "occurred_at >= %s AND occurred_at < %s"):
-                    cursor.execute(insert, bucket_params)
+                    cursor.execute(insert, params)
         batch_start, batches = batch_end, batches + 1
     # Fresh statistics: without them SQLite may pick the per-key bin index for hour-bin deletes.
     with connection.cursor() as cursor:
-        for model in (HourlyRollup, DailyRollup, DailyKeyRollup, RollupBin):
+        for model in (*(table for table, _, _ in ROLLUP_TARGETS.values()), RollupBin):
             cursor.execute(f"ANALYZE {model._meta.db_table}")
     return batches
 
 
 def rollups_check(*, start: datetime | None = None, end: datetime | None = None) -> list[str]:
-    """Differences between rollups and raw rows (empty when consistent): every hourly, daily-key
-    and bin bucket is compared with the same aggregate over raw rows."""
+    """Differences between rollups and raw rows (empty when consistent): every bucket of every
+    rollup table and bin grain is compared with the same aggregate over raw rows."""
     problems = []
     everything = Generation.objects.order_by().aggregate(first=Min("occurred_at"), last=Max("occurred_at"))
     stored = [
-        HourlyRollup.objects.aggregate(first=Min("bucket_start"), last=Max("bucket_start")),
-        DailyRollup.objects.aggregate(first=Min("bucket_start"), last=Max("bucket_start")),
-        DailyKeyRollup.objects.aggregate(first=Min("bucket_start"), last=Max("bucket_start")),
+        table.objects.aggregate(first=Min("bucket_start"), last=Max("bucket_start"))
+        for table, _, _ in ROLLUP_TARGETS.values()
     ]
     firsts = [x["first"] for x in (everything, *stored) if x["first"] is not None]
     lasts = [x["last"] for x in (everything, *stored) if x["last"] is not None]
     if not firsts:
         return problems
-    start = floor_day(start or min(firsts))
-    end = _ceil(end or max(lasts) + HOUR, floor_day, DAY)
+    start = floor_week(start or min(firsts))
+    end = _ceil(end or max(lasts) + HOUR, floor_week, WEEK)
     span = Q(occurred_at__gte=start, occurred_at__lt=end)
     bucket_span = Q(bucket_start__gte=start, bucket_start__lt=end)
     raw = Generation.objects.filter(span)
-    for label, rollup, dims, grain_unit in (
-        ("hourly", HourlyRollup, LOW_DIMENSIONS, "hour"),
-        ("daily", DailyRollup, LOW_DIMENSIONS, "day"),
-        ("daily-key", DailyKeyRollup, DIMENSIONS, "day"),
-    ):
-        expected = _raw_buckets(raw, grain_unit, dims)
+    for target, (rollup, _, unit) in ROLLUP_TARGETS.items():
+        dims = DIMENSIONS if target.endswith("key") else LOW_DIMENSIONS
+        expected = _raw_buckets(raw, unit, dims)
         actual = {
             (row[0], *row[1 : 1 + len(dims)]): list(row[1 + len(dims) :])
             for row in rollup.objects.filter(bucket_span).values_list("bucket_start", *dims, *MEASURES)
         }
-        problems += _differences(label, expected, actual)
-    for grain, unit in ((RollupBin.HOUR, "hour"), (RollupBin.DAY, "day"), (RollupBin.DAY_KEY, "day")):
-        dims = ("api_key_hash", *BIN_DIMENSIONS) if grain == RollupBin.DAY_KEY else BIN_DIMENSIONS
+        problems += _differences(target, expected, actual)
+    for grain, (_, unit) in BIN_TARGETS.items():
+        dims = ("api_key_hash", *BIN_DIMENSIONS) if grain in KEYED_BIN_GRAINS else BIN_DIMENSIONS
         for kind, column in BIN_COLUMNS.items():
             expected = {
                 key: [n] for key, n in _raw_bins(raw.filter(**{f"{column}__isnull": False}), unit, dims, column).items()
@@ -581,7 +655,11 @@ def rollups_check(*, start: datetime | None = None, end: datetime | None = None)
 
 
 def _truncated(unit: str):
-    return TruncHour("occurred_at", tzinfo=UTC) if unit == "hour" else TruncDay("occurred_at", tzinfo=UTC)
+    if unit == "half":
+        # The hour plus 30 minutes for the second half (as in the database: Django has no TruncHalfHour).
+        second_half = Case(When(occurred_at__minute__gte=30, then=Value(HALF_HOUR)), default=Value(timedelta(0)))
+        return ExpressionWrapper(TruncHour("occurred_at", tzinfo=UTC) + second_half, output_field=DateTimeField())
+    return {"hour": TruncHour, "day": TruncDay, "week": TruncWeek}[unit]("occurred_at", tzinfo=UTC)
 
 
 def _raw_buckets(raw: QuerySet, unit: str, dims: Sequence[str]) -> dict[tuple, list[int]]:

@@ -8,15 +8,16 @@ from generations.filters import DashboardFilterForm, GenerationListFilterForm, L
 NOW = datetime(2025, 11, 20, 12, 0, tzinfo=UTC)
 
 
-def parse(data: dict, zone: str = "UTC", form_class=DashboardFilterForm):
-    form = form_class(data, default_zone=zone, now=NOW)
+def parse(data: dict, zone: str = "UTC", form_class=DashboardFilterForm, now: datetime = NOW):
+    form = form_class(data, default_zone=zone, now=now)
     assert form.is_valid(), form.errors
     return form.filters()
 
 
 def test_default_is_the_last_seven_days_by_day_in_the_default_zone():
     filters = parse({}, zone="Europe/Berlin")
-    assert (filters.start, filters.end) == (NOW - timedelta(days=7), NOW)
+    end_of_hour = NOW + timedelta(hours=1)
+    assert (filters.start, filters.end) == (end_of_hour - timedelta(days=7), end_of_hour)
     assert filters.bucket == "day"
     assert filters.zone == "Europe/Berlin"
 
@@ -25,7 +26,14 @@ def test_default_is_the_last_seven_days_by_day_in_the_default_zone():
 def test_each_preset_has_a_sensible_default_bucket(range_, bucket):
     filters = parse({"range": range_})
     assert filters.bucket == bucket
-    assert filters.end == NOW
+    assert filters.end == NOW + timedelta(hours=1)
+
+
+def test_presets_are_whole_hours_with_the_current_hour_included():
+    filters = parse({"range": "24h"}, now=datetime(2025, 11, 20, 12, 34, 56, 789, tzinfo=UTC))
+    assert filters.start == datetime(2025, 11, 19, 13, 0, tzinfo=UTC)
+    assert filters.end == datetime(2025, 11, 20, 13, 0, tzinfo=UTC)
+    assert filters.previous.start == datetime(2025, 11, 18, 13, 0, tzinfo=UTC)
 
 
 def test_custom_dates_are_local_midnights_with_the_end_date_included():

@@ -9,6 +9,7 @@ from generations.client import GenerationDetails
 from generations.histograms import percentile
 from generations.models import Generation, HourlyRollup
 from generations.rollups import (
+    _pieces,
     bucket_edges,
     rollup_bin_counts,
     rollup_series,
@@ -30,7 +31,7 @@ BASE = datetime(2025, 10, 20, tzinfo=UTC)
 
 def random_details(rng: random.Random, generation_id: str) -> GenerationDetails:
     model, provider = rng.choice(MODELS)
-    moment = BASE + timedelta(seconds=rng.randrange(0, 12 * 86400))
+    moment = BASE + timedelta(seconds=rng.randrange(0, 24 * 86400))
     cost = None if rng.random() < 0.1 else round(rng.uniform(0.00001, 0.05), 6)
     payload = full_payload(
         generation_id,
@@ -73,7 +74,7 @@ def test_check_reports_a_tampered_bucket(random_history):
     row.save()
     problems = rollups_check()
     assert len(problems) == 1
-    assert "hourly" in problems[0]
+    assert problems[0].startswith("hour ")
 
 
 def test_rebuild_restores_tampered_rollups(random_history):
@@ -88,8 +89,9 @@ def test_rebuild_restores_tampered_rollups(random_history):
 )
 @pytest.mark.parametrize("filters", [{}, {"model": "google/gemini"}, {"api_key_hash": ["sha256:k1", "sha256:k2"]}])
 def test_totals_from_rollups_equal_totals_from_raw_rows(random_history, group_by, filters):
+    # Two whole UTC weeks inside, days, hours, half hours and minutes at both ends.
     start = BASE + timedelta(days=1, hours=5, minutes=17)
-    end = BASE + timedelta(days=9, hours=2, minutes=3)
+    end = BASE + timedelta(days=22, hours=2, minutes=43)
     from_rollups = rollup_totals(start, end, filters, group_by)
     assert from_rollups == rollup_totals(start, end, filters, group_by, raw=True)
     assert sum(row["requests"] for row in from_rollups) == (
@@ -114,12 +116,33 @@ def test_totals_sum_costs_exactly_and_count_unknown_costs(random_history):
 @pytest.mark.parametrize("zone", ["UTC", "Asia/Tokyo", "Asia/Kolkata", "America/Los_Angeles"])
 @pytest.mark.parametrize("bucket", ["hour", "day", "week"])
 def test_series_from_rollups_equal_series_from_raw_rows(random_history, zone, bucket):
-    start, end = BASE + timedelta(hours=3, minutes=30), BASE + timedelta(days=11, minutes=45)
+    start, end = BASE + timedelta(hours=3, minutes=30), BASE + timedelta(days=23, minutes=45)
     series = rollup_series(start, end, ZoneInfo(zone), bucket, {}, ("model",))
     assert series == rollup_series(start, end, ZoneInfo(zone), bucket, {}, ("model",), raw=True)
     assert sum(row["requests"] for row in series) == (
         Generation.objects.filter(occurred_at__gte=start, occurred_at__lt=end).count()
     )
+
+
+def test_a_range_is_read_from_the_coarsest_grain_that_fits_each_part():
+    start, end = datetime(2025, 10, 19, 22, 40, tzinfo=UTC), datetime(2025, 11, 4, 1, 45, tzinfo=UTC)
+    pieces = [(p.source, p.start, p.end) for p in _pieces([start, end], ["week", "day", "hour", "half"])]
+    assert pieces == [
+        ("raw", start, datetime(2025, 10, 19, 23, tzinfo=UTC)),
+        ("hour", datetime(2025, 10, 19, 23, tzinfo=UTC), datetime(2025, 10, 20, tzinfo=UTC)),
+        ("week", datetime(2025, 10, 20, tzinfo=UTC), datetime(2025, 11, 3, tzinfo=UTC)),
+        ("day", datetime(2025, 11, 3, tzinfo=UTC), datetime(2025, 11, 4, tzinfo=UTC)),
+        ("hour", datetime(2025, 11, 4, tzinfo=UTC), datetime(2025, 11, 4, 1, tzinfo=UTC)),
+        ("half", datetime(2025, 11, 4, 1, tzinfo=UTC), datetime(2025, 11, 4, 1, 30, tzinfo=UTC)),
+        ("raw", datetime(2025, 11, 4, 1, 30, tzinfo=UTC), end),
+    ]
+
+
+@pytest.mark.parametrize("zone", ["Asia/Kolkata", "Asia/Tokyo", "America/St_Johns", "Europe/Berlin"])
+def test_local_days_in_whole_and_half_hour_zones_need_no_raw_rows(zone):
+    tz = ZoneInfo(zone)
+    edges = bucket_edges(datetime(2025, 10, 1, tzinfo=tz), datetime(2025, 11, 30, tzinfo=tz), tz, "day")
+    assert {piece.source for piece in _pieces(edges, ["week", "day", "hour", "half"])} <= {"day", "hour", "half"}
 
 
 def test_day_buckets_follow_local_midnights_across_a_dst_change():
@@ -132,7 +155,7 @@ def test_day_buckets_follow_local_midnights_across_a_dst_change():
 @pytest.mark.parametrize("filters", [{}, {"api_key_hash": "sha256:k1"}, {"endpoint": "/v1/embeddings"}])
 @pytest.mark.parametrize("kind", ["latency", "throughput"])
 def test_percentiles_from_rollups_are_within_five_percent_of_exact_values(random_history, kind, filters):
-    start, end = BASE + timedelta(hours=7, minutes=10), BASE + timedelta(days=10, hours=1)
+    start, end = BASE + timedelta(hours=7, minutes=10), BASE + timedelta(days=22, hours=1)
     counts = rollup_bin_counts(start, end, filters, ("model",), kind)
     assert counts == rollup_bin_counts(start, end, filters, ("model",), kind, raw=True)
     column = "latency_ms" if kind == "latency" else "output_tokens_per_second"
