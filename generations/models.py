@@ -257,6 +257,22 @@ class WeeklyRollup(RollupMeasures):
         return f"week of {self.bucket_start:%Y-%m-%d} {self.model}"
 
 
+class HourlyKeyRollup(RollupMeasures):
+    """One UTC hour × (API key, model, provider, endpoint, BYOK): the hours at the edges of a
+    range when a key is involved (the per-key breakdown, a key or team filter)."""
+
+    api_key_hash = models.CharField(max_length=200)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["bucket_start", "api_key_hash"], name="rollup_hour_key_time_idx"),
+            models.Index(fields=["api_key_hash", "bucket_start"], name="rollup_hour_key_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bucket_start:%Y-%m-%d %H:00} {self.api_key_hash} {self.model}"
+
+
 class DailyKeyRollup(RollupMeasures):
     """One UTC day × (API key, model, provider, endpoint, BYOK): totals and everything per key."""
 

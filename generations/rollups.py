@@ -4,14 +4,14 @@ Tables (the README's "Performance at millions of rows" says why these grains):
 
 * `WeeklyRollup`, `DailyRollup`, `HourlyRollup`, `HalfHourRollup`: UTC week (from Monday), day,
   hour and half hour × (model, provider, endpoint, BYOK);
-* `WeeklyKeyRollup`, `DailyKeyRollup`: UTC week and day × (API key, model, provider, endpoint,
-  BYOK), for anything filtered or grouped by key;
+* `WeeklyKeyRollup`, `DailyKeyRollup`, `HourlyKeyRollup`: UTC week, day and hour × (API key,
+  model, provider, endpoint, BYOK), for anything filtered or grouped by key;
 * `RollupBin`: latency / throughput histogram counts per (hour, day or week) × (model, provider),
   and per (day or week) × (key, model, provider).
 
 Every read splits the requested range (or each local bucket of a series) into whole UTC weeks,
 days, hours and half hours, reads each piece from the coarsest table that can answer it (the rest
-from raw rows: parts of a half hour, or parts of a day when a key is involved) and adds them up,
+from raw rows: parts of a half hour, or of an hour when a key is involved) and adds them up,
 so results are exactly what the same query over raw rows returns (`raw=True`; the tests compare).
 Local days are whole hours in whole-hour zones and whole half hours in half-hour zones, so only
 quarter-hour zones (Nepal, Chatham) read raw rows at the edges of their days.
@@ -51,6 +51,7 @@ from generations.models import (
     DailyRollup,
     Generation,
     HalfHourRollup,
+    HourlyKeyRollup,
     HourlyRollup,
     RollupBin,
     WeeklyKeyRollup,
@@ -291,7 +292,7 @@ def _rollup_sums() -> dict:
 
 # The rollup tables each grain is read from, without and with the API key as a dimension.
 KEYLESS_TABLES = {"week": WeeklyRollup, "day": DailyRollup, "hour": HourlyRollup, "half": HalfHourRollup}
-KEY_TABLES = {"week": WeeklyKeyRollup, "day": DailyKeyRollup}
+KEY_TABLES = {"week": WeeklyKeyRollup, "day": DailyKeyRollup, "hour": HourlyKeyRollup}
 
 
 def _collect(edges, filters: Filters, group_by: Sequence[str], *, use_rollups: bool) -> dict:
@@ -452,7 +453,8 @@ ROLLUP_TARGETS = {
     "half": (HalfHourRollup, None, "half"),
     "day": (DailyRollup, "hour", "day"),
     "week": (WeeklyRollup, "day", "week"),
-    "daykey": (DailyKeyRollup, None, "day"),
+    "hourkey": (HourlyKeyRollup, None, "hour"),
+    "daykey": (DailyKeyRollup, "hourkey", "day"),
     "weekkey": (WeeklyKeyRollup, "daykey", "week"),
 }
 BIN_TARGETS = {
@@ -549,28 +551,19 @@ def rollups_recompute(touches: Iterable[Touch], *, chunk: int = 200) -> None:
     touches = {Touch(floor_hour(t.occurred_at), t.model, t.api_key_hash) for t in touches}
     if not touches:
         return
-    # (bucket start, model or key) per grain, finest first: coarser rows are sums of finer ones.
+    # Per grain, finest first (coarser rows are sums of finer ones): the buckets to recompute.
     levels = (
-        ({(t.occurred_at, t.model) for t in touches}, HOUR, "model", ("hour", "half", RollupBin.HOUR)),
-        ({(floor_day(t.occurred_at), t.model) for t in touches}, DAY, "model", ("day", RollupBin.DAY)),
-        ({(floor_week(t.occurred_at), t.model) for t in touches}, WEEK, "model", ("week", RollupBin.WEEK)),
-        (
-            {(floor_day(t.occurred_at), t.api_key_hash) for t in touches},
-            DAY,
-            "api_key_hash",
-            ("daykey", RollupBin.DAY_KEY),
-        ),
-        (
-            {(floor_week(t.occurred_at), t.api_key_hash) for t in touches},
-            WEEK,
-            "api_key_hash",
-            ("weekkey", RollupBin.WEEK_KEY),
-        ),
+        (floor_hour, HOUR, "model", ("hour", "half", RollupBin.HOUR)),
+        (floor_day, DAY, "model", ("day", RollupBin.DAY)),
+        (floor_week, WEEK, "model", ("week", RollupBin.WEEK)),
+        (floor_hour, HOUR, "api_key_hash", ("hourkey",)),
+        (floor_day, DAY, "api_key_hash", ("daykey", RollupBin.DAY_KEY)),
+        (floor_week, WEEK, "api_key_hash", ("weekkey", RollupBin.WEEK_KEY)),
     )
     with transaction.atomic(), connection.cursor() as cursor:
         _lock_weeks(floor_week(t.occurred_at) for t in touches)
-        for buckets, step, column, targets in levels:
-            keys = sorted(buckets)
+        for floor, step, column, targets in levels:
+            keys = sorted({(floor(t.occurred_at), getattr(t, column)) for t in touches})
             for offset in range(0, len(keys), chunk):
                 part = keys[offset : offset + chunk]
                 where = " OR ".join([f"(occurred_at >= %s AND occurred_at < %s AND {column} = %s)"] * len(part))
