@@ -237,6 +237,17 @@ class HalfHourRollup(RollupMeasures):
         return f"{self.bucket_start:%Y-%m-%d %H:%M} {self.model}"
 
 
+class LocalDayRollup(RollupMeasures):
+    """24 hours from any UTC half hour × (model, provider, endpoint, BYOK): a local day of any
+    whole- or half-hour zone (DST days aside) in one row per combination, instead of 24 hours."""
+
+    class Meta:
+        indexes = [models.Index(fields=["bucket_start", "model"], name="rollup_local_day_idx")]
+
+    def __str__(self) -> str:
+        return f"24 h from {self.bucket_start:%Y-%m-%d %H:%M} {self.model}"
+
+
 class DailyRollup(RollupMeasures):
     """One UTC day × (model, provider, endpoint, BYOK): the whole days of a range when no key is involved."""
 

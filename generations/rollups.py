@@ -53,6 +53,7 @@ from generations.models import (
     HalfHourRollup,
     HourlyKeyRollup,
     HourlyRollup,
+    LocalDayRollup,
     RollupBin,
     WeeklyKeyRollup,
     WeeklyRollup,
@@ -219,7 +220,13 @@ def _split(start: datetime, end: datetime, grains: Sequence[str], bucket: int) -
 
 
 def _pieces(edges: list[datetime], grains: Sequence[str]) -> list[_Piece]:
-    return [piece for index, span in enumerate(itertools.pairwise(edges)) for piece in _split(*span, grains, index)]
+    pieces = []
+    for index, (start, end) in enumerate(itertools.pairwise(edges)):
+        if "localday" in grains and end - start == DAY and floor_half_hour(start) == start != floor_day(start):
+            pieces.append(_Piece("localday", start, end, index))
+        else:
+            pieces += _split(start, end, [grain for grain in grains if grain in GRAINS], index)
+    return pieces
 
 
 def _merged(pieces: list[_Piece]) -> list[tuple[datetime, datetime]]:
@@ -233,8 +240,22 @@ def _merged(pieces: list[_Piece]) -> list[tuple[datetime, datetime]]:
     return [(start, end) for start, end in spans]
 
 
+def _span_q(pieces: list[_Piece], time_field: str) -> Q:
+    span = Q()
+    for start, end in _merged(pieces):
+        span |= Q(**{f"{time_field}__gte": start, f"{time_field}__lt": end})
+    return span
+
+
 def _grouped(queryset: QuerySet, pieces: list[_Piece], time_field: str, keys: Sequence[str], sums: dict):
     """Rows of (bucket index, *keys, *sums) for `pieces` of one source."""
+    if pieces[0].source == "localday":
+        # One row per 24 hours from each start: rows starting between two pieces belong to neither.
+        bucket_of = {piece.start: piece.bucket for piece in pieces}
+        rows = queryset.filter(bucket_start__in=list(bucket_of)).values_list("bucket_start", *keys).annotate(**sums)
+        for start, *rest in rows.order_by():
+            yield (bucket_of[start], *rest)
+        return
     buckets = {piece.bucket for piece in pieces}
     if len(buckets) > 1 and time_field != "bucket_start":
         # Raw pieces are short (partial hours): one indexed range query each beats one query
@@ -242,10 +263,7 @@ def _grouped(queryset: QuerySet, pieces: list[_Piece], time_field: str, keys: Se
         for bucket in sorted(buckets):
             yield from _grouped(queryset, [p for p in pieces if p.bucket == bucket], time_field, keys, sums)
         return
-    span = Q()
-    for start, end in _merged(pieces):
-        span |= Q(**{f"{time_field}__gte": start, f"{time_field}__lt": end})
-    queryset = queryset.filter(span)
+    queryset = queryset.filter(_span_q(pieces, time_field))
     if len(buckets) == 1:
         (only,) = buckets
         if not keys:
@@ -291,7 +309,13 @@ def _rollup_sums() -> dict:
 
 
 # The rollup tables each grain is read from, without and with the API key as a dimension.
-KEYLESS_TABLES = {"week": WeeklyRollup, "day": DailyRollup, "hour": HourlyRollup, "half": HalfHourRollup}
+KEYLESS_TABLES = {
+    "week": WeeklyRollup,
+    "day": DailyRollup,
+    "localday": LocalDayRollup,
+    "hour": HourlyRollup,
+    "half": HalfHourRollup,
+}
 KEY_TABLES = {"week": WeeklyKeyRollup, "day": DailyKeyRollup, "hour": HourlyKeyRollup}
 
 
@@ -385,16 +409,21 @@ def rollup_bin_counts(
         by_source[piece.source].append(piece)
     q = _filter_q(filters)
     counts: dict[tuple, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for source, source_pieces in by_source.items():
-        if source == "raw":
-            column = BIN_COLUMNS[kind]
-            queryset = Generation.objects.filter(q, **{f"{column}__isnull": False})
-            rows = _grouped(queryset, source_pieces, "occurred_at", [*group_by, column], {"n": Count("id")})
-        else:
-            queryset = RollupBin.objects.filter(q, grain=grains[source], kind=BIN_KINDS[kind])
-            rows = _grouped(queryset, source_pieces, "bucket_start", [*group_by, "bin"], {"n": Sum("count")})
-        for row in rows:
-            counts[tuple(row[1:-2])][row[-2]] += int(row[-1])
+    raw_pieces = by_source.pop("raw", [])
+    rows = []
+    if by_source:
+        # Every grain's rows in one query (one GROUP BY instead of one per grain).
+        grain_spans = Q()
+        for source, source_pieces in by_source.items():
+            grain_spans |= Q(grain=grains[source]) & _span_q(source_pieces, "bucket_start")
+        queryset = RollupBin.objects.filter(q, grain_spans, kind=BIN_KINDS[kind])
+        rows.append(queryset.values_list(*group_by, "bin").annotate(n=Sum("count")).order_by())
+    if raw_pieces:
+        column = BIN_COLUMNS[kind]
+        queryset = Generation.objects.filter(q, _span_q(raw_pieces, "occurred_at"), **{f"{column}__isnull": False})
+        rows.append(queryset.values_list(*group_by, column).annotate(n=Count("id")).order_by())
+    for row in itertools.chain.from_iterable(rows):
+        counts[tuple(row[:-2])][row[-2]] += int(row[-1])
     return {key: dict(bins) for key, bins in counts.items()}
 
 
@@ -514,6 +543,40 @@ def _delete_sql(target: str, bucket_where: str) -> str:
     return f"DELETE FROM {RollupBin._meta.db_table} WHERE grain = '{target}' AND {_ALL_KINDS} AND ({bucket_where})"  # noqa: S608
 
 
+def _refill_local_days(cursor, starts: Iterable[datetime], model: str | None = None, *, chunk: int = 400) -> None:
+    """Recompute the 24-hour windows from `starts` (of one model, or all) from the half-hour rows."""
+    local, half = LocalDayRollup._meta.db_table, HalfHourRollup._meta.db_table
+    dims = ", ".join(LOW_DIMENSIONS)
+    measures = ", ".join(MEASURES)
+    sums = ", ".join(f"SUM(h.{measure})" for measure in MEASURES)
+    starts = sorted(set(starts))
+    for offset in range(0, len(starts), chunk):
+        part = starts[offset : offset + chunk]
+        model_where, model_params = ("model = %s AND ", [model]) if model is not None else ("", [])
+        listed = ", ".join(["%s"] * len(part))
+        cursor.execute(
+            f"DELETE FROM {local} WHERE {model_where}bucket_start IN ({listed})",  # noqa: S608
+            [*model_params, *(_adapt(start) for start in part)],
+        )
+        windows = ", ".join(["(%s, %s)"] * len(part))
+        cursor.execute(
+            f"INSERT INTO {local} (bucket_start, {dims}, {measures}) "  # noqa: S608
+            f"SELECT w.column1, {dims}, {sums} FROM {half} AS h JOIN (VALUES {windows}) AS w "
+            f"ON h.bucket_start >= w.column1 AND h.bucket_start < w.column2 "
+            f"WHERE {model_where}h.bucket_start >= %s AND h.bucket_start < %s GROUP BY w.column1, {dims}",
+            [
+                *(_adapt(moment) for start in part for moment in (start, start + DAY)),
+                *model_params,
+                _adapt(part[0]),
+                _adapt(part[-1] + DAY),
+            ],
+        )
+
+
+def _half_hours(start: datetime, end: datetime) -> list[datetime]:
+    return [start + n * HALF_HOUR for n in range((end - start) // HALF_HOUR)]
+
+
 def _adapt(moment: datetime):
     return connection.ops.adapt_datetimefield_value(moment)
 
@@ -561,7 +624,8 @@ def rollups_recompute(touches: Iterable[Touch], *, chunk: int = 200) -> None:
         (floor_week, WEEK, "api_key_hash", ("weekkey", RollupBin.WEEK_KEY)),
     )
     with transaction.atomic(), connection.cursor() as cursor:
-        _lock_weeks(floor_week(t.occurred_at) for t in touches)
+        # A local day may start in the week before the hour it holds.
+        _lock_weeks(floor_week(t.occurred_at - shift) for t in touches for shift in (timedelta(0), DAY))
         for floor, step, column, targets in levels:
             keys = sorted({(floor(t.occurred_at), getattr(t, column)) for t in touches})
             for offset in range(0, len(keys), chunk):
@@ -573,6 +637,12 @@ def rollups_recompute(touches: Iterable[Touch], *, chunk: int = 200) -> None:
                     cursor.execute(_delete_sql(target, bucket_where), params)
                     for insert in _fill_sql(target, f"({where})"):
                         cursor.execute(insert, params)
+        # Every 24-hour window holding a touched hour: those starting up to 23½ hours before it.
+        windows = defaultdict(set)
+        for touch in touches:
+            windows[touch.model].update(_half_hours(touch.occurred_at - DAY + HALF_HOUR, touch.occurred_at + HOUR))
+        for model, starts in sorted(windows.items()):
+            _refill_local_days(cursor, starts, model)
 
 
 def rollups_rebuild(start: datetime | None = None, end: datetime | None = None, *, weeks: int = 1) -> int:
@@ -584,6 +654,7 @@ def rollups_rebuild(start: datetime | None = None, end: datetime | None = None, 
             with transaction.atomic(), connection.cursor() as cursor:
                 for target in TARGETS:
                     cursor.execute(_delete_sql(target, "1 = 1"))
+                cursor.execute(f"DELETE FROM {LocalDayRollup._meta.db_table}")  # noqa: S608
             return 0
         start, end = start or span["first"], end or span["last"] + HOUR
     batch_start, end = floor_week(start), _ceil(end, floor_week, WEEK)
@@ -598,9 +669,19 @@ def rollups_rebuild(start: datetime | None = None, end: datetime | None = None, 
                 for insert in _fill_sql(target, "occurred_at >= %s AND occurred_at < %s"):
                     cursor.execute(insert, params)
         batch_start, batches = batch_end, batches + 1
+    # Windows read the half hours of the next day: only now are they all rebuilt (and the windows
+    # starting in the day before the range hold some of them).
+    first = batch_start = floor_week(start)
+    while batch_start < end:
+        batch_end = min(batch_start + weeks * WEEK, end)
+        windows_start = batch_start - DAY + HALF_HOUR if batch_start == first else batch_start
+        with transaction.atomic(), connection.cursor() as cursor:
+            _lock_weeks(floor_week(windows_start) + n * WEEK for n in range((batch_end - windows_start) // WEEK + 1))
+            _refill_local_days(cursor, _half_hours(windows_start, batch_end))
+        batch_start = batch_end
     # Fresh statistics: without them SQLite may pick the per-key bin index for hour-bin deletes.
     with connection.cursor() as cursor:
-        for model in (*(table for table, _, _ in ROLLUP_TARGETS.values()), RollupBin):
+        for model in (*(table for table, _, _ in ROLLUP_TARGETS.values()), LocalDayRollup, RollupBin):
             cursor.execute(f"ANALYZE {model._meta.db_table}")
     return batches
 
@@ -631,6 +712,7 @@ def rollups_check(*, start: datetime | None = None, end: datetime | None = None)
             for row in rollup.objects.filter(bucket_span).values_list("bucket_start", *dims, *MEASURES)
         }
         problems += _differences(target, expected, actual)
+    problems += _differences("24-hour windows", _local_days_from_half_hours(start, end), _local_days(bucket_span))
     for grain, (_, unit) in BIN_TARGETS.items():
         dims = ("api_key_hash", *BIN_DIMENSIONS) if grain in KEYED_BIN_GRAINS else BIN_DIMENSIONS
         for kind, column in BIN_COLUMNS.items():
@@ -647,6 +729,25 @@ def rollups_check(*, start: datetime | None = None, end: datetime | None = None)
     return problems
 
 
+def _local_days_from_half_hours(start: datetime, end: datetime) -> dict[tuple, list[int]]:
+    """What the 24-hour windows from [start, end) should hold: sums of the half-hour rows (which
+    are checked against raw rows)."""
+    expected: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(MEASURES))
+    rows = HalfHourRollup.objects.filter(bucket_start__gte=start - DAY, bucket_start__lt=end + DAY)
+    for moment, *rest in rows.values_list("bucket_start", *LOW_DIMENSIONS, *MEASURES).iterator(chunk_size=10_000):
+        dims, measures = tuple(rest[: len(LOW_DIMENSIONS)]), rest[len(LOW_DIMENSIONS) :]
+        for window in _half_hours(max(start, moment - DAY + HALF_HOUR), min(end, moment + HALF_HOUR)):
+            sums = expected[(window, *dims)]
+            for position, value in enumerate(measures):
+                sums[position] += value
+    return dict(expected)
+
+
+def _local_days(span: Q) -> dict[tuple, list[int]]:
+    rows = LocalDayRollup.objects.filter(span).values_list("bucket_start", *LOW_DIMENSIONS, *MEASURES)
+    return {tuple(row[: 1 + len(LOW_DIMENSIONS)]): list(row[1 + len(LOW_DIMENSIONS) :]) for row in rows}
+
+
 def _truncated(unit: str):
     if unit == "half":
         # The hour plus 30 minutes for the second half (as in the database: Django has no TruncHalfHour).
@@ -657,7 +758,11 @@ def _truncated(unit: str):
 
 def _raw_buckets(raw: QuerySet, unit: str, dims: Sequence[str]) -> dict[tuple, list[int]]:
     rows = raw.annotate(_at=_truncated(unit)).values_list("_at", *dims).annotate(**_raw_sums()).order_by()
-    return {tuple(row[: 1 + len(dims)]): [value or 0 for value in row[1 + len(dims) :]] for row in rows}
+    # PostgreSQL gives the half-hour sum (no Trunc, so no converter) as a naive UTC timestamp.
+    return {
+        (at if at.tzinfo else at.replace(tzinfo=UTC), *row[: len(dims)]): [value or 0 for value in row[len(dims) :]]
+        for at, *row in rows
+    }
 
 
 def _raw_bins(raw: QuerySet, unit: str, dims: Sequence[str], column: str) -> dict[tuple, int]:
