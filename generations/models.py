@@ -317,10 +317,9 @@ class WeeklyKeyRollup(RollupMeasures):
 class RollupBin(models.Model):
     """Histogram counts per (grain, bucket, [key,] model, provider, kind, bin) for percentiles.
 
-    Grains: `h` UTC hour, `d` UTC day and `w` UTC week (api_key_hash ""); `k` UTC day and `v` UTC
-    week per API key."""
+    Grains: `h` UTC hour, `d` UTC day and `w` UTC week (api_key_hash ""); `k` UTC day per API key."""
 
-    HOUR, DAY, WEEK, DAY_KEY, WEEK_KEY = "h", "d", "w", "k", "v"
+    HOUR, DAY, WEEK, DAY_KEY = "h", "d", "w", "k"
     LATENCY, THROUGHPUT = 1, 2
 
     grain = models.CharField(max_length=1)

@@ -7,7 +7,7 @@ Tables (the README's "Performance at millions of rows" says why these grains):
 * `WeeklyKeyRollup`, `DailyKeyRollup`, `HourlyKeyRollup`: UTC week, day and hour × (API key,
   model, provider, endpoint, BYOK), for anything filtered or grouped by key;
 * `RollupBin`: latency / throughput histogram counts per (hour, day or week) × (model, provider),
-  and per (day or week) × (key, model, provider).
+  and per day × (key, model, provider).
 
 Every read splits the requested range (or each local bucket of a series) into whole UTC weeks,
 days, hours and half hours, reads each piece from the coarsest table that can answer it (the rest
@@ -260,10 +260,15 @@ def _grouped(queryset: QuerySet, pieces: list[_Piece], time_field: str, keys: Se
     """Rows of (bucket index, *keys, *sums) for `pieces` of one source."""
     if pieces[0].source == "localday":
         # One row per 24 hours from each start: rows starting between two pieces belong to neither.
-        bucket_of = {piece.start: piece.bucket for piece in pieces}
-        rows = queryset.filter(bucket_start__in=list(bucket_of)).values_list("bucket_start", *keys).annotate(**sums)
-        for start, *rest in rows.order_by():
-            yield (bucket_of[start], *rest)
+        starts_of = defaultdict(list)
+        for piece in pieces:
+            starts_of[piece.bucket].append(piece.start)
+        which = Case(
+            *(When(bucket_start__in=starts, then=Value(bucket)) for bucket, starts in starts_of.items()),
+            output_field=IntegerField(),
+        )
+        queryset = queryset.filter(bucket_start__in=[piece.start for piece in pieces]).annotate(_bucket=which)
+        yield from queryset.values_list("_bucket", *keys).annotate(**sums).order_by()
         return
     buckets = {piece.bucket for piece in pieces}
     if len(buckets) > 1 and time_field != "bucket_start":
@@ -395,7 +400,8 @@ def rollup_series(
 
 
 KEYLESS_BIN_GRAINS = {"week": RollupBin.WEEK, "day": RollupBin.DAY, "hour": RollupBin.HOUR}
-KEY_BIN_GRAINS = {"week": RollupBin.WEEK_KEY, "day": RollupBin.DAY_KEY}
+# No weekly bins per key: each write would rewrite a week of every touched key's bins.
+KEY_BIN_GRAINS = {"day": RollupBin.DAY_KEY}
 
 
 def rollup_bin_counts(
@@ -502,9 +508,8 @@ BIN_TARGETS = {
     RollupBin.DAY: (RollupBin.HOUR, "day"),
     RollupBin.WEEK: (RollupBin.DAY, "week"),
     RollupBin.DAY_KEY: (None, "day"),
-    RollupBin.WEEK_KEY: (RollupBin.DAY_KEY, "week"),
 }
-KEYED_BIN_GRAINS = {RollupBin.DAY_KEY, RollupBin.WEEK_KEY}
+KEYED_BIN_GRAINS = {RollupBin.DAY_KEY}
 TARGETS = (*ROLLUP_TARGETS, *BIN_TARGETS)
 
 
@@ -632,7 +637,7 @@ def rollups_recompute(touches: Iterable[Touch], *, chunk: int = 200) -> None:
         (floor_week, WEEK, "model", ("week", RollupBin.WEEK)),
         (floor_hour, HOUR, "api_key_hash", ("hourkey",)),
         (floor_day, DAY, "api_key_hash", ("daykey", RollupBin.DAY_KEY)),
-        (floor_week, WEEK, "api_key_hash", ("weekkey", RollupBin.WEEK_KEY)),
+        (floor_week, WEEK, "api_key_hash", ("weekkey",)),
     )
     with transaction.atomic(), connection.cursor() as cursor:
         # A local day may start in the week before the hour it holds.
