@@ -10,18 +10,19 @@ only one worker's UPDATE can move a row from claimable to fetching.
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Min, Q
+from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from generations.client import GenerationDetails
 from generations.models import Generation, LookupBatch, LookupRequest, WorkerStatus
-from generations.services import generation_store
+from generations.services import generation_store_many
 
 State = LookupRequest.State
 PENDING_STATES = (State.QUEUED, State.FETCHING)
@@ -157,20 +158,26 @@ def lookup_claim(*, worker: str, limit: int = 1) -> list[LookupRequest]:
     return list(LookupRequest.objects.filter(pk__in=pks, claimed_by=worker))
 
 
-def _finish(request: LookupRequest, **fields: object) -> bool:
-    """Write the outcome only if this worker still holds the claim (it may have expired)."""
+def _finish_claimed(pks: list[int], claimed_by: str, **fields: object) -> int:
+    """Write the outcome to the rows `claimed_by` still holds (a claim may have expired)."""
     fields = {"claimed_by": "", "claim_expires_at": None, "updated_at": timezone.now(), **fields}
-    return bool(
-        LookupRequest.objects.filter(pk=request.pk, claimed_by=request.claimed_by, state=State.FETCHING).update(
-            **fields
-        )
-    )
+    return LookupRequest.objects.filter(pk__in=pks, claimed_by=claimed_by, state=State.FETCHING).update(**fields)
 
 
-def lookup_record_stored(*, request: LookupRequest, details: GenerationDetails) -> None:
+def _finish(request: LookupRequest, **fields: object) -> bool:
+    return bool(_finish_claimed([request.pk], request.claimed_by, **fields))
+
+
+def lookup_record_stored(*, results: list[tuple[LookupRequest, GenerationDetails]]) -> None:
+    """Store fetched generations and mark their rows stored, all in one transaction (a batch
+    recomputes each touched rollup bucket once, however many of its generations it holds)."""
+    claims = defaultdict(list)
+    for request, _ in results:
+        claims[request.claimed_by].append(request.pk)
     with transaction.atomic():
-        generation_store(generation_id=request.generation_id, details=details)
-        _finish(request, state=State.STORED, attempts=request.attempts + 1, last_error="")
+        generation_store_many(items=[(request.generation_id, details) for request, details in results])
+        for claimed_by, pks in claims.items():
+            _finish_claimed(pks, claimed_by, state=State.STORED, attempts=F("attempts") + 1, last_error="")
 
 
 def lookup_record_failed(*, request: LookupRequest, reason: str, state: str = State.FAILED) -> None:

@@ -4,6 +4,12 @@ Threads (one FastRouterClient each: a requests.Session is not thread-safe) claim
 a time, wait for a slot from the single `RateLimiter`, fetch, and record the outcome. The
 client retries little (the queue does the retrying, with backoff stored in
 next_attempt_at); a 429 pauses the limiter, so the whole worker slows down, not one thread.
+
+Fetched generations are stored in batches (`StoreBuffer`): at most STORE_DELAY_SECONDS after
+the fetch, or at once when STORE_BATCH have piled up, one transaction per batch, so the rollup
+buckets a batch touches are recomputed once for all of its generations. A worker killed with a
+batch unstored loses nothing: the rows are still claimed, and are fetched again once the claims
+expire.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from generations.client import (
     AuthenticationFailed,
     FastRouterClient,
     FastRouterError,
+    GenerationDetails,
     GenerationNotFound,
     InvalidGenerationId,
     NotConfigured,
@@ -34,6 +41,9 @@ from generations.client import (
 from generations.models import LookupRequest
 
 logger = logging.getLogger("generations.worker")
+
+STORE_BATCH = 500
+STORE_DELAY_SECONDS = 0.5
 
 
 class RateLimiter:
@@ -100,6 +110,62 @@ class WorkerStats:
             setattr(self, name, getattr(self, name) + 1)
 
 
+class StoreBuffer:
+    """Fetched generations waiting to be stored, shared by the worker's threads."""
+
+    def __init__(self, stats: WorkerStats, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.stats = stats
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._items: list[tuple[LookupRequest, GenerationDetails]] = []
+        self._oldest = 0.0
+
+    def add(self, request: LookupRequest, details: GenerationDetails) -> None:
+        with self._lock:
+            if not self._items:
+                self._oldest = self._clock()
+            self._items.append((request, details))
+            full = len(self._items) >= STORE_BATCH
+        if full:
+            self.flush()
+
+    def flush_due(self) -> None:
+        with self._lock:
+            due = bool(self._items) and self._clock() - self._oldest >= STORE_DELAY_SECONDS
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            items, self._items = self._items, []
+        if not items:
+            return
+        try:
+            queue.lookup_record_stored(results=items)
+        except DatabaseError:
+            if len(items) == 1:
+                self._record_unstorable(*items[0])
+                return
+            # One bad answer must not hold back the rest: store them one by one to find it.
+            logger.warning("Could not store a batch of %d generations; storing them one by one.", len(items))
+            for request, details in items:
+                try:
+                    queue.lookup_record_stored(results=[(request, details)])
+                except DatabaseError:
+                    self._record_unstorable(request, details)
+                else:
+                    self.stats.add("stored")
+            return
+        for _ in items:
+            self.stats.add("stored")
+
+    def _record_unstorable(self, request: LookupRequest, details: GenerationDetails) -> None:
+        # e.g. a value too long for its column: count it as a failed attempt, not a retry forever.
+        logger.exception("Could not store generation %s.", request.generation_id)
+        queue.lookup_record_transient(request=request, reason="The answer could not be stored (see the logs).")
+        self.stats.add("retried")
+
+
 class FetchWorker:
     def __init__(
         self,
@@ -118,6 +184,7 @@ class FetchWorker:
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.stop_event = threading.Event()
         self.stats = WorkerStats()
+        self.stored = StoreBuffer(self.stats)
         # Set when the key was rejected during a --once run: the command reports it.
         self.auth_error: str = ""
         self._auth_alert_may_be_set = True
@@ -164,7 +231,10 @@ class FetchWorker:
             raise
         finally:
             client.close()
-            connection.close()
+            try:
+                self.stored.flush()
+            finally:
+                connection.close()
 
     def _step(self, client: FastRouterClient, token: str) -> bool:
         """Wait for a rate-limit slot, claim, fetch and record one id; False when the thread should end.
@@ -172,6 +242,10 @@ class FetchWorker:
         The slot comes first: a claim held through a long Retry-After pause could expire and let
         another worker fetch the same id.
         """
+        if self.limiter.paused_until > time.monotonic():
+            self.stored.flush()  # nothing waits out a long pause unstored (and its claims with it)
+        else:
+            self.stored.flush_due()
         if not self.limiter.acquire(self.stop_event):
             return False
         claimed = queue.lookup_claim(worker=token)
@@ -182,6 +256,7 @@ class FetchWorker:
 
     def _idle(self) -> bool:
         """Wait for work; False when a --once run has nothing left."""
+        self.stored.flush()
         close_old_connections()
         wait = self.idle_seconds
         if self.once:
@@ -193,7 +268,7 @@ class FetchWorker:
         return not self.stop_event.wait(wait)
 
     def process(self, request: LookupRequest, client: FastRouterClient) -> None:
-        """Fetch one claimed row and record what happened."""
+        """Fetch one claimed row and record what happened (a generation is stored with the next batch)."""
         try:
             details = client.get_generation(request.generation_id)
         except RateLimited as error:
@@ -215,15 +290,7 @@ class FetchWorker:
             state = queue.lookup_record_transient(request=request, reason=error.user_message)
             self.stats.add("retried" if state == LookupRequest.State.QUEUED else "failed")
         else:
-            try:
-                queue.lookup_record_stored(request=request, details=details)
-            except DatabaseError:
-                # e.g. a value too long for its column: count it as a failed attempt, not a retry forever.
-                logger.exception("Could not store generation %s.", request.generation_id)
-                queue.lookup_record_transient(request=request, reason="The answer could not be stored (see the logs).")
-                self.stats.add("retried")
-                return
-            self.stats.add("stored")
+            self.stored.add(request, details)
             if self._auth_alert_may_be_set:
                 self._auth_alert_may_be_set = False
                 queue.worker_status_clear_auth(worker=self.name)

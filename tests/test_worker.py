@@ -13,7 +13,7 @@ from django.utils import timezone
 from generations import queue
 from generations.models import Generation, LookupBatch, LookupRequest, WorkerStatus
 from generations.simulator import SimulatorConfig, demo_ids, make_server
-from generations.worker import FetchWorker, RateLimiter, make_client
+from generations.worker import STORE_DELAY_SECONDS, FetchWorker, RateLimiter, StoreBuffer, make_client
 from tests.factories import FASTROUTER_URL, TEST_API_KEY, full_payload
 
 State = LookupRequest.State
@@ -40,6 +40,12 @@ def _claim_one(generation_id: str = "gen-w1") -> LookupRequest:
     LookupRequest.objects.filter(generation_id=generation_id).update(next_attempt_at=timezone.now())
     [request] = queue.lookup_claim(worker="test-worker")
     return request
+
+
+def fetch(worker: FetchWorker, request: LookupRequest) -> None:
+    """Process one claimed row and store what the batch holds (the worker does so within half a second)."""
+    worker.process(request, make_client())
+    worker.stored.flush()
 
 
 def _row(generation_id: str = "gen-w1") -> LookupRequest:
@@ -77,7 +83,7 @@ def test_rate_limiter_catches_up_at_most_its_burst_after_a_pause():
 @pytest.mark.django_db
 def test_success_is_stored_and_marked(worker, http_mock):
     http_mock.add(responses.POST, FASTROUTER_URL, json=full_payload("gen-w1"))
-    worker.process(_claim_one(), make_client())
+    fetch(worker, _claim_one())
     row = _row()
     assert (row.state, row.attempts, row.claimed_by) == (State.STORED, 1, "")
     assert Generation.objects.filter(generation_id="gen-w1").count() == 1
@@ -88,7 +94,7 @@ def test_success_is_stored_and_marked(worker, http_mock):
 def test_429_honours_retry_after_in_both_forms_and_pauses_the_whole_worker(worker, http_mock, form):
     retry_after = "7" if form == "seconds" else formatdate(time.time() + 7, usegmt=True)
     http_mock.add(responses.POST, FASTROUTER_URL, status=429, headers={"Retry-After": retry_after}, json={})
-    worker.process(_claim_one(), make_client())
+    fetch(worker, _claim_one())
     assert worker.limiter.paused_until == pytest.approx(1007, abs=1.5)
     row = _row()
     assert (row.state, row.attempts) == (State.QUEUED, 0)
@@ -110,12 +116,12 @@ def test_429_honours_retry_after_in_both_forms_and_pauses_the_whole_worker(worke
 def test_transient_faults_are_retried_with_backoff_then_fail(worker, http_mock, settings, reply):
     settings.FETCH_MAX_ATTEMPTS = 2
     http_mock.add(responses.POST, FASTROUTER_URL, **reply)
-    worker.process(_claim_one(), make_client())
+    fetch(worker, _claim_one())
     row = _row()
     assert (row.state, row.attempts) == (State.QUEUED, 1)
     assert row.last_error
     assert row.next_attempt_at > timezone.now()
-    worker.process(_claim_one(), make_client())
+    fetch(worker, _claim_one())
     row = _row()
     assert row.state == State.FAILED
     assert row.last_error.startswith("Gave up after 2 attempts")
@@ -125,13 +131,13 @@ def test_transient_faults_are_retried_with_backoff_then_fail(worker, http_mock, 
 def test_404_within_the_grace_window_is_retried_and_then_found(worker, http_mock, settings):
     settings.FASTROUTER_NOT_FOUND_GRACE_SECONDS = 600
     http_mock.add(responses.POST, FASTROUTER_URL, status=404, json={})
-    worker.process(_claim_one(), make_client())
+    fetch(worker, _claim_one())
     row = _row()
     assert row.state == State.QUEUED
     assert "Not visible" in row.last_error
     assert timezone.now() < row.next_attempt_at <= timezone.now() + timedelta(seconds=61)
     http_mock.replace(responses.POST, FASTROUTER_URL, json=full_payload("gen-w1"))
-    worker.process(_claim_one(), make_client())
+    fetch(worker, _claim_one())
     assert _row().state == State.STORED
 
 
@@ -142,7 +148,7 @@ def test_404_after_the_grace_window_is_not_found(worker, http_mock, settings):
     request = _claim_one()
     LookupRequest.objects.update(first_seen_at=timezone.now() - timedelta(seconds=601))
     request.refresh_from_db()
-    worker.process(request, make_client())
+    fetch(worker, request)
     row = _row()
     assert row.state == State.NOT_FOUND
     assert row.last_error == "FastRouter has no generation with this id, or it has expired."
@@ -151,7 +157,7 @@ def test_404_after_the_grace_window_is_not_found(worker, http_mock, settings):
 @pytest.mark.django_db
 def test_400_fails_at_once(worker, http_mock):
     http_mock.add(responses.POST, FASTROUTER_URL, status=400, json={})
-    worker.process(_claim_one(), make_client())
+    fetch(worker, _claim_one())
     row = _row()
     assert (row.state, row.attempts) == (State.FAILED, 1)
     assert "invalid" in row.last_error
@@ -160,7 +166,7 @@ def test_400_fails_at_once(worker, http_mock):
 @pytest.mark.django_db
 def test_401_pauses_the_worker_keeps_the_id_queued_and_alerts_the_web_ui(worker, http_mock, user_client):
     http_mock.add(responses.POST, FASTROUTER_URL, status=401, json={})
-    worker.process(_claim_one(), make_client())
+    fetch(worker, _claim_one())
     assert _row().state == State.QUEUED
     assert worker.stop_event.is_set()
     assert "rejected" in worker.auth_error
@@ -169,7 +175,7 @@ def test_401_pauses_the_worker_keeps_the_id_queued_and_alerts_the_web_ui(worker,
     assert TEST_API_KEY not in page
     # The next success (a fixed key) clears the alert.
     http_mock.replace(responses.POST, FASTROUTER_URL, json=full_payload("gen-w1"))
-    worker.process(_claim_one(), make_client())
+    fetch(worker, _claim_one())
     assert WorkerStatus.objects.get().auth_failed_at is None
     assert "The fetch worker is paused" not in user_client.get(reverse("lookup")).content.decode()
 
@@ -241,9 +247,48 @@ def test_an_answer_that_cannot_be_stored_counts_as_a_failed_attempt(worker, http
     def refuse(**kwargs):
         raise DataError("value too long")
 
-    monkeypatch.setattr(queue, "generation_store", refuse)
+    monkeypatch.setattr(queue, "generation_store_many", refuse)
     http_mock.add(responses.POST, FASTROUTER_URL, json=full_payload("gen-w1"))
-    worker.process(_claim_one(), make_client())
+    fetch(worker, _claim_one())
     row = _row()
     assert (row.state, row.attempts) == (State.QUEUED, 1)
     assert "could not be stored" in row.last_error
+
+
+@pytest.mark.django_db
+def test_fetched_generations_are_stored_together_within_the_store_delay(worker, http_mock):
+    clock = FixedClock()
+    worker.stored = StoreBuffer(worker.stats, clock=clock)
+    for generation_id in ("gen-w1", "gen-w2"):
+        http_mock.add(responses.POST, FASTROUTER_URL, json=full_payload(generation_id))
+        worker.process(_claim_one(generation_id), make_client())
+    worker.stored.flush_due()
+    assert not Generation.objects.exists()
+    assert {_row("gen-w1").state, _row("gen-w2").state} == {State.FETCHING}
+    clock.now += STORE_DELAY_SECONDS
+    worker.stored.flush_due()
+    assert set(Generation.objects.values_list("generation_id", flat=True)) == {"gen-w1", "gen-w2"}
+    assert {_row("gen-w1").state, _row("gen-w2").state} == {State.STORED}
+    assert worker.stats.stored == 2
+
+
+@pytest.mark.django_db
+def test_one_answer_that_cannot_be_stored_does_not_hold_back_its_batch(worker, http_mock, monkeypatch):
+    from django.db import DataError
+
+    store_many = queue.generation_store_many
+
+    def refuse_the_bad_one(*, items):
+        if any(generation_id == "gen-bad" for generation_id, _ in items):
+            raise DataError("value too long")
+        return store_many(items=items)
+
+    monkeypatch.setattr(queue, "generation_store_many", refuse_the_bad_one)
+    for generation_id in ("gen-w1", "gen-bad", "gen-w2"):
+        http_mock.add(responses.POST, FASTROUTER_URL, json=full_payload(generation_id))
+        worker.process(_claim_one(generation_id), make_client())
+    worker.stored.flush()
+    assert set(Generation.objects.values_list("generation_id", flat=True)) == {"gen-w1", "gen-w2"}
+    assert (_row("gen-bad").state, _row("gen-bad").attempts) == (State.QUEUED, 1)
+    assert "could not be stored" in _row("gen-bad").last_error
+    assert (worker.stats.stored, worker.stats.retried) == (2, 1)
