@@ -32,11 +32,11 @@ class CappedCountPaginator(Paginator):
     COUNT_CAP = 10_000
 
     @cached_property
-    def count(self) -> int:
+    def _count_and_label(self) -> tuple[int, str]:
         queryset = self.object_list
         query = getattr(queryset, "query", None)
         if query is None:
-            return len(queryset)
+            return len(queryset), f"{len(queryset):,}"
         if connection.vendor == "postgresql" and not query.where and not query.distinct:
             with connection.cursor() as cursor:
                 cursor.execute(
@@ -44,8 +44,18 @@ class CappedCountPaginator(Paginator):
                 )
                 estimate = cursor.fetchone()[0]
             if estimate > self.COUNT_CAP:
-                return estimate
-        return queryset.order_by()[: self.COUNT_CAP].count()
+                return estimate, f"about {estimate:,}"
+        count = queryset.order_by()[: self.COUNT_CAP].count()
+        return count, f"at least {count:,}" if count >= self.COUNT_CAP else f"{count:,}"
+
+    @property
+    def count(self) -> int:
+        return self._count_and_label[0]
+
+    @property
+    def count_label(self) -> str:
+        """What the changelist says: "about" an estimate, "at least" a capped count."""
+        return self._count_and_label[1]
 
 
 class IndexedDatesQuerySet(QuerySet):

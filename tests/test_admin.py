@@ -67,6 +67,17 @@ def test_changelist_count_is_capped(db, monkeypatch):
     assert CappedCountPaginator(Generation.objects.filter(generation_id="g-1"), 2).count == 1
 
 
+def test_a_capped_count_says_at_least(staff_client, monkeypatch):
+    monkeypatch.setattr(CappedCountPaginator, "COUNT_CAP", 3)
+    for n in range(5):
+        make_generation(f"g-{n}", body=False, occurred_at=datetime(2025, 1, 1, tzinfo=UTC) + timedelta(hours=n))
+    capped = staff_client.get(CHANGELIST + "?q=g-").content.decode()
+    assert "at least 3 generations" in capped
+    exact = staff_client.get(CHANGELIST + "?q=g-1").content.decode()
+    assert "1 generation\n" in exact
+    assert "at least" not in exact
+
+
 def test_admin_changelist_and_search_render(staff_client, db):
     make_generation("g-1")
     assert staff_client.get("/admin/generations/generation/").status_code == 200
