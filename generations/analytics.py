@@ -7,7 +7,7 @@ results:
 
 * `_totals(source, group_by)`: summed measures per group;
 * `_series(source, bucket, zone, split_by)`: the same per local time bucket;
-* `_bin_counts(source, group_by, bin_field)`: histogram counts, for percentiles.
+* `_bin_counts(source, group_by, kinds)`: histogram counts per kind, for percentiles.
 
 Money is summed as integer pico-units in the database and converted to `Decimal` only for
 display; rows of unknown cost are counted, never summed as $0. Every breakdown on the
@@ -35,7 +35,7 @@ from generations.filters import DEFAULT_SORT, SORTS, DashboardFilters, ListCurso
 from generations.histograms import percentile
 from generations.models import DailyKeyRollup, Generation, KeyLabel
 from generations.money import format_usd, from_pico
-from generations.rollups import rollup_bin_counts, rollup_series, rollup_totals, rollups_cover
+from generations.rollups import BIN_COLUMNS, rollup_bin_counts_by_kind, rollup_series, rollup_totals, rollups_cover
 
 PICO = Decimal(1).scaleb(-12)
 
@@ -250,21 +250,25 @@ def _series(source: _Source, bucket: str, zone: str, split_by: list[str]) -> dic
     }
 
 
-def _bin_counts(source: _Source, group_by: list[str], bin_field: str) -> dict[tuple, dict[int, int]]:
+def _bin_counts(source: _Source, group_by: list[str], kinds: tuple[str, ...]) -> dict[str, dict[tuple, dict[int, int]]]:
+    """{kind: {group: {bin: count}}} for "latency" and/or "throughput"."""
     if source.from_rollups:
-        kind = "latency" if bin_field == "latency_bin" else "throughput"
-        return rollup_bin_counts(source.start, source.end, source.dimensions, group_by, kind)
-    rows = (
-        source.rows()
-        .filter(**{f"{bin_field}__isnull": False})
-        .values(*group_by, bin_field)
-        .annotate(count=_bin_count())
-        .order_by()
-    )
-    counts: dict[tuple, dict[int, int]] = defaultdict(dict)
-    for row in rows:
-        counts[tuple(row[name] for name in group_by)][row[bin_field]] = row["count"]
-    return dict(counts)
+        return rollup_bin_counts_by_kind(source.start, source.end, source.dimensions, group_by, kinds)
+    by_kind = {}
+    for kind in kinds:
+        bin_field = BIN_COLUMNS[kind]
+        rows = (
+            source.rows()
+            .filter(**{f"{bin_field}__isnull": False})
+            .values(*group_by, bin_field)
+            .annotate(count=_bin_count())
+            .order_by()
+        )
+        counts: dict[tuple, dict[int, int]] = defaultdict(dict)
+        for row in rows:
+            counts[tuple(row[name] for name in group_by)][row[bin_field]] = row["count"]
+        by_kind[kind] = dict(counts)
+    return by_kind
 
 
 # ---- local time buckets -------------------------------------------------------------
@@ -499,9 +503,13 @@ class _Links:
     def __init__(self, filters: DashboardFilters) -> None:
         self.filters = filters
         self.base = reverse("generation-list")
+        self._made: dict[tuple, str] = {}  # a model's link appears in four charts
 
     def __call__(self, **overrides: object) -> str:
-        return f"{self.base}?{self.filters.querystring(**overrides)}"
+        key = tuple(sorted(overrides.items()))
+        if key not in self._made:
+            self._made[key] = f"{self.base}?{self.filters.querystring(**overrides)}"
+        return self._made[key]
 
 
 def _rollup(groups: dict[tuple, Totals], key: Callable[[tuple], object]) -> dict[object, Totals]:
@@ -827,9 +835,9 @@ def dashboard(filters: DashboardFilters, *, raw: bool = False) -> Dashboard:
     key_groups = _totals(source, ["api_key_hash"])
     previous = _totals(previous_source, [])[()]
     series = _series(source, filters.bucket, filters.zone, ["model", "provider"])
-    latency = _bin_counts(source, ["model", "provider"], "latency_bin")
-    throughput = _bin_counts(source, ["model", "provider"], "throughput_bin")
-    previous_latency = _bin_counts(previous_source, [], "latency_bin").get((), {})
+    bins = _bin_counts(source, ["model", "provider"], ("latency", "throughput"))
+    latency, throughput = bins["latency"], bins["throughput"]
+    previous_latency = _bin_counts(previous_source, [], ("latency",))["latency"].get((), {})
     labels = key_labels()
     links = _Links(filters)
 

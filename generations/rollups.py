@@ -414,6 +414,19 @@ def rollup_bin_counts(
     raw: bool = False,
 ) -> dict[tuple, dict[int, int]]:
     """{group_by values: {bin: count}} of latency or throughput bins over [start, end)."""
+    return rollup_bin_counts_by_kind(start, end, filters, group_by, (kind,), raw=raw)[kind]
+
+
+def rollup_bin_counts_by_kind(
+    start: datetime,
+    end: datetime,
+    filters: Filters | None = None,
+    group_by: Sequence[str] = (),
+    kinds: Sequence[str] = ("latency", "throughput"),
+    *,
+    raw: bool = False,
+) -> dict[str, dict[tuple, dict[int, int]]]:
+    """{kind: {group_by values: {bin: count}}}: every kind's bins from the rollups in one query."""
     filters = filters or {}
     used = _used(filters, group_by)
     keyless = used <= set(BIN_DIMENSIONS)
@@ -423,9 +436,9 @@ def rollup_bin_counts(
     for piece in _pieces([start, end], list(grains)):
         by_source[piece.source].append(piece)
     q = _filter_q(filters)
-    counts: dict[tuple, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    counts = {kind: defaultdict(lambda: defaultdict(int)) for kind in kinds}
     raw_pieces = by_source.pop("raw", [])
-    rows = []
+    rows = []  # (kind, *group_by, bin, count)
     if by_source:
         # Every grain's rows in one query (one GROUP BY instead of one per grain).
         grain_spans = Q()
@@ -433,15 +446,20 @@ def rollup_bin_counts(
             # Flat (grain AND one span) terms: SQLite then seeks each span in the index.
             for span_start, span_end in _merged(source_pieces):
                 grain_spans |= Q(grain=grains[source], bucket_start__gte=span_start, bucket_start__lt=span_end)
-        queryset = RollupBin.objects.filter(q, grain_spans, kind=BIN_KINDS[kind])
-        rows.append(queryset.values_list(*group_by, "bin").annotate(n=Sum("count")).order_by())
+        kind_of = {BIN_KINDS[kind]: kind for kind in kinds}
+        queryset = RollupBin.objects.filter(q, grain_spans, kind__in=list(kind_of))
+        rows += (
+            (kind_of[kind], *rest)
+            for kind, *rest in queryset.values_list("kind", *group_by, "bin").annotate(n=Sum("count")).order_by()
+        )
     if raw_pieces:
-        column = BIN_COLUMNS[kind]
-        queryset = Generation.objects.filter(q, _span_q(raw_pieces, "occurred_at"), **{f"{column}__isnull": False})
-        rows.append(queryset.values_list(*group_by, column).annotate(n=Count("id")).order_by())
-    for row in itertools.chain.from_iterable(rows):
-        counts[tuple(row[:-2])][row[-2]] += int(row[-1])
-    return {key: dict(bins) for key, bins in counts.items()}
+        for kind in kinds:
+            column = BIN_COLUMNS[kind]
+            queryset = Generation.objects.filter(q, _span_q(raw_pieces, "occurred_at"), **{f"{column}__isnull": False})
+            rows += ((kind, *row) for row in queryset.values_list(*group_by, column).annotate(n=Count("id")).order_by())
+    for kind, *row in rows:
+        counts[kind][tuple(row[:-2])][row[-2]] += int(row[-1])
+    return {kind: {key: dict(bins) for key, bins in groups.items()} for kind, groups in counts.items()}
 
 
 def rollup_percentiles(
