@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
@@ -108,20 +109,20 @@ class Totals:
     def unknown_cost_requests(self) -> int:
         return self.requests - self.priced_requests
 
-    @property
+    @cached_property  # Decimal arithmetic, read by several cells and charts
     def cost(self) -> Decimal | None:
         """None when the group has requests but none of known cost (so never a made-up $0)."""
         return None if self.requests and not self.priced_requests else from_pico(self.cost_pico)
 
-    @property
+    @cached_property
     def credits(self) -> Decimal:
         return from_pico(self.credits_pico)
 
-    @property
+    @cached_property
     def average_cost(self) -> Decimal | None:
         return _exact(from_pico(self.cost_pico) / self.priced_requests) if self.priced_requests else None
 
-    @property
+    @cached_property
     def cost_per_1k_tokens(self) -> Decimal | None:
         return _exact(from_pico(self.cost_pico) * 1000 / self.priced_tokens) if self.priced_tokens else None
 
