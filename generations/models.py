@@ -338,7 +338,10 @@ class RollupBin(models.Model):
                 fields=["grain", "kind", "bucket_start", "model", "provider", "bin", "count"],
                 name="rollup_bin_cover_idx",
             ),
-            models.Index(fields=["grain", "kind", "api_key_hash", "bucket_start"], name="rollup_bin_key_idx"),
+            models.Index(
+                fields=["grain", "kind", "api_key_hash", "bucket_start", "model", "provider", "bin", "count"],
+                name="rollup_bin_key_cover_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -18,4 +18,7 @@ class Migration(migrations.Migration):
             model_name='rollupbin',
             index=models.Index(fields=['grain', 'kind', 'bucket_start', 'model', 'provider', 'bin', 'count'], name='rollup_bin_cover_idx'),
         ),
+        # Statistics for the new index: without them SQLite picks the per-key index for hour-bin
+    # deletes and scans every hour bin (300 ms instead of 1 ms per write at 1M generations).
+    migrations.RunSQL("ANALYZE generations_rollupbin", migrations.RunSQL.noop),
     ]
