@@ -36,7 +36,7 @@ from generations.filters import DEFAULT_SORT, SORTS, DashboardFilters, ListCurso
 from generations.histograms import percentile
 from generations.models import DailyKeyRollup, Generation, KeyLabel
 from generations.money import format_usd, from_pico
-from generations.rollups import BIN_COLUMNS, rollup_bin_counts_by_kind, rollup_series, rollup_totals, rollups_cover
+from generations.rollups import rollup_bin_counts_by_kind, rollup_series, rollup_totals, rollups_cover
 
 PICO = Decimal(1).scaleb(-12)
 
@@ -74,10 +74,6 @@ def _measures() -> dict:
         "byok_requests": Count("id", filter=Q(is_byok=True)),
     }
     return {MEASURE_PREFIX + name: expression for name, expression in measures.items()}
-
-
-def _bin_count() -> Count:
-    return Count("id")
 
 
 def _exact(amount: Decimal) -> Decimal:
@@ -252,24 +248,9 @@ def _series(source: _Source, bucket: str, zone: str, split_by: list[str]) -> dic
 
 
 def _bin_counts(source: _Source, group_by: list[str], kinds: tuple[str, ...]) -> dict[str, dict[tuple, dict[int, int]]]:
-    """{kind: {group: {bin: count}}} for "latency" and/or "throughput"."""
-    if source.from_rollups:
-        return rollup_bin_counts_by_kind(source.start, source.end, source.dimensions, group_by, kinds)
-    by_kind = {}
-    for kind in kinds:
-        bin_field = BIN_COLUMNS[kind]
-        rows = (
-            source.rows()
-            .filter(**{f"{bin_field}__isnull": False})
-            .values(*group_by, bin_field)
-            .annotate(count=_bin_count())
-            .order_by()
-        )
-        counts: dict[tuple, dict[int, int]] = defaultdict(dict)
-        for row in rows:
-            counts[tuple(row[name] for name in group_by)][row[bin_field]] = row["count"]
-        by_kind[kind] = dict(counts)
-    return by_kind
+    """{kind: {group: {bin: count}}} for "latency" and/or "throughput" (the dashboard's: never an
+    id-prefix search, so the rollup read API answers both ways, from raw rows with `raw`)."""
+    return rollup_bin_counts_by_kind(source.start, source.end, source.dimensions, group_by, kinds, raw=source.raw)
 
 
 # ---- local time buckets -------------------------------------------------------------

@@ -550,6 +550,10 @@ KEYED_BIN_GRAINS = {RollupBin.DAY_KEY}
 TARGETS = (*ROLLUP_TARGETS, *BIN_TARGETS)
 
 
+def _dimensions(rollup) -> tuple[str, ...]:
+    return DIMENSIONS if any(f.name == "api_key_hash" for f in rollup._meta.fields) else LOW_DIMENSIONS
+
+
 def _fill_sql(target: str, raw_where: str) -> list[str]:
     """INSERT … SELECT … GROUP BY statements refilling `target` from the raw rows matching raw_where
     (or from the finer rollup rows of the same span). Table and column names come from the
@@ -560,7 +564,7 @@ def _fill_sql(target: str, raw_where: str) -> list[str]:
     rollup_where = raw_where.replace("occurred_at", "bucket_start")
     if target in ROLLUP_TARGETS:
         table, source, unit = ROLLUP_TARGETS[target]
-        dims = ", ".join(LOW_DIMENSIONS + (("api_key_hash",) if target.endswith("key") else ()))
+        dims = ", ".join(_dimensions(table))
         measures = ", ".join(MEASURES)
         insert = f"INSERT INTO {table._meta.db_table} (bucket_start, {dims}, {measures}) "
         if source is None:
@@ -626,8 +630,9 @@ def _refill_local_days(cursor, starts: Iterable[datetime], model: str | None = N
         )
 
 
-def _half_hours(start: datetime, end: datetime) -> list[datetime]:
-    return [start + n * HALF_HOUR for n in range((end - start) // HALF_HOUR)]
+def _steps(start: datetime, step: timedelta, *, until: datetime) -> list[datetime]:
+    """start, start + step, … before `until`."""
+    return [start + n * step for n in range(-((start - until) // step))]
 
 
 def _adapt(moment: datetime):
@@ -693,7 +698,9 @@ def rollups_recompute(touches: Iterable[Touch], *, chunk: int = 200) -> None:
         # Every 24-hour window holding a touched hour: those starting up to 23½ hours before it.
         windows = defaultdict(set)
         for touch in touches:
-            windows[touch.model].update(_half_hours(touch.occurred_at - DAY + HALF_HOUR, touch.occurred_at + HOUR))
+            windows[touch.model].update(
+                _steps(touch.occurred_at - DAY + HALF_HOUR, HALF_HOUR, until=touch.occurred_at + HOUR)
+            )
         for model, starts in sorted(windows.items()):
             _refill_local_days(cursor, starts, model)
 
@@ -710,28 +717,23 @@ def rollups_rebuild(start: datetime | None = None, end: datetime | None = None, 
                 cursor.execute(f"DELETE FROM {LocalDayRollup._meta.db_table}")  # noqa: S608
             return 0
         start, end = start or span["first"], end or span["last"] + HOUR
-    batch_start, end = floor_week(start), _ceil(end, floor_week, WEEK)
-    batches = 0
-    while batch_start < end:
-        batch_end = min(batch_start + weeks * WEEK, end)
+    first, end = floor_week(start), _ceil(end, floor_week, WEEK)
+    batches = [(at, min(at + weeks * WEEK, end)) for at in _steps(first, weeks * WEEK, until=end)]
+    for batch_start, batch_end in batches:
         with transaction.atomic(), connection.cursor() as cursor:
-            _lock_weeks(batch_start + n * WEEK for n in range((batch_end - batch_start) // WEEK))
+            _lock_weeks(_steps(batch_start, WEEK, until=batch_end))
             params = [_adapt(batch_start), _adapt(batch_end)]
             for target in TARGETS:
                 cursor.execute(_delete_sql(target, "bucket_start >= %s AND bucket_start < %s"), params)
                 for insert in _fill_sql(target, "occurred_at >= %s AND occurred_at < %s"):
                     cursor.execute(insert, params)
-        batch_start, batches = batch_end, batches + 1
     # Windows read the half hours of the next day: only now are they all rebuilt (and the windows
     # starting in the day before the range hold some of them).
-    first = batch_start = floor_week(start)
-    while batch_start < end:
-        batch_end = min(batch_start + weeks * WEEK, end)
+    for batch_start, batch_end in batches:
         windows_start = batch_start - DAY + HALF_HOUR if batch_start == first else batch_start
         with transaction.atomic(), connection.cursor() as cursor:
-            _lock_weeks(floor_week(windows_start) + n * WEEK for n in range((batch_end - windows_start) // WEEK + 1))
-            _refill_local_days(cursor, _half_hours(windows_start, batch_end))
-        batch_start = batch_end
+            _lock_weeks(_steps(floor_week(windows_start), WEEK, until=batch_end))
+            _refill_local_days(cursor, _steps(windows_start, HALF_HOUR, until=batch_end))
     # Fresh statistics: without them SQLite may pick the per-key bin index for hour-bin deletes.
     # On PostgreSQL (outside a transaction) VACUUM also clears the rows the rebuild replaced now,
     # not when autovacuum next comes by, and lets reads of the covering bin index skip the table.
@@ -739,7 +741,7 @@ def rollups_rebuild(start: datetime | None = None, end: datetime | None = None, 
     with connection.cursor() as cursor:
         for model in (*(table for table, _, _ in ROLLUP_TARGETS.values()), LocalDayRollup, RollupBin):
             cursor.execute(f"{analyze} {model._meta.db_table}")
-    return batches
+    return len(batches)
 
 
 def rollups_check(*, start: datetime | None = None, end: datetime | None = None) -> list[str]:
@@ -761,14 +763,10 @@ def rollups_check(*, start: datetime | None = None, end: datetime | None = None)
     bucket_span = Q(bucket_start__gte=start, bucket_start__lt=end)
     raw = Generation.objects.filter(span)
     for target, (rollup, _, unit) in ROLLUP_TARGETS.items():
-        dims = DIMENSIONS if target.endswith("key") else LOW_DIMENSIONS
-        expected = _raw_buckets(raw, unit, dims)
-        actual = {
-            (row[0], *row[1 : 1 + len(dims)]): list(row[1 + len(dims) :])
-            for row in rollup.objects.filter(bucket_span).values_list("bucket_start", *dims, *MEASURES)
-        }
-        problems += _differences(target, expected, actual)
-    problems += _differences("24-hour windows", _local_days_from_half_hours(start, end), _local_days(bucket_span))
+        expected = _raw_buckets(raw, unit, _dimensions(rollup))
+        problems += _differences(target, expected, _stored_buckets(rollup, bucket_span))
+    windows = _stored_buckets(LocalDayRollup, bucket_span)
+    problems += _differences("24-hour windows", _local_days_from_half_hours(start, end), windows)
     for grain, (_, unit) in BIN_TARGETS.items():
         dims = ("api_key_hash", *BIN_DIMENSIONS) if grain in KEYED_BIN_GRAINS else BIN_DIMENSIONS
         for kind, column in BIN_COLUMNS.items():
@@ -792,16 +790,18 @@ def _local_days_from_half_hours(start: datetime, end: datetime) -> dict[tuple, l
     rows = HalfHourRollup.objects.filter(bucket_start__gte=start - DAY, bucket_start__lt=end + DAY)
     for moment, *rest in rows.values_list("bucket_start", *LOW_DIMENSIONS, *MEASURES).iterator(chunk_size=10_000):
         dims, measures = tuple(rest[: len(LOW_DIMENSIONS)]), rest[len(LOW_DIMENSIONS) :]
-        for window in _half_hours(max(start, moment - DAY + HALF_HOUR), min(end, moment + HALF_HOUR)):
+        for window in _steps(max(start, moment - DAY + HALF_HOUR), HALF_HOUR, until=min(end, moment + HALF_HOUR)):
             sums = expected[(window, *dims)]
             for position, value in enumerate(measures):
                 sums[position] += value
     return dict(expected)
 
 
-def _local_days(span: Q) -> dict[tuple, list[int]]:
-    rows = LocalDayRollup.objects.filter(span).values_list("bucket_start", *LOW_DIMENSIONS, *MEASURES)
-    return {tuple(row[: 1 + len(LOW_DIMENSIONS)]): list(row[1 + len(LOW_DIMENSIONS) :]) for row in rows}
+def _stored_buckets(rollup, span: Q) -> dict[tuple, list[int]]:
+    """{(bucket_start, *dimensions): [measures]} of a rollup table's rows in `span`."""
+    dims = _dimensions(rollup)
+    rows = rollup.objects.filter(span).values_list("bucket_start", *dims, *MEASURES)
+    return {tuple(row[: 1 + len(dims)]): list(row[1 + len(dims) :]) for row in rows}
 
 
 def _truncated(unit: str):
