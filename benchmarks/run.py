@@ -41,6 +41,7 @@ settings.STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+from compare import DASHBOARD_PAGES  # noqa: E402 (benchmarks/compare.py)
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Count, Sum  # noqa: E402
@@ -317,17 +318,8 @@ def main() -> None:
     model = sample.model
     key = sample.api_key_hash
     rows: list[Row] = []
-    for label, query in (
-        ("dashboard 30 d", "?range=30d"),
-        ("dashboard 90 d", "?range=90d"),
-        ("dashboard 90 d, one model", f"?range=90d&model={model}"),
-        ("dashboard 90 d, one key", f"?range=90d&key={key}"),
-        ("dashboard 90 d, Asia/Tokyo", "?range=90d&tz=Asia/Tokyo"),
-        ("dashboard 30 d, Asia/Kolkata", "?range=30d&tz=Asia/Kolkata"),
-        ("dashboard 90 d, Asia/Kolkata", "?range=90d&tz=Asia/Kolkata"),
-        ("dashboard 90 d, Asia/Kolkata, one model", f"?range=90d&tz=Asia/Kolkata&model={model}"),
-    ):
-        rows.append(page(client, label, f"/dashboard/{query}", args.runs, "≤ 100 ms"))
+    for label, url in DASHBOARD_PAGES.items():
+        rows.append(page(client, label, url.format(model=model, key=key), args.runs, "≤ 100 ms"))
     rows.append(page(client, "generations list, first page", "/generations/", args.runs, "≤ 100 ms"))
     rows.append(page(client, "generations list, one model", f"/generations/?model={model}", args.runs, "≤ 100 ms"))
     deep = deep_list_page(client, 10_000)
