@@ -33,7 +33,7 @@ from django.db.models.functions import Coalesce, TruncDay, TruncHour, TruncMonth
 from django.urls import reverse
 
 from generations.filters import DEFAULT_SORT, SORTS, DashboardFilters, ListCursor
-from generations.histograms import percentile
+from generations.histograms import percentile, percentiles
 from generations.models import DailyKeyRollup, Generation, KeyLabel
 from generations.money import format_usd, from_pico
 from generations.rollups import rollup_bin_counts_by_kind, rollup_series, rollup_totals, rollups_cover
@@ -41,9 +41,9 @@ from generations.rollups import rollup_bin_counts_by_kind, rollup_series, rollup
 PICO = Decimal(1).scaleb(-12)
 
 TRUNCS = {"hour": TruncHour, "day": TruncDay, "week": TruncWeek, "month": TruncMonth}
-# Breakdown keys of the grouped query most dashboard figures are derived from; the per-key (and
+# Breakdown keys of the time series most dashboard figures are derived from; the per-key (and
 # per-team) breakdown is a second, exact query by key alone: without the key the rollups answer
-# from the small hourly and daily tables, with it only from the daily key table.
+# from the small keyless tables, with it only from the key tables.
 DIMENSIONS = ["model", "provider", "is_byok"]
 # A stacked time chart with more series than this is unreadable; the rest become "Other".
 MAX_SERIES = 8
@@ -504,8 +504,9 @@ def _rollup(groups: dict[tuple, Totals], key: Callable[[tuple], object]) -> dict
 def _merge_bins(groups: dict[tuple, dict[int, int]], key: Callable[[tuple], object]) -> dict[object, dict[int, int]]:
     merged: dict[object, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for group, counts in groups.items():
+        into = merged[key(group)]
         for index, count in counts.items():
-            merged[key(group)][index] += count
+            into[index] += count
     return merged
 
 
@@ -583,7 +584,7 @@ def _percentile_chart(
     description: str,
 ) -> Chart:
     keys = [name for name in names if bins.get(name)]
-    values = {name: {p: percentile(bins[name], fraction) for p, fraction in PERCENTILES.items()} for name in keys}
+    values = {name: dict(zip(PERCENTILES, percentiles(bins[name], PERCENTILES.values()), strict=True)) for name in keys}
     return Chart(
         slug=slug,
         title=title,
@@ -813,10 +814,11 @@ def dashboard(filters: DashboardFilters, *, raw: bool = False) -> Dashboard:
     """
     source = _source(filters, raw=raw)
     previous_source = source.shifted(filters.previous.start, filters.previous.end)
-    groups = _totals(source, DIMENSIONS)
+    # The buckets cover the range exactly, so the breakdowns are sums of the time series.
+    series = _series(source, filters.bucket, filters.zone, DIMENSIONS)
+    groups = _rollup(series, lambda group: group[1:])
     key_groups = _totals(source, ["api_key_hash"])
     previous = _totals(previous_source, [])[()]
-    series = _series(source, filters.bucket, filters.zone, ["model", "provider"])
     bins = _bin_counts(source, ["model", "provider"], ("latency", "throughput"))
     latency, throughput = bins["latency"], bins["throughput"]
     previous_latency = _bin_counts(previous_source, [], ("latency",))["latency"].get((), {})

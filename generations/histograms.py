@@ -7,6 +7,7 @@ is within 3.9 % of any value in it.
 """
 
 import math
+from collections.abc import Iterable
 
 BIN_RATIO = 1.08
 _LOG_RATIO = math.log(BIN_RATIO)
@@ -23,15 +24,80 @@ def bin_value(index: int) -> float:
     return BIN_RATIO ** (index + 0.5)
 
 
-def percentile(counts: dict[int, int], fraction: float) -> float | None:
-    """The value at `fraction` (0–1) of a histogram given as {bin index: count}."""
+def percentiles(counts: dict[int, int], fractions: Iterable[float]) -> list[float | None]:
+    """The values at each of `fractions` (0–1) of a histogram given as {bin index: count}: one sort."""
     total = sum(counts.values())
     if total == 0:
-        return None
-    rank = max(1, math.ceil(fraction * total))
-    seen = 0
-    for index in sorted(counts):
-        seen += counts[index]
-        if seen >= rank:
-            return bin_value(index)
-    return bin_value(max(counts))
+        return [None for _ in fractions]
+    ordered = sorted(counts.items())
+    values = []
+    for fraction in fractions:
+        rank = max(1, math.ceil(fraction * total))
+        seen = 0
+        for index, count in ordered:
+            seen += count
+            if seen >= rank:  # reached: rank ≤ total
+                values.append(bin_value(index))
+                break
+    return values
+
+
+def percentile(counts: dict[int, int], fraction: float) -> float | None:
+    """The value at `fraction` (0–1) of a histogram given as {bin index: count}."""
+    return percentiles(counts, (fraction,))[0]
+
+
+# ---- packed histograms (one rollup row per histogram) ----------------------------------
+# The count of bin `low + i` is bits [COUNT_BITS·i, COUNT_BITS·(i + 1)) of one integer, so adding
+# two packed histograms with the same `low` adds every bin in one big-integer addition. 48 bits
+# hold 2.8 × 10¹⁴ generations per bin: no sum of real counts can carry into the next bin.
+COUNT_BITS = 48
+_COUNT_MASK = (1 << COUNT_BITS) - 1
+
+
+def pack(counts: dict[int, int]) -> tuple[int, bytes]:
+    """{bin: count} (non-empty, counts ≥ 0) → (lowest bin, the packed counts as little-endian bytes)."""
+    low = min(counts)
+    packed = 0
+    for index, count in counts.items():
+        packed |= count << (COUNT_BITS * (index - low))
+    return low, packed.to_bytes((packed.bit_length() + 7) // 8 or 1, "little")
+
+
+class PackedSum:
+    """The sum of packed histograms whose lowest bins differ."""
+
+    def __init__(self) -> None:
+        self.low: int | None = None
+        self.total = 0
+
+    def add(self, low: int, counts: bytes) -> None:
+        value = int.from_bytes(counts, "little")
+        if self.low is None:
+            self.low, self.total = low, value
+        elif low >= self.low:
+            self.total += value << (COUNT_BITS * (low - self.low))
+        else:
+            self.total = (self.total << (COUNT_BITS * (self.low - low))) + value
+            self.low = low
+
+    def packed(self) -> tuple[int, bytes]:
+        """(lowest bin, packed counts as little-endian bytes), as `pack` gives them."""
+        return self.low, self.total.to_bytes((self.total.bit_length() + 7) // 8 or 1, "little")
+
+    def counts(self) -> dict[int, int]:
+        """{bin: count} of the bins with a count."""
+        result = {}
+        index, packed = self.low, self.total
+        while packed:
+            if count := packed & _COUNT_MASK:
+                result[index] = count
+            packed >>= COUNT_BITS
+            index += 1
+        return result
+
+
+def unpack(low: int, counts: bytes) -> dict[int, int]:
+    total = PackedSum()
+    total.add(low, counts)
+    return total.counts()

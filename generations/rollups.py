@@ -6,8 +6,8 @@ Tables (the README's "Performance at millions of rows" says why these grains):
   hour and half hour × (model, provider, endpoint, BYOK);
 * `WeeklyKeyRollup`, `DailyKeyRollup`, `HourlyKeyRollup`: UTC week, day and hour × (API key,
   model, provider, endpoint, BYOK), for anything filtered or grouped by key;
-* `RollupBin`: latency / throughput histogram counts per (hour, day or week) × (model, provider),
-  and per day × (key, model, provider).
+* `RollupHistogram`: latency / throughput histograms (packed: one row each) per (hour, day or
+  week) × (model, provider), and per day × (key, model, provider).
 
 Every read splits the requested range (or each local bucket of a series) into whole UTC weeks,
 days, hours and half hours, reads each piece from the coarsest table that can answer it (the rest
@@ -46,7 +46,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncDay, TruncHour, TruncWeek
 
-from generations.histograms import percentile
+from generations.histograms import PackedSum, pack, percentiles, unpack
 from generations.models import (
     DailyKeyRollup,
     DailyRollup,
@@ -55,7 +55,7 @@ from generations.models import (
     HourlyKeyRollup,
     HourlyRollup,
     LocalDayRollup,
-    RollupBin,
+    RollupHistogram,
     WeeklyKeyRollup,
     WeeklyRollup,
 )
@@ -78,7 +78,7 @@ MEASURES = (
     "output_tokens",
     "priced_tokens",
 )
-BIN_KINDS = {"latency": RollupBin.LATENCY, "throughput": RollupBin.THROUGHPUT}
+BIN_KINDS = {"latency": RollupHistogram.LATENCY, "throughput": RollupHistogram.THROUGHPUT}
 BIN_COLUMNS = {"latency": "latency_bin", "throughput": "throughput_bin"}
 BUCKETS = ("hour", "day", "week", "month")
 
@@ -400,9 +400,9 @@ def rollup_series(
 # Reads: histogram bins (percentiles)
 
 
-KEYLESS_BIN_GRAINS = {"week": RollupBin.WEEK, "day": RollupBin.DAY, "hour": RollupBin.HOUR}
+KEYLESS_BIN_GRAINS = {"week": RollupHistogram.WEEK, "day": RollupHistogram.DAY, "hour": RollupHistogram.HOUR}
 # No weekly bins per key: each write would rewrite a week of every touched key's bins.
-KEY_BIN_GRAINS = {"day": RollupBin.DAY_KEY}
+KEY_BIN_GRAINS = {"day": RollupHistogram.DAY_KEY}
 
 
 def rollup_bin_counts(
@@ -418,28 +418,26 @@ def rollup_bin_counts(
     return rollup_bin_counts_by_kind(start, end, filters, group_by, (kind,), raw=raw)[kind]
 
 
-def _bin_sums(q: Q, by_source: dict, grains: dict, kinds: list[int], group_by: Sequence[str]) -> list[tuple]:
-    """(kind, *group_by, bin, count) summed over every grain's pieces, in one statement: a UNION ALL
-    of one range of the covering index per (grain, kind, span) — each an index-only scan — and
-    one GROUP BY over them. (One WHERE with an OR of those ranges made PostgreSQL visit the table
-    through a bitmap, and nested ORs made SQLite scan every row of a grain.)"""
-    columns = ["kind", *group_by, "bin"]
+def _histogram_rows(q: Q, by_source: dict, grains: dict, kinds: list[int], group_by: Sequence[str]) -> list[tuple]:
+    """(kind, *group_by, low, packed counts) of every grain's pieces, in one statement: a UNION ALL of
+    one index range per (grain, kind, span). (One WHERE with an OR of those ranges made SQLite
+    scan every row of a grain.)"""
     seeks = []
     for source, pieces in by_source.items():
         for start, end in _merged(pieces):
             for kind in kinds:
-                seek = RollupBin.objects.filter(
+                seek = RollupHistogram.objects.filter(
                     q, grain=grains[source], kind=kind, bucket_start__gte=start, bucket_start__lt=end
                 )
                 try:
-                    seeks.append(seek.values_list(*columns, "count").order_by().query.sql_with_params())
+                    seeks.append(
+                        seek.values_list("kind", *group_by, "low", "counts").order_by().query.sql_with_params()
+                    )
                 except EmptyResultSet:  # e.g. a team without keys: matches nothing
                     return []
-    listed = ", ".join(connection.ops.quote_name(column) for column in columns)
-    union = " UNION ALL ".join(f"SELECT * FROM ({sql}) AS seek{n}" for n, (sql, _) in enumerate(seeks))  # noqa: S608 (compiled querysets)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {listed}, SUM({connection.ops.quote_name('count')}) FROM ({union}) AS seeks GROUP BY {listed}",  # noqa: S608
+            " UNION ALL ".join(f"SELECT * FROM ({sql}) AS seek{n}" for n, (sql, _) in enumerate(seeks)),  # noqa: S608 (compiled querysets)
             [param for _, params in seeks for param in params],
         )
         return cursor.fetchall()
@@ -468,9 +466,11 @@ def rollup_bin_counts_by_kind(
     raw_pieces = by_source.pop("raw", [])
     rows = []  # (kind, *group_by, bin, count)
     if by_source:
-        # Every grain's rows in one query (one GROUP BY instead of one per grain).
         kind_of = {BIN_KINDS[kind]: kind for kind in kinds}
-        rows += ((kind_of[kind], *rest) for kind, *rest in _bin_sums(q, by_source, grains, list(kind_of), group_by))
+        sums: dict[tuple, PackedSum] = defaultdict(PackedSum)
+        for kind, *group, low, packed in _histogram_rows(q, by_source, grains, list(kind_of), group_by):
+            sums[(kind_of[kind], *group)].add(low, packed)
+        rows += ((*key, index, count) for key, total in sums.items() for index, count in total.counts().items())
     if raw_pieces:
         for kind in kinds:
             column = BIN_COLUMNS[kind]
@@ -492,7 +492,7 @@ def rollup_percentiles(
     raw: bool = False,
 ) -> dict[tuple, list[float | None]]:
     counts = rollup_bin_counts(start, end, filters, group_by, kind, raw=raw)
-    return {key: [percentile(bins, fraction) for fraction in fractions] for key, bins in counts.items()}
+    return {key: percentiles(bins, fractions) for key, bins in counts.items()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -541,63 +541,92 @@ ROLLUP_TARGETS = {
     "weekkey": (WeeklyKeyRollup, "daykey", "week"),
 }
 BIN_TARGETS = {
-    RollupBin.HOUR: (None, "hour"),
-    RollupBin.DAY: (RollupBin.HOUR, "day"),
-    RollupBin.WEEK: (RollupBin.DAY, "week"),
-    RollupBin.DAY_KEY: (None, "day"),
+    RollupHistogram.HOUR: (None, "hour"),
+    RollupHistogram.DAY: (RollupHistogram.HOUR, "day"),
+    RollupHistogram.WEEK: (RollupHistogram.DAY, "week"),
+    RollupHistogram.DAY_KEY: (None, "day"),
 }
-KEYED_BIN_GRAINS = {RollupBin.DAY_KEY}
+KEYED_BIN_GRAINS = {RollupHistogram.DAY_KEY}
 TARGETS = (*ROLLUP_TARGETS, *BIN_TARGETS)
+ROLLUP_TABLES = (*(table for table, _, _ in ROLLUP_TARGETS.values()), LocalDayRollup, RollupHistogram)
 
 
 def _dimensions(rollup) -> tuple[str, ...]:
     return DIMENSIONS if any(f.name == "api_key_hash" for f in rollup._meta.fields) else LOW_DIMENSIONS
 
 
-def _fill_sql(target: str, raw_where: str) -> list[str]:
-    """INSERT … SELECT … GROUP BY statements refilling `target` from the raw rows matching raw_where
+def _fill_sql(target: str, raw_where: str) -> str:
+    """The INSERT … SELECT … GROUP BY refilling rollup `target` from the raw rows matching raw_where
     (or from the finer rollup rows of the same span). Table and column names come from the
     models; every value is a query parameter."""
-    raw = Generation._meta.db_table
-    bins = RollupBin._meta.db_table
-    # The same range condition selects the finer rollup rows of the span.
-    rollup_where = raw_where.replace("occurred_at", "bucket_start")
-    if target in ROLLUP_TARGETS:
-        table, source, unit = ROLLUP_TARGETS[target]
-        dims = ", ".join(_dimensions(table))
-        measures = ", ".join(MEASURES)
-        insert = f"INSERT INTO {table._meta.db_table} (bucket_start, {dims}, {measures}) "
-        if source is None:
-            trunc = _trunc(unit, "occurred_at")
-            select = f"SELECT {trunc}, {dims}, {_MEASURE_SQL} FROM {raw} WHERE {raw_where}"  # noqa: S608
-        else:
-            trunc = _trunc(unit, "bucket_start")
-            sums = ", ".join(f"SUM({measure})" for measure in MEASURES)
-            source_table = ROLLUP_TARGETS[source][0]._meta.db_table
-            select = f"SELECT {trunc}, {dims}, {sums} FROM {source_table} WHERE {rollup_where}"  # noqa: S608
-        return [f"{insert}{select} GROUP BY {trunc}, {dims}"]
-    source, unit = BIN_TARGETS[target]
-    insert = f"INSERT INTO {bins} (grain, bucket_start, api_key_hash, model, provider, kind, bin, count) "
-    if source is not None:
+    table, source, unit = ROLLUP_TARGETS[target]
+    dims = ", ".join(_dimensions(table))
+    measures = ", ".join(MEASURES)
+    insert = f"INSERT INTO {table._meta.db_table} (bucket_start, {dims}, {measures}) "
+    if source is None:
+        trunc = _trunc(unit, "occurred_at")
+        select = f"SELECT {trunc}, {dims}, {_MEASURE_SQL} FROM {Generation._meta.db_table} WHERE {raw_where}"  # noqa: S608
+    else:
         trunc = _trunc(unit, "bucket_start")
-        return [
-            f"{insert}SELECT '{target}', {trunc}, api_key_hash, model, provider, kind, bin, SUM(count) FROM {bins} "  # noqa: S608
-            f"WHERE grain = '{source}' AND {_ALL_KINDS} AND ({rollup_where}) "
-            f"GROUP BY {trunc}, api_key_hash, model, provider, kind, bin"
-        ]
-    trunc = _trunc(unit, "occurred_at")
-    key, group_key = ("api_key_hash", ", api_key_hash") if target in KEYED_BIN_GRAINS else ("''", "")
-    return [
-        f"{insert}SELECT '{target}', {trunc}, {key}, model, provider, {BIN_KINDS[kind]}, {column}, COUNT(*) FROM {raw} "  # noqa: S608
-        f"WHERE ({raw_where}) AND {column} IS NOT NULL GROUP BY {trunc}{group_key}, model, provider, {column}"
-        for kind, column in BIN_COLUMNS.items()
-    ]
+        sums = ", ".join(f"SUM({measure})" for measure in MEASURES)
+        source_table = ROLLUP_TARGETS[source][0]._meta.db_table
+        # The same range condition selects the finer rollup rows of the span.
+        rollup_where = raw_where.replace("occurred_at", "bucket_start")
+        select = f"SELECT {trunc}, {dims}, {sums} FROM {source_table} WHERE {rollup_where}"  # noqa: S608
+    return f"{insert}{select} GROUP BY {trunc}, {dims}"
 
 
-def _delete_sql(target: str, bucket_where: str) -> str:
+def _fill_histograms(cursor, grain: str, raw_where: str, params: list) -> None:
+    """Refill the packed histograms of `grain` from the raw rows matching raw_where (hours, per-key
+    days), or by adding up the finer grain's histograms of the same span (days, weeks). Packing
+    happens here: SQL cannot add packed counts."""
+    source, unit = BIN_TARGETS[grain]
+    table = RollupHistogram._meta.db_table
+    if source is None:
+        trunc = _trunc(unit, "occurred_at")
+        key, group_key = ("api_key_hash", ", api_key_hash") if grain in KEYED_BIN_GRAINS else ("''", "")
+        bins: dict[tuple, dict[int, int]] = defaultdict(dict)
+        for kind, column in BIN_COLUMNS.items():
+            cursor.execute(
+                f"SELECT {trunc}, {key}, model, provider, {column}, COUNT(*) FROM {Generation._meta.db_table} "  # noqa: S608
+                f"WHERE ({raw_where}) AND {column} IS NOT NULL GROUP BY {trunc}{group_key}, model, provider, {column}",
+                params,
+            )
+            for bucket, key_hash, model, provider, index, count in cursor.fetchall():
+                bins[(bucket, key_hash, model, provider, BIN_KINDS[kind])][index] = count
+        packed = [(*group, *pack(counts)) for group, counts in bins.items()]
+    else:
+        trunc = _trunc(unit, "bucket_start")
+        cursor.execute(
+            f"SELECT {trunc}, api_key_hash, model, provider, kind, low, counts FROM {table} "  # noqa: S608
+            f"WHERE grain = %s AND {_ALL_KINDS} AND ({raw_where.replace('occurred_at', 'bucket_start')})",
+            [source, *params],
+        )
+        sums: dict[tuple, PackedSum] = defaultdict(PackedSum)
+        for bucket, key_hash, model, provider, kind, low, counts in cursor.fetchall():
+            sums[(bucket, key_hash, model, provider, kind)].add(low, counts)
+        packed = [(*group, *total.packed()) for group, total in sums.items()]
+    if packed:
+        cursor.executemany(
+            f"INSERT INTO {table} (grain, bucket_start, api_key_hash, model, provider, kind, low, counts) "  # noqa: S608
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            [(grain, *row) for row in packed],
+        )
+
+
+def _refill(cursor, target: str, raw_where: str, params: list) -> None:
+    """Recompute the buckets of `target` (a rollup table or a histogram grain) in the spans that
+    raw_where selects: delete them, then insert their sums afresh."""
+    bucket_where = raw_where.replace("occurred_at", "bucket_start")
     if target in ROLLUP_TARGETS:
-        return f"DELETE FROM {ROLLUP_TARGETS[target][0]._meta.db_table} WHERE {bucket_where}"  # noqa: S608
-    return f"DELETE FROM {RollupBin._meta.db_table} WHERE grain = '{target}' AND {_ALL_KINDS} AND ({bucket_where})"  # noqa: S608
+        cursor.execute(f"DELETE FROM {ROLLUP_TARGETS[target][0]._meta.db_table} WHERE {bucket_where}", params)  # noqa: S608
+        cursor.execute(_fill_sql(target, raw_where), params)
+        return
+    cursor.execute(
+        f"DELETE FROM {RollupHistogram._meta.db_table} WHERE grain = %s AND {_ALL_KINDS} AND ({bucket_where})",  # noqa: S608
+        [target, *params],
+    )
+    _fill_histograms(cursor, target, raw_where, params)
 
 
 def _refill_local_days(cursor, starts: Iterable[datetime], model: str | None = None, *, chunk: int = 400) -> None:
@@ -674,11 +703,11 @@ def rollups_recompute(touches: Iterable[Touch], *, chunk: int = 200) -> None:
         return
     # Per grain, finest first (coarser rows are sums of finer ones): the buckets to recompute.
     levels = (
-        (floor_hour, HOUR, "model", ("hour", "half", RollupBin.HOUR)),
-        (floor_day, DAY, "model", ("day", RollupBin.DAY)),
-        (floor_week, WEEK, "model", ("week", RollupBin.WEEK)),
+        (floor_hour, HOUR, "model", ("hour", "half", RollupHistogram.HOUR)),
+        (floor_day, DAY, "model", ("day", RollupHistogram.DAY)),
+        (floor_week, WEEK, "model", ("week", RollupHistogram.WEEK)),
         (floor_hour, HOUR, "api_key_hash", ("hourkey",)),
-        (floor_day, DAY, "api_key_hash", ("daykey", RollupBin.DAY_KEY)),
+        (floor_day, DAY, "api_key_hash", ("daykey", RollupHistogram.DAY_KEY)),
         (floor_week, WEEK, "api_key_hash", ("weekkey",)),
     )
     with transaction.atomic(), connection.cursor() as cursor:
@@ -690,11 +719,8 @@ def rollups_recompute(touches: Iterable[Touch], *, chunk: int = 200) -> None:
                 part = keys[offset : offset + chunk]
                 where = " OR ".join([f"(occurred_at >= %s AND occurred_at < %s AND {column} = %s)"] * len(part))
                 params = [v for start, value in part for v in (_adapt(start), _adapt(start + step), value)]
-                bucket_where = where.replace("occurred_at", "bucket_start")
                 for target in targets:
-                    cursor.execute(_delete_sql(target, bucket_where), params)
-                    for insert in _fill_sql(target, f"({where})"):
-                        cursor.execute(insert, params)
+                    _refill(cursor, target, f"({where})", params)
         # Every 24-hour window holding a touched hour: those starting up to 23½ hours before it.
         windows = defaultdict(set)
         for touch in touches:
@@ -712,9 +738,8 @@ def rollups_rebuild(start: datetime | None = None, end: datetime | None = None, 
         span = Generation.objects.order_by().aggregate(first=Min("occurred_at"), last=Max("occurred_at"))
         if span["first"] is None:
             with transaction.atomic(), connection.cursor() as cursor:
-                for target in TARGETS:
-                    cursor.execute(_delete_sql(target, "1 = 1"))
-                cursor.execute(f"DELETE FROM {LocalDayRollup._meta.db_table}")  # noqa: S608
+                for table in ROLLUP_TABLES:
+                    cursor.execute(f"DELETE FROM {table._meta.db_table}")  # noqa: S608
             return 0
         start, end = start or span["first"], end or span["last"] + HOUR
     first, end = floor_week(start), _ceil(end, floor_week, WEEK)
@@ -724,9 +749,7 @@ def rollups_rebuild(start: datetime | None = None, end: datetime | None = None, 
             _lock_weeks(_steps(batch_start, WEEK, until=batch_end))
             params = [_adapt(batch_start), _adapt(batch_end)]
             for target in TARGETS:
-                cursor.execute(_delete_sql(target, "bucket_start >= %s AND bucket_start < %s"), params)
-                for insert in _fill_sql(target, "occurred_at >= %s AND occurred_at < %s"):
-                    cursor.execute(insert, params)
+                _refill(cursor, target, "occurred_at >= %s AND occurred_at < %s", params)
     # Windows read the half hours of the next day: only now are they all rebuilt (and the windows
     # starting in the day before the range hold some of them).
     for batch_start, batch_end in batches:
@@ -739,8 +762,8 @@ def rollups_rebuild(start: datetime | None = None, end: datetime | None = None, 
     # not when autovacuum next comes by, and lets reads of the covering bin index skip the table.
     analyze = "VACUUM ANALYZE" if connection.vendor == "postgresql" and not connection.in_atomic_block else "ANALYZE"
     with connection.cursor() as cursor:
-        for model in (*(table for table, _, _ in ROLLUP_TARGETS.values()), LocalDayRollup, RollupBin):
-            cursor.execute(f"{analyze} {model._meta.db_table}")
+        for table in ROLLUP_TABLES:
+            cursor.execute(f"{analyze} {table._meta.db_table}")
     return len(batches)
 
 
@@ -773,11 +796,11 @@ def rollups_check(*, start: datetime | None = None, end: datetime | None = None)
             expected = {
                 key: [n] for key, n in _raw_bins(raw.filter(**{f"{column}__isnull": False}), unit, dims, column).items()
             }
+            stored = RollupHistogram.objects.filter(bucket_span, grain=grain, kind=BIN_KINDS[kind])
             actual = {
-                tuple(row[:-1]): [row[-1]]
-                for row in RollupBin.objects.filter(bucket_span, grain=grain, kind=BIN_KINDS[kind]).values_list(
-                    "bucket_start", *dims, "bin", "count"
-                )
+                (*group, index): [count]
+                for *group, low, packed in stored.values_list("bucket_start", *dims, "low", "counts")
+                for index, count in unpack(low, packed).items()
             }
             problems += _differences(f"{kind} bins ({grain})", expected, actual)
     return problems

@@ -3,15 +3,6 @@
 from django.db import migrations, models
 
 
-def fill_new_rollups(apps, schema_editor):
-    # The new tables start empty: refill every rollup from the stored generations so the
-    # dashboard's totals stay right after the upgrade (the current code; nothing to do when empty).
-    from generations.rollups import rollups_rebuild
-
-    if apps.get_model("generations", "Generation").objects.exists():
-        rollups_rebuild()
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -131,5 +122,5 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['bucket_start', 'model'], name='rollup_week_low_idx')],
             },
         ),
-        migrations.RunPython(fill_new_rollups, migrations.RunPython.noop),
+        # The new tables are filled by 0010 (its rebuild runs the current code, which needs them all).
     ]
