@@ -28,14 +28,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import (
     Case,
     Count,
     DateTimeField,
     ExpressionWrapper,
-    IntegerField,
     Max,
     Min,
     Q,
@@ -158,20 +156,27 @@ def rollups_cover(filters: Filters) -> bool:
     return all(name in DIMENSIONS for name, value in filters.items() if value is not None)
 
 
-def _filter_q(filters: Filters) -> Q:
-    q = Q()
+def _filter_sql(filters: Filters) -> tuple[str, list]:
+    """A WHERE condition for dimension filters: each dimension equal to the value or one of the list
+    (`None` in an is_byok list matches an unknown flag). Written by hand like every rollup read:
+    compiling the same ORM querysets cost more than running them. Names are checked dimensions
+    (`_used`); values are query parameters."""
+    parts, params = [], []
     for name, value in filters.items():
         if value is None:
             continue
         values = _values(value)
-        if name == "is_byok":
-            part = Q()
-            for flag in values:
-                part |= Q(is_byok__isnull=True) if flag is None else Q(is_byok=flag)
-            q &= part
-        else:
-            q &= Q(**{f"{name}__in": values})
-    return q
+        known = [item for item in values if item is not None]
+        terms = [f"{name} IN ({_marks(known)})"] if known else []
+        if len(known) < len(values):  # None matches an unknown (NULL) BYOK flag
+            terms.append(f"{name} IS NULL")
+        parts.append(f"({' OR '.join(terms)})" if terms else "1 = 0")  # an empty list matches nothing
+        params += known
+    return " AND ".join(parts) or "1 = 1", params
+
+
+def _marks(values: Sequence) -> str:
+    return ", ".join(["%s"] * len(values))
 
 
 def _used(filters: Filters, group_by: Sequence[str]) -> set[str]:
@@ -250,53 +255,58 @@ def _merged(pieces: list[_Piece]) -> list[tuple[datetime, datetime]]:
     return [(start, end) for start, end in spans]
 
 
-def _span_q(pieces: list[_Piece], time_field: str) -> Q:
-    span = Q()
-    for start, end in _merged(pieces):
-        span |= Q(**{f"{time_field}__gte": start, f"{time_field}__lt": end})
-    return span
-
-
-def _grouped(queryset: QuerySet, pieces: list[_Piece], time_field: str, keys: Sequence[str], sums: dict):
-    """Rows of (bucket index, *keys, *sums) for `pieces` of one source."""
+def _grouped(table: str, measures: str, where: tuple[str, list], pieces: list[_Piece], time_field: str, keys):
+    """Rows of (bucket index, *keys, *measures) for `pieces` of one source, grouped in SQL."""
     if pieces[0].source == "localday":
         # One row per 24 hours from each start: rows starting between two pieces belong to neither.
         starts_of = defaultdict(list)
         for piece in pieces:
-            starts_of[piece.bucket].append(piece.start)
-        which = Case(
-            *(When(bucket_start__in=starts, then=Value(bucket)) for bucket, starts in starts_of.items()),
-            output_field=IntegerField(),
+            starts_of[piece.bucket].append(_adapt(piece.start))
+        which = " ".join(
+            f"WHEN bucket_start IN ({_marks(starts)}) THEN {bucket:d}" for bucket, starts in starts_of.items()
         )
-        queryset = queryset.filter(bucket_start__in=[piece.start for piece in pieces]).annotate(_bucket=which)
-        yield from queryset.values_list("_bucket", *keys).annotate(**sums).order_by()
+        starts = [start for bucket_starts in starts_of.values() for start in bucket_starts]
+        span = (f"bucket_start IN ({_marks(starts)})", starts)
+        yield from _select(table, measures, (f"CASE {which} END", starts), span, where, keys)
         return
     buckets = {piece.bucket for piece in pieces}
     if len(buckets) > 1 and time_field != "bucket_start":
         # Raw pieces are short (partial hours): one indexed range query each beats one query
         # with a long OR, which SQLite answers with a full scan.
         for bucket in sorted(buckets):
-            yield from _grouped(queryset, [p for p in pieces if p.bucket == bucket], time_field, keys, sums)
+            yield from _grouped(table, measures, where, [p for p in pieces if p.bucket == bucket], time_field, keys)
         return
-    queryset = queryset.filter(_span_q(pieces, time_field))
+    spans = _merged(pieces)
+    span = (
+        " OR ".join([f"({time_field} >= %s AND {time_field} < %s)"] * len(spans)),
+        [_adapt(moment) for span in spans for moment in span],
+    )
     if len(buckets) == 1:
         (only,) = buckets
-        if not keys:
-            result = queryset.order_by().aggregate(**sums)
-            if result[next(iter(sums))]:
-                yield (only, *result.values())
-            return
-        for row in queryset.values_list(*keys).annotate(**sums).order_by():
-            yield (only, *row)
+        yield from _select(table, measures, (f"{only:d}", []), span, where, keys)
         return
     # Rollup rows start inside exactly one piece: the first (in time) that ends after the row
     # starts. Grouping by it in SQL returns buckets × keys rows, not hours × keys.
     ordered = sorted(pieces, key=lambda piece: piece.start)
-    which = Case(
-        *(When(**{f"{time_field}__lt": piece.end}, then=Value(piece.bucket)) for piece in ordered),
-        output_field=IntegerField(),
-    )
-    yield from queryset.annotate(_bucket=which).values_list("_bucket", *keys).annotate(**sums).order_by()
+    which = " ".join(f"WHEN {time_field} < %s THEN {piece.bucket:d}" for piece in ordered)
+    yield from _select(table, measures, (f"CASE {which} END", [_adapt(p.end) for p in ordered]), span, where, keys)
+
+
+def _select(table: str, measures: str, bucket: tuple[str, list], span: tuple[str, list], where: tuple[str, list], keys):
+    """SELECT bucket, *keys, *measures … GROUP BY bucket, *keys; rows without requests are left out."""
+    columns = ", ".join([bucket[0], *keys, measures])
+    groups = ", ".join(str(n) for n in range(1, len(keys) + 2))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM {table} WHERE ({span[0]}) AND {where[0]} GROUP BY {groups}",  # noqa: S608
+            [*bucket[1], *span[1], *where[1]],
+        )
+        rows = cursor.fetchall()
+    byok = keys.index("is_byok") + 1 if "is_byok" in keys else None
+    for row in rows:
+        if row[len(keys) + 1]:
+            # SQLite hands back BYOK flags as 0 / 1.
+            yield row if byok is None or row[byok] is None else (*row[:byok], bool(row[byok]), *row[byok + 1 :])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,10 +329,6 @@ def _raw_sums() -> dict:
     }
 
 
-def _rollup_sums() -> dict:
-    return {f"n_{measure}": Sum(measure) for measure in MEASURES}
-
-
 # The rollup tables each grain is read from, without and with the API key as a dimension.
 KEYLESS_TABLES = {
     "week": WeeklyRollup,
@@ -340,13 +346,14 @@ def _collect(edges, filters: Filters, group_by: Sequence[str], *, use_rollups: b
     by_source = defaultdict(list)
     for piece in _pieces(edges, list(tables)):
         by_source[piece.source].append(piece)
-    q = _filter_q(filters)
-    sources = {grain: (table, "bucket_start", _rollup_sums()) for grain, table in tables.items()}
-    sources["raw"] = (Generation, "occurred_at", _raw_sums())
+    where = _filter_sql(filters)
+    sums = ", ".join(f"SUM({measure})" for measure in MEASURES)
+    sources = {grain: (table._meta.db_table, "bucket_start", sums) for grain, table in tables.items()}
+    sources["raw"] = (Generation._meta.db_table, "occurred_at", _MEASURE_SQL)
     totals: dict[tuple, list[int]] = {}
     for source, source_pieces in by_source.items():
-        table, time_field, sums = sources[source]
-        for row in _grouped(table.objects.filter(q), source_pieces, time_field, list(group_by), sums):
+        table, time_field, measures = sources[source]
+        for row in _grouped(table, measures, where, source_pieces, time_field, list(group_by)):
             key = tuple(row[: 1 + len(group_by)])
             acc = totals.setdefault(key, [0] * len(MEASURES))
             for position, value in enumerate(row[1 + len(group_by) :]):
@@ -418,27 +425,24 @@ def rollup_bin_counts(
     return rollup_bin_counts_by_kind(start, end, filters, group_by, (kind,), raw=raw)[kind]
 
 
-def _histogram_rows(q: Q, by_source: dict, grains: dict, kinds: list[int], group_by: Sequence[str]) -> list[tuple]:
+def _histogram_rows(where: tuple[str, list], by_source: dict, grains: dict, kinds: list[int], group_by) -> list[tuple]:
     """(kind, *group_by, low, packed counts) of every grain's pieces, in one statement: a UNION ALL of
     one index range per (grain, kind, span). (One WHERE with an OR of those ranges made SQLite
     scan every row of a grain.)"""
-    seeks = []
-    for source, pieces in by_source.items():
-        for start, end in _merged(pieces):
-            for kind in kinds:
-                seek = RollupHistogram.objects.filter(
-                    q, grain=grains[source], kind=kind, bucket_start__gte=start, bucket_start__lt=end
-                )
-                try:
-                    seeks.append(
-                        seek.values_list("kind", *group_by, "low", "counts").order_by().query.sql_with_params()
-                    )
-                except EmptyResultSet:  # e.g. a team without keys: matches nothing
-                    return []
+    columns = ", ".join(["kind", *group_by, "low", "counts"])
+    seek = (
+        f"SELECT {columns} FROM {RollupHistogram._meta.db_table} "  # noqa: S608
+        f"WHERE grain = %s AND kind = %s AND bucket_start >= %s AND bucket_start < %s AND {where[0]}"
+    )
+    params = [
+        [grains[source], kind, _adapt(start), _adapt(end), *where[1]]
+        for source, pieces in by_source.items()
+        for start, end in _merged(pieces)
+        for kind in kinds
+    ]
     with connection.cursor() as cursor:
         cursor.execute(
-            " UNION ALL ".join(f"SELECT * FROM ({sql}) AS seek{n}" for n, (sql, _) in enumerate(seeks)),  # noqa: S608 (compiled querysets)
-            [param for _, params in seeks for param in params],
+            " UNION ALL ".join([seek] * len(params)), [param for seek_params in params for param in seek_params]
         )
         return cursor.fetchall()
 
@@ -461,21 +465,29 @@ def rollup_bin_counts_by_kind(
     by_source = defaultdict(list)
     for piece in _pieces([start, end], list(grains)):
         by_source[piece.source].append(piece)
-    q = _filter_q(filters)
+    where = _filter_sql(filters)
     counts = {kind: defaultdict(lambda: defaultdict(int)) for kind in kinds}
     raw_pieces = by_source.pop("raw", [])
     rows = []  # (kind, *group_by, bin, count)
     if by_source:
         kind_of = {BIN_KINDS[kind]: kind for kind in kinds}
         sums: dict[tuple, PackedSum] = defaultdict(PackedSum)
-        for kind, *group, low, packed in _histogram_rows(q, by_source, grains, list(kind_of), group_by):
+        for kind, *group, low, packed in _histogram_rows(where, by_source, grains, list(kind_of), group_by):
             sums[(kind_of[kind], *group)].add(low, packed)
         rows += ((*key, index, count) for key, total in sums.items() for index, count in total.counts().items())
     if raw_pieces:
-        for kind in kinds:
-            column = BIN_COLUMNS[kind]
-            queryset = Generation.objects.filter(q, _span_q(raw_pieces, "occurred_at"), **{f"{column}__isnull": False})
-            rows += ((kind, *row) for row in queryset.values_list(*group_by, column).annotate(n=Count("id")).order_by())
+        spans = _merged(raw_pieces)
+        span = " OR ".join(["(occurred_at >= %s AND occurred_at < %s)"] * len(spans))
+        params = [*(_adapt(moment) for pair in spans for moment in pair), *where[1]]
+        with connection.cursor() as cursor:
+            for kind in kinds:
+                grouped = ", ".join([*group_by, BIN_COLUMNS[kind]])
+                cursor.execute(
+                    f"SELECT {grouped}, COUNT(*) FROM {Generation._meta.db_table} "  # noqa: S608
+                    f"WHERE ({span}) AND {where[0]} AND {BIN_COLUMNS[kind]} IS NOT NULL GROUP BY {grouped}",
+                    params,
+                )
+                rows += ((kind, *row) for row in cursor.fetchall())
     for kind, *row in rows:
         counts[kind][tuple(row[:-2])][row[-2]] += int(row[-1])
     return {kind: {key: dict(bins) for key, bins in groups.items()} for kind, groups in counts.items()}
@@ -630,32 +642,43 @@ def _refill(cursor, target: str, raw_where: str, params: list) -> None:
 
 
 def _refill_local_days(cursor, starts: Iterable[datetime], model: str | None = None, *, chunk: int = 400) -> None:
-    """Recompute the 24-hour windows from `starts` (of one model, or all) from the half-hour rows."""
-    local, half = LocalDayRollup._meta.db_table, HalfHourRollup._meta.db_table
-    dims = ", ".join(LOW_DIMENSIONS)
-    measures = ", ".join(MEASURES)
-    sums = ", ".join(f"SUM(h.{measure})" for measure in MEASURES)
+    """Recompute the 24-hour windows from `starts` (of one model, or all) from the half-hour rows.
+
+    Summed in Python from running totals: windows from consecutive half hours share 47 of their 48
+    half hours, so each window is one difference instead of a 48-row sum (what an INSERT … SELECT
+    over a join did: two thirds of a batch's rollup maintenance)."""
     starts = sorted(set(starts))
+    if not starts:
+        return
+    local = LocalDayRollup._meta.db_table
+    model_where, model_params = ("model = %s AND ", [model]) if model is not None else ("", [])
     for offset in range(0, len(starts), chunk):
         part = starts[offset : offset + chunk]
-        model_where, model_params = ("model = %s AND ", [model]) if model is not None else ("", [])
-        listed = ", ".join(["%s"] * len(part))
         cursor.execute(
-            f"DELETE FROM {local} WHERE {model_where}bucket_start IN ({listed})",  # noqa: S608
+            f"DELETE FROM {local} WHERE {model_where}bucket_start IN ({', '.join(['%s'] * len(part))})",  # noqa: S608
             [*model_params, *(_adapt(start) for start in part)],
         )
-        windows = ", ".join(["(%s, %s)"] * len(part))
-        cursor.execute(
-            f"INSERT INTO {local} (bucket_start, {dims}, {measures}) "  # noqa: S608
-            f"SELECT w.column1, {dims}, {sums} FROM {half} AS h JOIN (VALUES {windows}) AS w "
-            f"ON h.bucket_start >= w.column1 AND h.bucket_start < w.column2 "
-            f"WHERE {model_where}h.bucket_start >= %s AND h.bucket_start < %s GROUP BY w.column1, {dims}",
-            [
-                *(_adapt(moment) for start in part for moment in (start, start + DAY)),
-                *model_params,
-                _adapt(part[0]),
-                _adapt(part[-1] + DAY),
-            ],
+    position = {moment: n for n, moment in enumerate(_steps(starts[0], HALF_HOUR, until=starts[-1] + DAY))}
+    half_hours = HalfHourRollup.objects.filter(bucket_start__gte=starts[0], bucket_start__lt=starts[-1] + DAY)
+    if model is not None:
+        half_hours = half_hours.filter(model=model)
+    slots: dict[tuple, list] = defaultdict(lambda: [None] * len(position))
+    for moment, *rest in half_hours.values_list("bucket_start", *LOW_DIMENSIONS, *MEASURES).iterator(chunk_size=10_000):
+        slots[tuple(rest[: len(LOW_DIMENSIONS)])][position[moment]] = rest[len(LOW_DIMENSIONS) :]
+    windows = []
+    for dims, measures in slots.items():
+        running = [[0] * len(MEASURES)]  # running[n]: sums of the half hours before position n
+        for values in measures:
+            running.append([a + b for a, b in zip(running[-1], values, strict=True)] if values else running[-1])
+        for start in starts:
+            before, after = running[position[start]], running[position[start] + DAY // HALF_HOUR]
+            if after[0] != before[0]:  # some requests in the window (every half-hour row has some)
+                windows.append((_adapt(start), *dims, *(b - a for a, b in zip(before, after, strict=True))))
+    if windows:
+        columns = ", ".join(("bucket_start", *LOW_DIMENSIONS, *MEASURES))
+        cursor.executemany(
+            f"INSERT INTO {local} ({columns}) VALUES ({', '.join(['%s'] * (1 + len(LOW_DIMENSIONS) + len(MEASURES)))})",  # noqa: S608
+            windows,
         )
 
 
