@@ -618,12 +618,8 @@ def _fill_histograms(cursor, grain: str, raw_where: str, params: list) -> None:
         for bucket, key_hash, model, provider, kind, low, counts in cursor.fetchall():
             sums[(bucket, key_hash, model, provider, kind)].add(low, counts)
         packed = [(*group, *total.packed()) for group, total in sums.items()]
-    if packed:
-        cursor.executemany(
-            f"INSERT INTO {table} (grain, bucket_start, api_key_hash, model, provider, kind, low, counts) "  # noqa: S608
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-            [(grain, *row) for row in packed],
-        )
+    columns = ("grain", "bucket_start", "api_key_hash", "model", "provider", "kind", "low", "counts")
+    _insert(cursor, table, columns, [(grain, *row) for row in packed])
 
 
 def _refill(cursor, target: str, raw_where: str, params: list) -> None:
@@ -645,27 +641,21 @@ def _refill_local_days(cursor, starts: Iterable[datetime], model: str | None = N
     """Recompute the 24-hour windows from `starts` (of one model, or all) from the half-hour rows.
 
     Summed in Python from running totals: windows from consecutive half hours share 47 of their 48
-    half hours, so each window is one difference instead of a 48-row sum (what an INSERT … SELECT
-    over a join did: two thirds of a batch's rollup maintenance)."""
+    half hours, so each window is one difference instead of a 48-row sum (an INSERT … SELECT over a
+    join made this two thirds of a batch's rollup maintenance). Every window is recomputed whole;
+    only the rows whose sums changed are rewritten (a batch of new generations changes the windows
+    of the combinations it holds, not those of every other endpoint and provider of the model)."""
     starts = sorted(set(starts))
     if not starts:
         return
-    local = LocalDayRollup._meta.db_table
-    model_where, model_params = ("model = %s AND ", [model]) if model is not None else ("", [])
-    for offset in range(0, len(starts), chunk):
-        part = starts[offset : offset + chunk]
-        cursor.execute(
-            f"DELETE FROM {local} WHERE {model_where}bucket_start IN ({', '.join(['%s'] * len(part))})",  # noqa: S608
-            [*model_params, *(_adapt(start) for start in part)],
-        )
     position = {moment: n for n, moment in enumerate(_steps(starts[0], HALF_HOUR, until=starts[-1] + DAY))}
     half_hours = HalfHourRollup.objects.filter(bucket_start__gte=starts[0], bucket_start__lt=starts[-1] + DAY)
     if model is not None:
         half_hours = half_hours.filter(model=model)
     slots: dict[tuple, list] = defaultdict(lambda: [None] * len(position))
-    for moment, *rest in half_hours.values_list("bucket_start", *LOW_DIMENSIONS, *MEASURES).iterator(chunk_size=10_000):
+    for moment, *rest in half_hours.values_list("bucket_start", *LOW_DIMENSIONS, *MEASURES):
         slots[tuple(rest[: len(LOW_DIMENSIONS)])][position[moment]] = rest[len(LOW_DIMENSIONS) :]
-    windows = []
+    windows = {}
     for dims, measures in slots.items():
         running = [[0] * len(MEASURES)]  # running[n]: sums of the half hours before position n
         for values in measures:
@@ -673,12 +663,34 @@ def _refill_local_days(cursor, starts: Iterable[datetime], model: str | None = N
         for start in starts:
             before, after = running[position[start]], running[position[start] + DAY // HALF_HOUR]
             if after[0] != before[0]:  # some requests in the window (every half-hour row has some)
-                windows.append((_adapt(start), *dims, *(b - a for a, b in zip(before, after, strict=True))))
-    if windows:
-        columns = ", ".join(("bucket_start", *LOW_DIMENSIONS, *MEASURES))
-        cursor.executemany(
-            f"INSERT INTO {local} ({columns}) VALUES ({', '.join(['%s'] * (1 + len(LOW_DIMENSIONS) + len(MEASURES)))})",  # noqa: S608
-            windows,
+                windows[(start, *dims)] = [b - a for a, b in zip(before, after, strict=True)]
+    stale = []
+    for offset in range(0, len(starts), chunk):
+        stored = LocalDayRollup.objects.filter(bucket_start__in=starts[offset : offset + chunk])
+        if model is not None:
+            stored = stored.filter(model=model)
+        for pk, *row in stored.values_list("pk", "bucket_start", *LOW_DIMENSIONS, *MEASURES):
+            key, measures = tuple(row[: 1 + len(LOW_DIMENSIONS)]), row[1 + len(LOW_DIMENSIONS) :]
+            if windows.get(key) == measures:
+                del windows[key]  # stored as it should be
+            else:
+                stale.append(pk)
+    for offset in range(0, len(stale), chunk):
+        part = stale[offset : offset + chunk]
+        cursor.execute(f"DELETE FROM {LocalDayRollup._meta.db_table} WHERE id IN ({_marks(part)})", part)  # noqa: S608
+    rows = [(_adapt(start), *dims, *measures) for (start, *dims), measures in windows.items()]
+    _insert(cursor, LocalDayRollup._meta.db_table, ("bucket_start", *LOW_DIMENSIONS, *MEASURES), rows)
+
+
+def _insert(cursor, table: str, columns: Sequence[str], rows: list[tuple], *, chunk: int = 500) -> None:
+    """Multi-row INSERTs: one statement per `chunk` rows (on PostgreSQL a round trip per row cost
+    more than computing the rows)."""
+    marks = f"({_marks(columns)})"
+    for offset in range(0, len(rows), chunk):
+        part = rows[offset : offset + chunk]
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([marks] * len(part))}",  # noqa: S608
+            [value for row in part for value in row],
         )
 
 
