@@ -313,22 +313,6 @@ def _select(table: str, measures: str, bucket: tuple[str, list], span: tuple[str
 # Reads: counts and exact sums
 
 
-def _raw_sums() -> dict:
-    return {
-        "n_requests": Count("id"),
-        "n_cost_pico": Sum("cost_pico"),
-        "n_cost_unknown": Count("id", filter=Q(cost_pico__isnull=True)),
-        "n_credits_used_pico": Sum("credits_used_pico"),
-        "n_credits_unknown": Count("id", filter=Q(credits_used_pico__isnull=True)),
-        "n_input_tokens": Sum("input_tokens"),
-        "n_output_tokens": Sum("output_tokens"),
-        "n_priced_tokens": Sum(
-            Coalesce("input_tokens", Value(0)) + Coalesce("output_tokens", Value(0)),
-            filter=Q(cost_pico__isnull=False),
-        ),
-    }
-
-
 # The rollup tables each grain is read from, without and with the API key as a dimension.
 KEYLESS_TABLES = {
     "week": WeeklyRollup,
@@ -868,6 +852,22 @@ def _truncated(unit: str):
         second_half = Case(When(occurred_at__minute__gte=30, then=Value(HALF_HOUR)), default=Value(timedelta(0)))
         return ExpressionWrapper(TruncHour("occurred_at", tzinfo=UTC) + second_half, output_field=DateTimeField())
     return {"hour": TruncHour, "day": TruncDay, "week": TruncWeek}[unit]("occurred_at", tzinfo=UTC)
+
+
+def _raw_sums() -> dict:
+    return {
+        "n_requests": Count("id"),
+        "n_cost_pico": Sum("cost_pico"),
+        "n_cost_unknown": Count("id", filter=Q(cost_pico__isnull=True)),
+        "n_credits_used_pico": Sum("credits_used_pico"),
+        "n_credits_unknown": Count("id", filter=Q(credits_used_pico__isnull=True)),
+        "n_input_tokens": Sum("input_tokens"),
+        "n_output_tokens": Sum("output_tokens"),
+        "n_priced_tokens": Sum(
+            Coalesce("input_tokens", Value(0)) + Coalesce("output_tokens", Value(0)),
+            filter=Q(cost_pico__isnull=False),
+        ),
+    }
 
 
 def _raw_buckets(raw: QuerySet, unit: str, dims: Sequence[str]) -> dict[tuple, list[int]]:

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db.models import Q
 
 from generations.client import GenerationDetails
 from generations.histograms import percentile
@@ -180,3 +181,26 @@ def test_sums_are_plain_integers_on_every_database(random_history):
     assert all(type(value) is int for value in total.values())
     for bins in rollup_bin_counts(BASE - timedelta(days=1), BASE + timedelta(days=30)).values():
         assert all(type(count) is int for count in bins.values())
+
+
+@pytest.mark.parametrize("flags", [True, [False], [True, None], [None], []])
+def test_a_byok_filter_matches_unknown_flags_only_when_it_lists_none(random_history, flags):
+    start, end = BASE, BASE + timedelta(days=24)
+    listed = flags if isinstance(flags, list) else [flags]
+    known = [flag for flag in listed if flag is not None]
+    matching = Q(is_byok__in=known)
+    if None in listed:
+        matching |= Q(is_byok__isnull=True)
+    expected = Generation.objects.filter(matching, occurred_at__gte=start, occurred_at__lt=end).count()
+
+    rows = rollup_totals(start, end, {"is_byok": flags})
+
+    assert sum(row["requests"] for row in rows) == expected
+    assert rows == rollup_totals(start, end, {"is_byok": flags}, raw=True)
+
+
+def test_an_empty_key_list_matches_nothing(random_history):
+    start, end = BASE, BASE + timedelta(days=24)
+
+    assert rollup_totals(start, end, {"api_key_hash": []}) == []
+    assert rollup_bin_counts(start, end, {"api_key_hash": []}, ("model",)) == {}
