@@ -1,29 +1,26 @@
 """The rows of a dashboard chart's table, built in Python.
 
-The dashboard's twelve tables hold up to a few hundred rows; through the template engine they
-cost more than the rollup queries behind them. format_html escapes every label and cell.
+The dashboard's twelve tables hold up to a few hundred rows and a few thousand cells; through
+the template engine (or one format_html per cell) they cost more than the rollup queries behind
+them. Every label, link and cell is escaped here.
 """
 
-from django import template
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from html import escape
 
-from generations.analytics import Chart, Row
+from django import template
+from django.utils.safestring import SafeString, mark_safe
+
+from generations.analytics import Chart
 
 register = template.Library()
 
 
-def _label(row: Row) -> SafeString:
-    return format_html('<a href="{}">{}</a>', row.link, row.label) if row.link else format_html("{}", row.label)
-
-
 @register.filter
 def chart_rows(chart: Chart) -> SafeString:
-    return format_html_join(
-        "\n",
-        '<tr><th scope="row">{}</th>{}</tr>',
-        (
-            (_label(row), format_html_join("", '<td class="num">{}</td>', ((cell.text,) for cell in row.cells)))
-            for row in chart.rows
-        ),
-    )
+    lines = []
+    for row in chart.rows:
+        label = escape(row.label)
+        heading = f'<a href="{escape(row.link)}">{label}</a>' if row.link else label
+        cells = "".join(f'<td class="num">{escape(cell.text)}</td>' for cell in row.cells)
+        lines.append(f'<tr><th scope="row">{heading}</th>{cells}</tr>')
+    return mark_safe("\n".join(lines))  # noqa: S308 (every value is escaped above)
