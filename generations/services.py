@@ -145,14 +145,19 @@ def _values(columns: list[str], rows: int) -> str:
     return "VALUES " + ", ".join([marks] * rows)
 
 
-def _upsert_sqlite(cursor, table: str, columns: list[str], conflict: str, rows: list[tuple]) -> None:
-    # Datetimes as Django stores them in SQLite (naive UTC text), without the ORM's per-field cost.
-    params = [
-        value.astimezone(UTC).replace(tzinfo=None).isoformat(" ") if isinstance(value, datetime) else value
-        for row in rows
-        for value in row
-    ]
-    cursor.execute(_upsert_sql(table, columns, conflict, _values(columns, len(rows))), params)
+def _upsert_sqlite(
+    cursor, table: str, columns: list[str], conflict: str, rows: list[tuple], *, chunk: int = 500
+) -> None:
+    """Multi-row INSERT … ON CONFLICT statements of `chunk` rows (SQLite allows 32,766 parameters)."""
+    for offset in range(0, len(rows), chunk):
+        part = rows[offset : offset + chunk]
+        # Datetimes as Django stores them in SQLite (naive UTC text), without the ORM's per-field cost.
+        params = [
+            value.astimezone(UTC).replace(tzinfo=None).isoformat(" ") if isinstance(value, datetime) else value
+            for row in part
+            for value in row
+        ]
+        cursor.execute(_upsert_sql(table, columns, conflict, _values(columns, len(part))), params)
 
 
 def _upsert_postgresql(cursor, table: str, columns: list[str], conflict: str, rows: list[tuple]) -> None:
@@ -175,11 +180,12 @@ def _json(value: object) -> str | None:
 
 
 @transaction.atomic
-def generation_store_many(*, items: list[tuple[str, GenerationDetails]], chunk: int = 500) -> int:
+def generation_store_many(*, items: list[tuple[str, GenerationDetails]], chunk: int = 2000) -> int:
     """`generation_store` for many generations at once (the ingest worker's path): bulk upserts of
-    rows and bodies (PostgreSQL: COPY + INSERT … SELECT … ON CONFLICT; SQLite: multi-row
-    INSERT … ON CONFLICT), then one set-based recompute of every rollup bucket touched before or
-    after. A later item with the same id wins. Returns the number of generations stored."""
+    rows and bodies, `chunk` generations at a time (PostgreSQL: COPY + INSERT … SELECT … ON
+    CONFLICT; SQLite: multi-row INSERT … ON CONFLICT statements of 500 rows), then one set-based
+    recompute of every rollup bucket touched before or after. A later item with the same id wins.
+    Returns the number of generations stored."""
     latest = dict(items)
     fetched_at = timezone.now()
     touches: set[Touch] = set()
