@@ -5,7 +5,9 @@
         .venv/bin/python benchmarks/compare.py /tmp/before .
 
 Each checkout times every page in its own process (1 warm-up, --runs timed runs); the two take
-turns --rounds times, so a noisy machine slows both alike. Prints a Markdown table of medians and
+turns --rounds times, so a noisy machine slows both alike. When the change alters the schema,
+give the before checkout a copy of the data at its own migration with --before-env, e.g.
+`--before-env DATABASE_URL=postgres://postgres@127.0.0.1:5432/perf_bench_before`. Prints a Markdown table of medians and
 the ratio before ÷ after. The detail page is a yardstick for how fast the machine is right now.
 """
 
@@ -79,17 +81,23 @@ def main() -> None:
     parser.add_argument("after", type=Path)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--before-env", action="append", default=[], metavar="NAME=VALUE", help="an environment variable for before"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(time_pages(args.runs)))
         return
     collected: dict[str, dict[str, list[float]]] = {"before": {}, "after": {}}
+    environments = {"before": {**os.environ, **dict(pair.split("=", 1) for pair in args.before_env)}, "after": None}
     for _ in range(args.rounds):
         for side in ("before", "after"):
             root = getattr(args, side).resolve()
             command = [sys.executable, str(Path(__file__).resolve()), ".", ".", "--child", "--runs", str(args.runs)]
-            output = subprocess.run(command, cwd=root, check=True, capture_output=True, text=True).stdout  # noqa: S603
+            output = subprocess.run(  # noqa: S603
+                command, cwd=root, env=environments[side], check=True, capture_output=True, text=True
+            ).stdout
             for name, times in json.loads(output.strip().splitlines()[-1]).items():
                 collected[side].setdefault(name, []).extend(times)
     print(f"\nbefore: {args.before}, after: {args.after}, {args.rounds} rounds × {args.runs} runs\n")
