@@ -258,17 +258,16 @@ def _merged(pieces: list[_Piece]) -> list[tuple[datetime, datetime]]:
 def _grouped(table: str, measures: str, where: tuple[str, list], pieces: list[_Piece], time_field: str, keys):
     """Rows of (bucket index, *keys, *measures) for `pieces` of one source, grouped in SQL."""
     if pieces[0].source == "localday":
-        # One row per 24 hours from each start (rows starting between two pieces belong to neither),
-        # joined to a VALUES list of (start, bucket): a CASE of IN lists tested every row against
-        # every start (half the time of a 90-day page in half-hour zones).
-        starts = [_adapt(piece.start) for piece in pieces]
-        windows = ", ".join(["(%s, %s)"] * len(pieces))
-        buckets = (
-            f"{table} JOIN (VALUES {windows}) AS windows ON bucket_start = windows.column1",
-            [value for start, piece in zip(starts, pieces, strict=True) for value in (start, piece.bucket)],
+        # One row per 24 hours from each start: rows starting between two pieces belong to neither.
+        starts_of = defaultdict(list)
+        for piece in pieces:
+            starts_of[piece.bucket].append(_adapt(piece.start))
+        which = " ".join(
+            f"WHEN bucket_start IN ({_marks(starts)}) THEN {bucket:d}" for bucket, starts in starts_of.items()
         )
+        starts = [start for bucket_starts in starts_of.values() for start in bucket_starts]
         span = (f"bucket_start IN ({_marks(starts)})", starts)
-        yield from _select(buckets, measures, ("windows.column2", []), span, where, keys)
+        yield from _select(table, measures, (f"CASE {which} END", starts), span, where, keys)
         return
     buckets = {piece.bucket for piece in pieces}
     if len(buckets) > 1 and time_field != "bucket_start":
@@ -284,25 +283,23 @@ def _grouped(table: str, measures: str, where: tuple[str, list], pieces: list[_P
     )
     if len(buckets) == 1:
         (only,) = buckets
-        yield from _select((table, []), measures, (f"{only:d}", []), span, where, keys)
+        yield from _select(table, measures, (f"{only:d}", []), span, where, keys)
         return
     # Rollup rows start inside exactly one piece: the first (in time) that ends after the row
     # starts. Grouping by it in SQL returns buckets × keys rows, not hours × keys.
     ordered = sorted(pieces, key=lambda piece: piece.start)
     which = " ".join(f"WHEN {time_field} < %s THEN {piece.bucket:d}" for piece in ordered)
-    bucket = (f"CASE {which} END", [_adapt(piece.end) for piece in ordered])
-    yield from _select((table, []), measures, bucket, span, where, keys)
+    yield from _select(table, measures, (f"CASE {which} END", [_adapt(p.end) for p in ordered]), span, where, keys)
 
 
-def _select(source: tuple[str, list], measures: str, bucket: tuple[str, list], span: tuple[str, list], where, keys):
-    """SELECT bucket, *keys, *measures FROM source … GROUP BY bucket, *keys (each part SQL and its
-    parameters); rows without requests are left out."""
+def _select(table: str, measures: str, bucket: tuple[str, list], span: tuple[str, list], where: tuple[str, list], keys):
+    """SELECT bucket, *keys, *measures … GROUP BY bucket, *keys; rows without requests are left out."""
     columns = ", ".join([bucket[0], *keys, measures])
     groups = ", ".join(str(n) for n in range(1, len(keys) + 2))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {columns} FROM {source[0]} WHERE ({span[0]}) AND {where[0]} GROUP BY {groups}",  # noqa: S608
-            [*bucket[1], *source[1], *span[1], *where[1]],
+            f"SELECT {columns} FROM {table} WHERE ({span[0]}) AND {where[0]} GROUP BY {groups}",  # noqa: S608
+            [*bucket[1], *span[1], *where[1]],
         )
         rows = cursor.fetchall()
     byok = keys.index("is_byok") + 1 if "is_byok" in keys else None
