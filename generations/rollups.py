@@ -410,23 +410,22 @@ def rollup_bin_counts(
 
 
 def _histogram_rows(where: tuple[str, list], by_source: dict, grains: dict, kinds: list[int], group_by) -> list[tuple]:
-    """(kind, *group_by, low, packed counts) of every grain's pieces, in one statement: a UNION ALL of
-    one index range per (grain, kind, span). (One WHERE with an OR of those ranges made SQLite
-    scan every row of a grain.)"""
-    columns = ", ".join(["kind", *group_by, "low", "counts"])
-    seek = (
-        f"SELECT {columns} FROM {RollupHistogram._meta.db_table} "  # noqa: S608
-        f"WHERE grain = %s AND kind = %s AND bucket_start >= %s AND bucket_start < %s AND {where[0]}"
-    )
-    params = [
-        [grains[source], kind, _adapt(start), _adapt(end), *where[1]]
+    """(kind, *group_by, low, packed counts) of every grain's pieces, in one statement: an OR of flat
+    (grain, kind, one span) terms, each one range of the (grain, kind, bucket_start) index. (Nested
+    `grain = … AND (span OR span)` made SQLite scan every row of a grain; a UNION ALL of the ranges
+    made PostgreSQL start two parallel workers, 10 ms, for 0.1 ms of index scans.)"""
+    terms = [
+        (grains[source], kind, _adapt(start), _adapt(end))
         for source, pieces in by_source.items()
         for start, end in _merged(pieces)
         for kind in kinds
     ]
+    term = f"(grain = %s AND kind = %s AND bucket_start >= %s AND bucket_start < %s AND {where[0]})"
+    columns = ", ".join(["kind", *group_by, "low", "counts"])
     with connection.cursor() as cursor:
         cursor.execute(
-            " UNION ALL ".join([seek] * len(params)), [param for seek_params in params for param in seek_params]
+            f"SELECT {columns} FROM {RollupHistogram._meta.db_table} WHERE {' OR '.join([term] * len(terms))}",  # noqa: S608
+            [param for values in terms for param in (*values, *where[1])],
         )
         return cursor.fetchall()
 
