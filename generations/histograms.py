@@ -61,7 +61,11 @@ def pack(counts: dict[int, int]) -> tuple[int, bytes]:
     packed = 0
     for index, count in counts.items():
         packed |= count << (COUNT_BITS * (index - low))
-    return low, packed.to_bytes((packed.bit_length() + 7) // 8 or 1, "little")
+    return low, _to_bytes(packed)
+
+
+def _to_bytes(packed: int) -> bytes:
+    return packed.to_bytes((packed.bit_length() + 7) // 8 or 1, "little")
 
 
 class PackedSum:
@@ -83,7 +87,7 @@ class PackedSum:
 
     def packed(self) -> tuple[int, bytes]:
         """(lowest bin, packed counts as little-endian bytes), as `pack` gives them."""
-        return self.low, self.total.to_bytes((self.total.bit_length() + 7) // 8 or 1, "little")
+        return self.low, _to_bytes(self.total)
 
     def counts(self) -> dict[int, int]:
         """{bin: count} of the bins with a count."""

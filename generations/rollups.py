@@ -255,6 +255,13 @@ def _merged(pieces: list[_Piece]) -> list[tuple[datetime, datetime]]:
     return [(start, end) for start, end in spans]
 
 
+def _span_sql(pieces: list[_Piece], time_field: str) -> tuple[str, list]:
+    """The pieces' merged spans as `(time >= … AND time < …) OR …` and its parameters."""
+    spans = _merged(pieces)
+    sql = " OR ".join([f"({time_field} >= %s AND {time_field} < %s)"] * len(spans))
+    return sql, [_adapt(moment) for span in spans for moment in span]
+
+
 def _grouped(table: str, measures: str, where: tuple[str, list], pieces: list[_Piece], time_field: str, keys):
     """Rows of (bucket index, *keys, *measures) for `pieces` of one source, grouped in SQL."""
     if pieces[0].source == "localday":
@@ -276,11 +283,7 @@ def _grouped(table: str, measures: str, where: tuple[str, list], pieces: list[_P
         for bucket in sorted(buckets):
             yield from _grouped(table, measures, where, [p for p in pieces if p.bucket == bucket], time_field, keys)
         return
-    spans = _merged(pieces)
-    span = (
-        " OR ".join([f"({time_field} >= %s AND {time_field} < %s)"] * len(spans)),
-        [_adapt(moment) for span in spans for moment in span],
-    )
+    span = _span_sql(pieces, time_field)
     if len(buckets) == 1:
         (only,) = buckets
         yield from _select(table, measures, (f"{only:d}", []), span, where, keys)
@@ -459,9 +462,8 @@ def rollup_bin_counts_by_kind(
             sums[(kind_of[kind], *group)].add(low, packed)
         rows += ((*key, index, count) for key, total in sums.items() for index, count in total.counts().items())
     if raw_pieces:
-        spans = _merged(raw_pieces)
-        span = " OR ".join(["(occurred_at >= %s AND occurred_at < %s)"] * len(spans))
-        params = [*(_adapt(moment) for pair in spans for moment in pair), *where[1]]
+        span, span_params = _span_sql(raw_pieces, "occurred_at")
+        params = [*span_params, *where[1]]
         with connection.cursor() as cursor:
             for kind in kinds:
                 grouped = ", ".join([*group_by, BIN_COLUMNS[kind]])
@@ -550,9 +552,9 @@ def _dimensions(rollup) -> tuple[str, ...]:
     return DIMENSIONS if any(f.name == "api_key_hash" for f in rollup._meta.fields) else LOW_DIMENSIONS
 
 
-def _fill_sql(target: str, raw_where: str) -> str:
+def _fill_sql(target: str, raw_where: str, bucket_where: str) -> str:
     """The INSERT … SELECT … GROUP BY refilling rollup `target` from the raw rows matching raw_where
-    (or from the finer rollup rows of the same span). Table and column names come from the
+    (or from the finer rollup rows matching bucket_where, the same spans). Table and column names come from the
     models; every value is a query parameter."""
     table, source, unit = ROLLUP_TARGETS[target]
     dims = ", ".join(_dimensions(table))
@@ -565,15 +567,13 @@ def _fill_sql(target: str, raw_where: str) -> str:
         trunc = _trunc(unit, "bucket_start")
         sums = ", ".join(f"SUM({measure})" for measure in MEASURES)
         source_table = ROLLUP_TARGETS[source][0]._meta.db_table
-        # The same range condition selects the finer rollup rows of the span.
-        rollup_where = raw_where.replace("occurred_at", "bucket_start")
-        select = f"SELECT {trunc}, {dims}, {sums} FROM {source_table} WHERE {rollup_where}"  # noqa: S608
+        select = f"SELECT {trunc}, {dims}, {sums} FROM {source_table} WHERE {bucket_where}"  # noqa: S608
     return f"{insert}{select} GROUP BY {trunc}, {dims}"
 
 
-def _fill_histograms(cursor, grain: str, raw_where: str, params: list) -> None:
+def _fill_histograms(cursor, grain: str, raw_where: str, bucket_where: str, params: list) -> None:
     """Refill the packed histograms of `grain` from the raw rows matching raw_where (hours, per-key
-    days), or by adding up the finer grain's histograms of the same span (days, weeks). Packing
+    days), or by adding up the finer grain's histograms matching bucket_where (days, weeks). Packing
     happens here: SQL cannot add packed counts."""
     source, unit = BIN_TARGETS[grain]
     table = RollupHistogram._meta.db_table
@@ -594,7 +594,7 @@ def _fill_histograms(cursor, grain: str, raw_where: str, params: list) -> None:
         trunc = _trunc(unit, "bucket_start")
         cursor.execute(
             f"SELECT {trunc}, api_key_hash, model, provider, kind, low, counts FROM {table} "  # noqa: S608
-            f"WHERE grain = %s AND {_ALL_KINDS} AND ({raw_where.replace('occurred_at', 'bucket_start')})",
+            f"WHERE grain = %s AND {_ALL_KINDS} AND ({bucket_where})",
             [source, *params],
         )
         sums: dict[tuple, PackedSum] = defaultdict(PackedSum)
@@ -608,16 +608,17 @@ def _fill_histograms(cursor, grain: str, raw_where: str, params: list) -> None:
 def _refill(cursor, target: str, raw_where: str, params: list) -> None:
     """Recompute the buckets of `target` (a rollup table or a histogram grain) in the spans that
     raw_where selects: delete them, then insert their sums afresh."""
+    # The same range condition on bucket_start selects the rollup rows of those spans.
     bucket_where = raw_where.replace("occurred_at", "bucket_start")
     if target in ROLLUP_TARGETS:
         cursor.execute(f"DELETE FROM {ROLLUP_TARGETS[target][0]._meta.db_table} WHERE {bucket_where}", params)  # noqa: S608
-        cursor.execute(_fill_sql(target, raw_where), params)
+        cursor.execute(_fill_sql(target, raw_where, bucket_where), params)
         return
     cursor.execute(
         f"DELETE FROM {RollupHistogram._meta.db_table} WHERE grain = %s AND {_ALL_KINDS} AND ({bucket_where})",  # noqa: S608
         [target, *params],
     )
-    _fill_histograms(cursor, target, raw_where, params)
+    _fill_histograms(cursor, target, raw_where, bucket_where, params)
 
 
 def _refill_local_days(cursor, starts: Iterable[datetime], model: str | None = None, *, chunk: int = 400) -> None:
@@ -780,7 +781,7 @@ def rollups_rebuild(start: datetime | None = None, end: datetime | None = None, 
             _refill_local_days(cursor, _steps(windows_start, HALF_HOUR, until=batch_end))
     # Fresh statistics: without them SQLite may pick the per-key bin index for hour-bin deletes.
     # On PostgreSQL (outside a transaction) VACUUM also clears the rows the rebuild replaced now,
-    # not when autovacuum next comes by, and lets reads of the covering bin index skip the table.
+    # not when autovacuum next comes by.
     analyze = "VACUUM ANALYZE" if connection.vendor == "postgresql" and not connection.in_atomic_block else "ANALYZE"
     with connection.cursor() as cursor:
         for table in ROLLUP_TABLES:
