@@ -12,7 +12,7 @@ from generations.histograms import bin_index
 from generations.models import Generation, GenerationBody
 from generations.rollups import Touch, rollups_recompute, touches_of
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parent / "fixtures" / "samples"
 FASTROUTER_URL = "https://fastrouter.test/api/v1/generation"
 TEST_API_KEY = "test-key-never-shown-4242"
 
