@@ -303,17 +303,58 @@ def check_p95(end: datetime) -> None:
     print(f"Largest relative error of a rollup p95 latency per model over 30 d: {worst:.2%}", file=sys.stderr)
 
 
+BUCKET_ZONES = ("UTC", "Europe/Berlin", "Asia/Kolkata", "Asia/Kathmandu")
+BUCKET_RANGES = ("7d", "30d", "90d", "custom90")
+
+
+def bucket_zone_table(client: Client, runs: int) -> list[str]:
+    """Every bucket × range × zone the filter form offers: the page and the costliest chart CSV
+    (cost over time, the only one that depends on the bucket), medians. "custom90" is the custom
+    range of the last 90 local days (starts at a local midnight, unlike the whole-hour presets)."""
+    today = datetime.now(UTC).date()
+    lines = [
+        "| range | bucket | " + " | ".join(BUCKET_ZONES) + " |",
+        "|---|---|" + "---:|" * len(BUCKET_ZONES),
+    ]
+    worst = 0.0
+    for range_name in BUCKET_RANGES:
+        for bucket in ("hour", "day", "week", "month"):
+            cells = []
+            for zone in BUCKET_ZONES:
+                if range_name == "custom90":
+                    query = f"range=custom&start={today - timedelta(days=89)}&end={today}"
+                else:
+                    query = f"range={range_name}"
+                query += f"&bucket={bucket}&tz={zone}"
+                medians = []
+                for url in (f"/dashboard/?{query}", f"/dashboard/table/cost-over-time.csv?{query}"):
+                    status = client.get(url).status_code
+                    if status != 200:
+                        raise SystemExit(f"{url} answered {status}")
+                    medians.append(statistics.median(timed(lambda u=url: client.get(u), runs)))
+                worst = max(worst, *medians)
+                cells.append(" / ".join(f"{m:,.0f}" for m in medians))
+            lines.append(f"| {range_name} | {bucket} | " + " | ".join(cells) + " |")
+    lines.append(f"\nms, page / cost-over-time CSV, median of {runs}; slowest {worst:,.0f} ms (target ≤ 300 ms).")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--ingest", type=int, default=5000)
     parser.add_argument("--skip-export", action="store_true")
     parser.add_argument("--aggregates", action="store_true", help="also time the rollup read API alone")
+    parser.add_argument("--buckets-only", action="store_true", help="only the bucket × range × zone table")
     args = parser.parse_args()
 
     total = Generation.objects.count()
     print(f"{connection.vendor}, {total:,} generations", file=sys.stderr)
     client = superuser_client()
+    buckets = bucket_zone_table(client, args.runs)
+    if args.buckets_only:
+        print("\n".join(buckets))
+        return
     sample = Generation.objects.order_by("-occurred_at", "-id")[5000]
     model = sample.model
     key = sample.api_key_hash
@@ -355,6 +396,8 @@ def main() -> None:
     print("|---|---:|---:|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
+    print("\nEvery bucket, range and zone the filter form offers:\n")
+    print("\n".join(buckets))
 
 
 if __name__ == "__main__":

@@ -110,6 +110,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FASTROUTER_API_KEY = os.getenv("FASTROUTER_API_KEY", "").strip()
 FASTROUTER_BASE_URL = envurl("FASTROUTER_BASE_URL", "https://api.fastrouter.ai")
 FASTROUTER_TIMEOUT = envfloat("FASTROUTER_TIMEOUT", "10")
+# Every SQL statement of a web request is cut off after this many seconds (0: no limit).
+WEB_QUERY_TIMEOUT_SECONDS = envfloat("WEB_QUERY_TIMEOUT_SECONDS", "20")
 
 # Bulk import, the ingest API and the fetch worker (see docs/ingest.md).
 IMPORT_MAX_UPLOAD_BYTES = envint("IMPORT_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024), minimum=1)
@@ -151,6 +153,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "generations.middleware.ViewerTimeZoneMiddleware",
+    "generations.middleware.QueryTimeLimitMiddleware",
     # Last, as django-axes asks: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -22,25 +22,24 @@ import operator
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
 from django.db.models import Count, F, Max, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce, TruncDay, TruncHour, TruncMonth, TruncWeek
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from generations.filters import DEFAULT_SORT, SORTS, DashboardFilters, ListCursor
 from generations.histograms import percentile, percentiles
 from generations.models import DailyKeyRollup, Generation, KeyLabel
 from generations.money import format_usd, from_pico
-from generations.rollups import rollup_bin_counts_by_kind, rollup_series, rollup_totals, rollups_cover
+from generations.rollups import bucket_edges, rollup_bin_counts_by_kind, rollup_series, rollup_totals, rollups_cover
 
 PICO = Decimal(1).scaleb(-12)
 
-TRUNCS = {"hour": TruncHour, "day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 # Breakdown keys of the time series most dashboard figures are derived from; the per-key (and
 # per-team) breakdown is a second, exact query by key alone: without the key the rollups answer
 # from the small keyless tables, with it only from the key tables.
@@ -221,31 +220,14 @@ def _totals(source: _Source, group_by: list[str]) -> dict[tuple, Totals]:
     return {tuple(row[name] for name in group_by): Totals.from_row(row) for row in rows}
 
 
-def _local_start(moment: datetime, bucket: str) -> datetime:
-    """The naive local start of the bucket a local time is in (what the database's Trunc gives)."""
-    local = moment.replace(tzinfo=None, minute=0, second=0, microsecond=0)
-    if bucket == "hour":
-        return local
-    local = local.replace(hour=0)
-    if bucket == "week":
-        return local - timedelta(days=local.weekday())
-    return local.replace(day=1) if bucket == "month" else local
-
-
 def _series(source: _Source, bucket: str, zone: str, split_by: list[str]) -> dict[tuple, Totals]:
-    """Totals per (local bucket start as a naive local datetime, *split values)."""
-    if source.from_rollups:
-        rows = rollup_series(source.start, source.end, ZoneInfo(zone), bucket, source.dimensions, _with_byok(split_by))
-        local_starts = {start: _local_start(start, bucket) for start in {row["bucket"] for row in rows}}
-        # Summed: the two UTC hours of a DST fold are one local hour, as in the database's Trunc.
-        return _summed(
-            ((local_starts[row["bucket"]], *(row[name] for name in split_by)), _from_rollup(row)) for row in rows
-        )
-    truncated = TRUNCS[bucket]("occurred_at", tzinfo=ZoneInfo(zone))
-    rows = source.rows().annotate(bucket=truncated).values("bucket", *split_by).annotate(**_measures()).order_by()
-    return {
-        (row["bucket"].replace(tzinfo=None), *(row[name] for name in split_by)): Totals.from_row(row) for row in rows
-    }
+    """Totals per (bucket start in UTC, *split values): a UTC instant, so the two 02:00 hours of a
+    fall-back day stay two buckets."""
+    zone_info, split = ZoneInfo(zone), _with_byok(split_by)
+    rows = rollup_series(source.start, source.end, zone_info, bucket, source.dimensions, split, raw=source.raw)
+    return _summed(
+        ((row["bucket"].astimezone(UTC), *(row[name] for name in split_by)), _from_rollup(row)) for row in rows
+    )
 
 
 def _bin_counts(source: _Source, group_by: list[str], kinds: tuple[str, ...]) -> dict[str, dict[tuple, dict[int, int]]]:
@@ -258,40 +240,12 @@ def _bin_counts(source: _Source, group_by: list[str], kinds: tuple[str, ...]) ->
 
 
 def bucket_starts(filters: DashboardFilters) -> list[datetime]:
-    """Every bucket the range touches, as naive local starts, so empty buckets show as zeros."""
-    zone = filters.tzinfo
-    first = filters.start.astimezone(zone)
-    last = (filters.end - timedelta(microseconds=1)).astimezone(zone)
-    if filters.bucket == "hour":
-        starts = []
-        moment = filters.start
-        while moment <= filters.end - timedelta(microseconds=1):
-            starts.append(moment.astimezone(zone).replace(minute=0, second=0, microsecond=0, tzinfo=None))
-            moment += timedelta(hours=1)
-        starts.append(last.replace(minute=0, second=0, microsecond=0, tzinfo=None))
-        return sorted(set(starts))
-    day, end_day = first.date(), last.date()
-    if filters.bucket == "week":
-        day -= timedelta(days=day.weekday())
-    elif filters.bucket == "month":
-        day = day.replace(day=1)
-    starts = []
-    while day <= end_day:
-        starts.append(datetime(day.year, day.month, day.day))
-        day = _next_bucket_day(day, filters.bucket)
-    return starts
-
-
-def _next_bucket_day(day: date, bucket: str) -> date:
-    if bucket == "week":
-        return day + timedelta(days=7)
-    if bucket == "month":
-        return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return day + timedelta(days=1)
+    """Every bucket the range touches, as UTC starts, so empty buckets show as zeros."""
+    return bucket_edges(filters.start, filters.end, filters.tzinfo, filters.bucket)[:-1]
 
 
 def _bucket_dates(start: datetime, bucket: str) -> tuple[date, date]:
-    """The local dates a bucket covers (inclusive), for drill-down links."""
+    """The local dates a bucket (its local start) covers (inclusive), for drill-down links."""
     day = start.date()
     if bucket == "week":
         return day, day + timedelta(days=6)
@@ -301,8 +255,11 @@ def _bucket_dates(start: datetime, bucket: str) -> tuple[date, date]:
 
 
 def _bucket_label(start: datetime, bucket: str) -> str:
+    """`start` is local; an hour that happens twice (a fall-back day) is told apart by its zone's
+    abbreviation: "02:00 CEST", then "02:00 CET"."""
     if bucket == "hour":
-        return start.strftime("%a %d %b %H:00")
+        repeated = start.replace(fold=1 - start.fold).utcoffset() != start.utcoffset()
+        return start.strftime("%a %d %b %H:00 %Z" if repeated else "%a %d %b %H:00")
     if bucket == "day":
         return start.strftime("%a %d %b %Y")
     if bucket == "week":
@@ -627,9 +584,9 @@ def _time_charts(filters: DashboardFilters, series: dict[tuple, Totals], links: 
     stacked = _rollup(series, lambda group: (group[0], group[split_index] if group[split_index] in top else OTHER))
     bucket_links = []
     for start in starts:
-        first, last = _bucket_dates(start, filters.bucket)
+        first, last = _bucket_dates(start.astimezone(filters.tzinfo), filters.bucket)
         bucket_links.append(links(range="custom", start=first.isoformat(), end=last.isoformat()))
-    labels = [_bucket_label(start, filters.bucket) for start in starts]
+    labels = [_bucket_label(start.astimezone(filters.tzinfo), filters.bucket) for start in starts]
     empty = Totals()
     totals = [per_bucket.get(start, empty) for start in starts]
     grand = _sum(totals)
@@ -805,127 +762,178 @@ def filter_choices(labels: dict[str, KeyLabel]) -> FilterChoices:
     )
 
 
+class _Ingredients:
+    """What the charts are made of for one selection, each read once and only when a chart needs
+    it: a chart's CSV reads what that chart needs, not the whole page."""
+
+    def __init__(self, filters: DashboardFilters, *, raw: bool, whole_page: bool) -> None:
+        self.filters = filters
+        self.whole_page = whole_page
+        self.source = _source(filters, raw=raw)
+        self.links = _Links(filters)
+
+    @cached_property
+    def series(self) -> dict[tuple, Totals]:
+        return _series(self.source, self.filters.bucket, self.filters.zone, DIMENSIONS)
+
+    @cached_property
+    def groups(self) -> dict[tuple, Totals]:
+        """Totals per (model, provider, BYOK): on the whole page, sums of its time series (the
+        buckets cover the range exactly: one query fewer); for one chart, one grouped read."""
+        if self.whole_page:
+            return _rollup(self.series, lambda group: group[1:])
+        return _totals(self.source, DIMENSIONS)
+
+    @cached_property
+    def time_charts(self) -> tuple[list[Chart], int]:
+        return _time_charts(self.filters, self.series, self.links)
+
+    @cached_property
+    def key_groups(self) -> dict[tuple, Totals]:
+        return _totals(self.source, ["api_key_hash"])
+
+    @cached_property
+    def bins(self) -> dict[str, dict[tuple, dict[int, int]]]:
+        return _bin_counts(self.source, ["model", "provider"], ("latency", "throughput"))
+
+    @cached_property
+    def labels(self) -> dict[str, KeyLabel]:
+        return key_labels()
+
+    @cached_property
+    def by_model(self) -> dict[object, Totals]:
+        return _rollup(self.groups, lambda g: g[0])
+
+    @cached_property
+    def by_provider(self) -> dict[object, Totals]:
+        return _rollup(self.groups, lambda g: g[1])
+
+    @cached_property
+    def model_names(self) -> list[str]:
+        return [str(name) for name, _ in _by_cost(self.by_model)]
+
+    @cached_property
+    def provider_names(self) -> list[str]:
+        return [str(name) for name, _ in _by_cost(self.by_provider)]
+
+
+def _cost_by_key(parts: _Ingredients) -> Chart:
+    labels = parts.labels
+    return _cost_breakdown(
+        "cost-by-key",
+        "Cost by API key",
+        "API key",
+        _rollup(parts.key_groups, lambda g: g[0]),
+        label=lambda k: key_name(k, labels),
+        link=lambda k: parts.links(key=k),
+        colours=lambda k: colour(str(k)),
+    )
+
+
+def _cost_by_team(parts: _Ingredients) -> Chart:
+    labels = parts.labels
+    by_team = _rollup(
+        parts.key_groups, lambda g: labels[g[0]].team if g[0] in labels and labels[g[0]].team else NO_TEAM
+    )
+    return _cost_breakdown(
+        "cost-by-team",
+        "Cost by team",
+        "Team",
+        by_team,
+        label=str,
+        link=lambda k: parts.links(team="" if k == NO_TEAM else k),
+    )
+
+
+def _percentiles_by(kind: str, dimension: str) -> Callable[[_Ingredients], Chart]:
+    """The latency or throughput percentile chart by model or provider."""
+    position = {"model": 0, "provider": 1}[dimension]
+    latency = kind == "latency"
+    description = {
+        ("latency", "model"): "p50 / p95 / p99 from 8 % histogram bins (each within 4 % of the exact value).",
+        ("latency", "provider"): "p50 / p95 / p99 from 8 % histogram bins.",
+    }.get((kind, dimension), "Output tokens per second of latency (derived by us, higher is better).")
+
+    def build(parts: _Ingredients) -> Chart:
+        return _percentile_chart(
+            f"{kind}-by-{dimension}",
+            f"{kind.title()} by {dimension}",
+            dimension.title(),
+            _merge_bins(parts.bins[kind], lambda g: g[position]),
+            names=parts.model_names if dimension == "model" else parts.provider_names,
+            link=lambda k: parts.links(**{dimension: k}),
+            show=_ms if latency else _rate,
+            unit="ms" if latency else "tok/s",
+            description=description,
+        )
+
+    return build
+
+
+def _cost_by(dimension: str, kind: str = "bar") -> Callable[[_Ingredients], Chart]:
+    def build(parts: _Ingredients) -> Chart:
+        return _cost_breakdown(
+            f"cost-by-{dimension}",
+            f"Cost by {dimension}",
+            dimension.title(),
+            parts.by_model if dimension == "model" else parts.by_provider,
+            kind=kind,
+            label=lambda k: k or "unknown",
+            link=lambda k: parts.links(**{dimension: k}),
+        )
+
+    return build
+
+
+def _byok_cost(parts: _Ingredients) -> Chart:
+    return _cost_breakdown(
+        "byok-cost",
+        "BYOK vs platform-key cost",
+        "Key type",
+        _rollup(parts.groups, lambda g: {True: "BYOK", False: "Platform key"}.get(g[2], "Unknown")),
+        kind="doughnut",
+        label=str,
+        link=lambda k: parts.links(byok={"BYOK": "yes", "Platform key": "no"}.get(str(k), "")),
+        colours=lambda k: KEY_TYPE_COLOURS[str(k)],
+    )
+
+
+# The dashboard's charts in page order: slug → how to build it from the ingredients.
+CHARTS: dict[str, Callable[[_Ingredients], Chart]] = {
+    "cost-over-time": lambda parts: parts.time_charts[0][0],
+    "requests-over-time": lambda parts: parts.time_charts[0][1],
+    "cost-by-model": _cost_by("model"),
+    "cost-by-provider": _cost_by("provider", kind="doughnut"),
+    "cost-by-key": _cost_by_key,
+    "cost-by-team": _cost_by_team,
+    "latency-by-model": _percentiles_by("latency", "model"),
+    "latency-by-provider": _percentiles_by("latency", "provider"),
+    "throughput-by-model": _percentiles_by("throughput", "model"),
+    "throughput-by-provider": _percentiles_by("throughput", "provider"),
+    "tokens-by-model": lambda parts: _tokens_chart(parts.by_model, parts.links),
+    "byok-cost": _byok_cost,
+}
+
+
+def dashboard_chart(filters: DashboardFilters, slug: str) -> Chart | None:
+    """One chart (for its CSV), reading only what it needs; None for an unknown slug."""
+    build = CHARTS.get(slug)
+    return build(_Ingredients(filters, raw=False, whole_page=False)) if build else None
+
+
 def dashboard(filters: DashboardFilters, *, raw: bool = False) -> Dashboard:
-    """Everything the dashboard page (and each chart's CSV) renders, for one selection.
+    """Everything the dashboard page renders, for one selection.
 
     From the rollups; `raw=True` computes the same from raw rows (the tests compare the two).
     """
-    source = _source(filters, raw=raw)
-    previous_source = source.shifted(filters.previous.start, filters.previous.end)
-    # The buckets cover the range exactly, so the breakdowns are sums of the time series.
-    series = _series(source, filters.bucket, filters.zone, DIMENSIONS)
-    groups = _rollup(series, lambda group: group[1:])
-    key_groups = _totals(source, ["api_key_hash"])
+    parts = _Ingredients(filters, raw=raw, whole_page=True)
+    charts = [build(parts) for build in CHARTS.values()]
+    previous_source = parts.source.shifted(filters.previous.start, filters.previous.end)
     previous = _totals(previous_source, [])[()]
-    bins = _bin_counts(source, ["model", "provider"], ("latency", "throughput"))
-    latency, throughput = bins["latency"], bins["throughput"]
     previous_latency = _bin_counts(previous_source, [], ("latency",))["latency"].get((), {})
-    labels = key_labels()
-    links = _Links(filters)
-
-    totals = _sum(groups.values())
-    by_model = _rollup(groups, lambda g: g[0])
-    by_provider = _rollup(groups, lambda g: g[1])
-    by_key = _rollup(key_groups, lambda g: g[0])
-    by_team = _rollup(key_groups, lambda g: labels[g[0]].team if g[0] in labels and labels[g[0]].team else NO_TEAM)
-    by_key_type = _rollup(groups, lambda g: {True: "BYOK", False: "Platform key"}.get(g[2], "Unknown"))
+    latency = parts.bins["latency"]
+    totals = _sum(parts.groups.values())
     all_latency = _merge_bins(latency, lambda g: ())[()] if latency else {}
-    model_names = [str(name) for name, _ in _by_cost(by_model)]
-    provider_names = [str(name) for name, _ in _by_cost(by_provider)]
-
-    time_charts, bucket_count = _time_charts(filters, series, links)
-    charts = [
-        *time_charts,
-        _cost_breakdown(
-            "cost-by-model",
-            "Cost by model",
-            "Model",
-            by_model,
-            label=lambda k: k or "unknown",
-            link=lambda k: links(model=k),
-        ),
-        _cost_breakdown(
-            "cost-by-provider",
-            "Cost by provider",
-            "Provider",
-            by_provider,
-            kind="doughnut",
-            label=lambda k: k or "unknown",
-            link=lambda k: links(provider=k),
-        ),
-        _cost_breakdown(
-            "cost-by-key",
-            "Cost by API key",
-            "API key",
-            by_key,
-            label=lambda k: key_name(k, labels),
-            link=lambda k: links(key=k),
-            colours=lambda k: colour(str(k)),
-        ),
-        _cost_breakdown(
-            "cost-by-team",
-            "Cost by team",
-            "Team",
-            by_team,
-            label=str,
-            link=lambda k: links(team="" if k == NO_TEAM else k),
-        ),
-        _percentile_chart(
-            "latency-by-model",
-            "Latency by model",
-            "Model",
-            _merge_bins(latency, lambda g: g[0]),
-            names=model_names,
-            link=lambda k: links(model=k),
-            show=_ms,
-            unit="ms",
-            description="p50 / p95 / p99 from 8 % histogram bins (each within 4 % of the exact value).",
-        ),
-        _percentile_chart(
-            "latency-by-provider",
-            "Latency by provider",
-            "Provider",
-            _merge_bins(latency, lambda g: g[1]),
-            names=provider_names,
-            link=lambda k: links(provider=k),
-            show=_ms,
-            unit="ms",
-            description="p50 / p95 / p99 from 8 % histogram bins.",
-        ),
-        _percentile_chart(
-            "throughput-by-model",
-            "Throughput by model",
-            "Model",
-            _merge_bins(throughput, lambda g: g[0]),
-            names=model_names,
-            link=lambda k: links(model=k),
-            show=_rate,
-            unit="tok/s",
-            description="Output tokens per second of latency (derived by us, higher is better).",
-        ),
-        _percentile_chart(
-            "throughput-by-provider",
-            "Throughput by provider",
-            "Provider",
-            _merge_bins(throughput, lambda g: g[1]),
-            names=provider_names,
-            link=lambda k: links(provider=k),
-            show=_rate,
-            unit="tok/s",
-            description="Output tokens per second of latency (derived by us, higher is better).",
-        ),
-        _tokens_chart(by_model, links),
-        _cost_breakdown(
-            "byok-cost",
-            "BYOK vs platform-key cost",
-            "Key type",
-            by_key_type,
-            kind="doughnut",
-            label=str,
-            link=lambda k: links(byok={"BYOK": "yes", "Platform key": "no"}.get(str(k), "")),
-            colours=lambda k: KEY_TYPE_COLOURS[str(k)],
-        ),
-    ]
     return Dashboard(
         filters=filters,
         totals=totals,
@@ -933,8 +941,8 @@ def dashboard(filters: DashboardFilters, *, raw: bool = False) -> Dashboard:
         figures=_figures(totals, previous, all_latency, previous_latency),
         charts=charts,
         charts_by_slug={chart.slug: chart for chart in charts},
-        choices=filter_choices(labels),
-        bucket_count=bucket_count,
+        choices=filter_choices(parts.labels),
+        bucket_count=parts.time_charts[1],
     )
 
 

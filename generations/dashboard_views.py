@@ -117,8 +117,7 @@ def dashboard_chart_csv(request: HttpRequest, chart: str) -> HttpResponse:
     form = DashboardFilterForm(request.GET, default_zone=viewer_zone(request))
     if not form.is_valid():
         return _bad_filters(form)
-    board = analytics.dashboard(form.filters())
-    table = board.charts_by_slug.get(chart)
+    table = analytics.dashboard_chart(form.filters(), chart)
     if table is None:
         raise Http404("No such chart")
     rows = [table.columns, *([row.label, *(cell.value for cell in row.cells)] for row in table.rows)]

@@ -36,8 +36,9 @@ BUCKET_LENGTH = {
     "week": timedelta(days=7),
     "month": timedelta(days=28),
 }
-# More buckets than this is an unreadable chart and a slow query (e.g. hours over a year).
-MAX_BUCKETS = 2200
+# More points than this is an unreadable chart and a slow page: a finer bucket than the range
+# allows is replaced by the next coarser one, with a notice (as Grafana does).
+MAX_BUCKETS = 2000
 SPLITS = ("model", "provider")
 BYOK_CHOICES = [("", "Any key type"), ("yes", "BYOK only"), ("no", "Platform key only")]
 SORTS = {
@@ -83,6 +84,7 @@ class DashboardFilters:
     byok: bool | None = None
     split: str = "model"
     bucket_chosen: bool = False
+    bucket_notice: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -161,11 +163,17 @@ class DashboardFilterForm(forms.Form):
                 raise forms.ValidationError("The end date is before the start date.")
         data["range"] = chosen
         start, end = self._bounds(data)
-        bucket = data.get("bucket") or default_bucket(end - start)
-        if (end - start) / BUCKET_LENGTH[bucket] > MAX_BUCKETS:
-            raise forms.ValidationError(
-                f"That range has too many {bucket}s to chart; choose a larger bucket or a shorter range."
-            )
+        asked = data.get("bucket") or default_bucket(end - start)
+        bucket = next(
+            (b for b in BUCKETS[BUCKETS.index(asked) :] if (end - start) / BUCKET_LENGTH[b] <= MAX_BUCKETS), None
+        )
+        if bucket is None:
+            raise forms.ValidationError(f"That range is too long to chart (more than {MAX_BUCKETS:,} months).")
+        data["bucket_notice"] = (
+            ""
+            if bucket == asked
+            else f"{asked.title()} buckets would make more than {MAX_BUCKETS:,} points; showing {bucket}s instead."
+        )
         data["start_at"], data["end_at"], data["bucket_resolved"] = start, end, bucket
         return data
 
@@ -204,6 +212,7 @@ class DashboardFilterForm(forms.Form):
             byok=byok,
             split=data["split"] or "model",
             bucket_chosen=bool(data["bucket"]),
+            bucket_notice=data["bucket_notice"],
         )
 
     def error_messages(self) -> list[str]:

@@ -226,12 +226,13 @@ class HourlyRollup(RollupMeasures):
         return f"{self.bucket_start:%Y-%m-%d %H:00} {self.model}"
 
 
-class HalfHourRollup(RollupMeasures):
-    """One UTC half hour × (model, provider, endpoint, BYOK): the edges of local days in half-hour
-    zones (India, Iran, Newfoundland, central Australia), which fall on the half hour."""
+class QuarterHourRollup(RollupMeasures):
+    """One UTC quarter hour × (model, provider, endpoint, BYOK): the edges of local hours and days
+    in half- and quarter-hour zones (India, Iran, Newfoundland, central Australia; Nepal, Chatham),
+    so no zone in use reads raw rows for a local bucket."""
 
     class Meta:
-        indexes = [models.Index(fields=["bucket_start", "model"], name="rollup_half_idx")]
+        indexes = [models.Index(fields=["bucket_start", "model"], name="rollup_quarter_idx")]
 
     def __str__(self) -> str:
         return f"{self.bucket_start:%Y-%m-%d %H:%M} {self.model}"

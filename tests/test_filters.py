@@ -90,3 +90,25 @@ def test_cursor_round_trips_and_a_damaged_one_is_an_error():
     form = GenerationListFilterForm({"after": "not-a-cursor!"}, default_zone="UTC", now=NOW)
     assert not form.is_valid()
     assert "damaged" in " ".join(form.error_messages())
+
+
+@pytest.mark.parametrize(
+    ("data", "bucket"),
+    [
+        ({"range": "90d", "bucket": "hour"}, "day"),
+        ({"range": "custom", "start": "2020-01-01", "end": "2025-01-01", "bucket": "hour"}, "week"),
+        ({"range": "custom", "start": "1900-01-01", "end": "2025-01-01", "bucket": "day"}, "month"),
+    ],
+)
+def test_a_bucket_making_too_many_points_becomes_coarser_with_a_notice(data, bucket):
+    form = DashboardFilterForm(data, default_zone="UTC", now=NOW)
+    assert form.is_valid(), form.errors
+    filters = form.filters()
+    assert filters.bucket == bucket
+    assert f"showing {bucket}s instead" in filters.bucket_notice
+
+
+def test_a_bucket_within_the_limit_is_kept_without_a_notice():
+    form = DashboardFilterForm({"range": "30d", "bucket": "hour"}, default_zone="UTC", now=NOW)
+    assert form.is_valid()
+    assert (form.filters().bucket, form.filters().bucket_notice) == ("hour", "")

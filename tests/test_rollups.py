@@ -127,23 +127,26 @@ def test_series_from_rollups_equal_series_from_raw_rows(random_history, zone, bu
 
 def test_a_range_is_read_from_the_coarsest_grain_that_fits_each_part():
     start, end = datetime(2025, 10, 19, 22, 40, tzinfo=UTC), datetime(2025, 11, 4, 1, 45, tzinfo=UTC)
-    pieces = [(p.source, p.start, p.end) for p in _pieces([start, end], ["week", "day", "hour", "half"])]
+    pieces = [(p.source, p.start, p.end) for p in _pieces([start, end], ["week", "day", "hour", "quarter"])]
     assert pieces == [
-        ("raw", start, datetime(2025, 10, 19, 23, tzinfo=UTC)),
+        ("raw", start, datetime(2025, 10, 19, 22, 45, tzinfo=UTC)),
+        ("quarter", datetime(2025, 10, 19, 22, 45, tzinfo=UTC), datetime(2025, 10, 19, 23, tzinfo=UTC)),
         ("hour", datetime(2025, 10, 19, 23, tzinfo=UTC), datetime(2025, 10, 20, tzinfo=UTC)),
         ("week", datetime(2025, 10, 20, tzinfo=UTC), datetime(2025, 11, 3, tzinfo=UTC)),
         ("day", datetime(2025, 11, 3, tzinfo=UTC), datetime(2025, 11, 4, tzinfo=UTC)),
         ("hour", datetime(2025, 11, 4, tzinfo=UTC), datetime(2025, 11, 4, 1, tzinfo=UTC)),
-        ("half", datetime(2025, 11, 4, 1, tzinfo=UTC), datetime(2025, 11, 4, 1, 30, tzinfo=UTC)),
-        ("raw", datetime(2025, 11, 4, 1, 30, tzinfo=UTC), end),
+        ("quarter", datetime(2025, 11, 4, 1, tzinfo=UTC), end),
     ]
 
 
-@pytest.mark.parametrize("zone", ["Asia/Kolkata", "Asia/Tokyo", "America/St_Johns", "Europe/Berlin"])
-def test_local_days_in_whole_and_half_hour_zones_need_no_raw_rows(zone):
+@pytest.mark.parametrize("bucket", ["hour", "day"])
+@pytest.mark.parametrize(
+    "zone", ["Asia/Kolkata", "Asia/Tokyo", "America/St_Johns", "Europe/Berlin", "Asia/Kathmandu", "Pacific/Chatham"]
+)
+def test_local_hours_and_days_in_every_zone_need_no_raw_rows(zone, bucket):
     tz = ZoneInfo(zone)
-    edges = bucket_edges(datetime(2025, 10, 1, tzinfo=tz), datetime(2025, 11, 30, tzinfo=tz), tz, "day")
-    assert {piece.source for piece in _pieces(edges, ["week", "day", "hour", "half"])} <= {"day", "hour", "half"}
+    edges = bucket_edges(datetime(2025, 10, 1, tzinfo=tz), datetime(2025, 11, 30, tzinfo=tz), tz, bucket)
+    assert {piece.source for piece in _pieces(edges, ["week", "day", "hour", "quarter"])} <= {"day", "hour", "quarter"}
 
 
 def test_day_buckets_follow_local_midnights_across_a_dst_change():
@@ -204,3 +207,34 @@ def test_an_empty_key_list_matches_nothing(random_history):
 
     assert rollup_totals(start, end, {"api_key_hash": []}) == []
     assert rollup_bin_counts(start, end, {"api_key_hash": []}, ("model",)) == {}
+
+
+def test_the_statement_text_does_not_grow_with_the_number_of_buckets(random_history, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    zone = ZoneInfo("Asia/Kathmandu")
+    sizes = []
+    for days in (1, 24):
+        with CaptureQueriesContext(connection) as captured:
+            rollup_series(BASE, BASE + timedelta(days=days), zone, "hour", {}, ("model",))
+        sizes.append(max(len(query["sql"]) - len(str(query["sql"]).split("json_each(")[-1]) for query in captured))
+        # One statement per grain read, however many buckets.
+        assert len(captured) <= 4
+    assert sizes[0] == sizes[1]
+
+
+def test_a_fall_back_day_has_two_buckets_for_its_repeated_hour(db):
+    zone = ZoneInfo("Europe/Berlin")
+    # 2026-10-25: 02:00–03:00 happens twice in Berlin (CEST, then CET).
+    first, second = datetime(2026, 10, 25, 0, 30, tzinfo=UTC), datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+    stamps = [first, second, second]
+    payloads = [
+        full_payload(f"fold-{n}", query_time=at.isoformat().replace("+00:00", "Z")) for n, at in enumerate(stamps)
+    ]
+    generation_store_many(items=[(p["id"], GenerationDetails.from_payload(p)) for p in payloads])
+    start = datetime(2026, 10, 25, tzinfo=zone)
+    series = rollup_series(start, datetime(2026, 10, 26, tzinfo=zone), zone, "hour")
+    by_start = {row["bucket"].astimezone(UTC): row["requests"] for row in series}
+    assert by_start == {first.replace(minute=0): 1, second.replace(minute=0): 2}
+    assert len(bucket_edges(start, datetime(2026, 10, 26, tzinfo=zone), zone, "hour")) == 26

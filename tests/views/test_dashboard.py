@@ -202,3 +202,26 @@ def test_dashboard_needs_login(client):
 def test_nav_links_to_dashboard_and_generations(user_client):
     html = user_client.get("/").content.decode()
     assert 'href="/dashboard/"' in html and 'href="/generations/"' in html
+
+
+def test_a_fall_back_days_repeated_hour_is_two_labelled_rows(user_client, django_assert_max_num_queries):
+    from datetime import UTC, datetime
+
+    for n, at in enumerate([datetime(2026, 10, 25, 0, 30, tzinfo=UTC), datetime(2026, 10, 25, 1, 30, tzinfo=UTC)]):
+        make_generation(f"fold-{n}", body=False, occurred_at=at)
+    query = "range=custom&start=2026-10-25&end=2026-10-25&tz=Europe/Berlin&bucket=hour"
+    response = user_client.get(f"/dashboard/table/cost-over-time.csv?{query}")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))[1:]
+    assert len(rows) == 25
+    labels = [row[0] for row in rows]
+    assert "Sun 25 Oct 02:00 CEST" in labels and "Sun 25 Oct 02:00 CET" in labels
+    assert labels.index("Sun 25 Oct 02:00 CEST") + 1 == labels.index("Sun 25 Oct 02:00 CET")
+
+
+def test_a_chart_csv_reads_only_what_its_chart_needs(user_client, recent_rows, django_assert_max_num_queries):
+    user_client.get("/dashboard/")  # the session's zone saved, the choices cached
+    # Session + user, the fetch-worker banner, one grouped read per grain: no series, no
+    # histograms, no previous period, no filter choices.
+    with django_assert_max_num_queries(6):
+        response = user_client.get("/dashboard/table/cost-by-model.csv?range=30d")
+    assert response.status_code == 200
