@@ -3,6 +3,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 
 SESSION_TIME_ZONE_KEY = "time_zone"
 
@@ -20,3 +21,18 @@ class ViewerTimeZoneMiddleware:
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             timezone.deactivate()
         return self.get_response(request)
+
+
+class NoStoreForSignedInMiddleware:
+    """Every answer to a signed-in user (pages, CSVs, payloads, the admin) is private data: no
+    browser or proxy cache may keep it (Cache-Control: no-store), e.g. after logging out."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            add_never_cache_headers(response)
+        return response
