@@ -124,6 +124,8 @@ FETCH_MAX_ATTEMPTS = envint("FETCH_MAX_ATTEMPTS", "6", minimum=1)
 FETCH_RETRY_BASE_SECONDS = envfloat("FETCH_RETRY_BASE_SECONDS", "5")
 FETCH_CLAIM_SECONDS = envint("FETCH_CLAIM_SECONDS", "300", minimum=1)
 FETCH_AUTH_PAUSE_SECONDS = envint("FETCH_AUTH_PAUSE_SECONDS", "60", minimum=1)
+# Roles (generations/roles.py): ids a member may fetch or queue per day (staff have no limit).
+MEMBER_DAILY_FETCH_LIMIT = envint("MEMBER_DAILY_FETCH_LIMIT", "2000")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -153,6 +155,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "generations.middleware.ViewerTimeZoneMiddleware",
+    "generations.middleware.NoStoreForSignedInMiddleware",
     "generations.middleware.QueryTimeLimitMiddleware",
     # Last, as django-axes asks: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -234,9 +237,14 @@ X_FRAME_OPTIONS = "DENY"
 
 
 def chartjs_script_source(url: str) -> list[str]:
-    """The Chart.js CDN origin for script-src; a same-origin (relative) copy needs nothing extra."""
+    """Exactly the Chart.js file for script-src (a source with a full path allows only that file,
+    not the rest of the CDN); a same-origin (relative) copy needs nothing beyond 'self'."""
     parsed = urlsplit(url)
-    return [f"{parsed.scheme}://{parsed.netloc}"] if parsed.scheme and parsed.netloc else []
+    if not parsed.netloc:
+        return []
+    # "," and ";" separate CSP sources and directives; browsers match percent-encoded paths.
+    path = parsed.path.replace(",", "%2C").replace(";", "%3B")
+    return [f"{parsed.scheme}://{parsed.netloc}{path}" if parsed.scheme else f"{parsed.netloc}{path}"]
 
 
 # No inline script or style anywhere: htmx is told not to inject its indicator styles (base.html).
@@ -259,6 +267,10 @@ AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", "15", minim
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Behind reverse proxies, the client is the address the outermost trusted proxy saw (django-ipware
+# reads X-Forwarded-For); with none, REMOTE_ADDR. Otherwise a lockout would lock out the proxy.
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", "0")
+AXES_CLIENT_IP_CALLABLE = "generations.client_address.client_ip"
 # No start-up banner in every process (web, worker, simulator, each management command).
 AXES_VERBOSE = False
 

@@ -1,11 +1,12 @@
 from datetime import datetime, timedelta
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Max, Min, QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
@@ -217,8 +218,19 @@ class IngestTokenAdmin(admin.ModelAdmin):
             return
         token, raw = ingest_token_create(name=obj.name, user=request.user)
         obj.pk, obj.token_hash, obj.prefix = token.pk, token.token_hash, token.prefix
-        # The only time the token is shown: it is stored hashed and cannot be recovered.
-        messages.warning(request, f"Copy the token for “{token.name}” now, it will not be shown again: {raw}")
+        obj._raw_token = raw  # for response_add, on this request only
+
+    def response_add(self, request: HttpRequest, obj: IngestToken, post_url_continue=None) -> TemplateResponse:
+        """The only time the token is shown (it is stored hashed): on this page, never in a message,
+        which would sit in a cookie or the session."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Copy the token for “{obj.name}” now",
+            "token": obj,
+            "raw_token": obj._raw_token,
+        }
+        return TemplateResponse(request, "admin/generations/ingesttoken/created.html", context)
 
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request: HttpRequest, queryset) -> None:

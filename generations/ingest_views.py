@@ -12,6 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from generations import ingest_selectors, queue
+from generations.access import fetch_required
 from generations.forms import ImportConfirmForm, ImportForm
 from generations.id_import import ParsedIds
 from generations.ingest_tokens import ingest_token_authenticate
@@ -21,6 +22,7 @@ INVALID_SHOWN = 200
 
 
 @require_http_methods(["GET", "POST"])
+@fetch_required
 def import_ids(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and "confirm" in request.POST:
         confirm = ImportConfirmForm(request.POST)
@@ -82,9 +84,10 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@fetch_required
 def batch_retry(request: HttpRequest, pk: int) -> HttpResponse:
     batch = get_object_or_404(LookupBatch, pk=pk)
-    count = queue.generation_batch_retry_failed(batch=batch)
+    count = queue.generation_batch_retry_failed(batch=batch, user=request.user)
     if count:
         messages.success(request, f"Queued {count:,} ids again.")
     else:

@@ -8,6 +8,7 @@ from django.db import OperationalError, connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 
 SESSION_TIME_ZONE_KEY = "time_zone"
 
@@ -25,6 +26,21 @@ class ViewerTimeZoneMiddleware:
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             timezone.deactivate()
         return self.get_response(request)
+
+
+class NoStoreForSignedInMiddleware:
+    """Every answer to a signed-in user (pages, CSVs, payloads, the admin) is private data: no
+    browser or proxy cache may keep it (Cache-Control: no-store), e.g. after logging out."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            add_never_cache_headers(response)
+        return response
 
 
 class QueryTimeLimitMiddleware:

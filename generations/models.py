@@ -57,6 +57,11 @@ class Generation(models.Model):
             models.Index(fields=["endpoint", "occurred_at"], name="gen_endpoint_time_idx"),
             models.Index(Upper("model"), name="gen_model_upper_idx"),
         ]
+        # The roles (generations/roles.py): reading needs only a login; these spend FastRouter quota.
+        permissions = [
+            ("fetch_generations", "Look up new ids, refresh and import"),
+            ("fetch_unlimited", "Fetch without the member daily limit"),
+        ]
 
     def __str__(self) -> str:
         return self.generation_id
@@ -173,6 +178,20 @@ class IngestToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class DailyFetchUsage(models.Model):
+    """How many ids a user fetched or queued on one day, against MEMBER_DAILY_FETCH_LIMIT."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    day = models.DateField(help_text="In the site's TIME_ZONE.")
+    ids = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "day"], name="fetch_usage_user_day_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.day}: {self.ids} ids"
 
 
 class WorkerStatus(models.Model):

@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractUser
 from django.db import connection, transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from generations.client import GenerationDetails
 from generations.models import Generation, LookupBatch, LookupRequest, WorkerStatus
+from generations.roles import fetch_allowance_spend
 from generations.services import generation_store_many
 
 State = LookupRequest.State
@@ -76,15 +78,19 @@ def generation_enqueue(
     *,
     ids: Iterable[str],
     source: str,
-    user=None,
+    user: AbstractUser | None = None,
     label: str = "",
     invalid: int = 0,
     refresh: bool = False,
 ) -> LookupBatch:
-    """Queue every id that is neither stored nor queued (and, with ``refresh``, stored ones too)."""
+    """Queue every id that is neither stored nor queued (and, with ``refresh``, stored ones too).
+    A ``user`` (the web import) spends their daily limit on them, or FetchRefused queues nothing;
+    the command line, the ingest API and the demo pass none."""
     unique = list(dict.fromkeys(ids))
     stored, queued = _stored_and_queued(unique)
     to_queue = [i for i in unique if i not in queued and (refresh or i not in stored)]
+    if user is not None:
+        fetch_allowance_spend(user=user, ids=len(to_queue))
     batch = LookupBatch.objects.create(
         source=source,
         label=label[:200],
@@ -115,10 +121,15 @@ def generation_enqueue(
     return batch
 
 
-def generation_batch_retry_failed(*, batch: LookupBatch) -> int:
-    """Re-queue the batch's failed and not-found ids; returns how many."""
+@transaction.atomic
+def generation_batch_retry_failed(*, batch: LookupBatch, user: AbstractUser | None = None) -> int:
+    """Re-queue the batch's failed and not-found ids; returns how many. A ``user`` spends their
+    daily limit on them, or FetchRefused re-queues nothing."""
+    retryable = LookupRequest.objects.filter(batch=batch, state__in=(State.FAILED, State.NOT_FOUND))
+    if user is not None:
+        fetch_allowance_spend(user=user, ids=retryable.count())
     now = timezone.now()
-    return LookupRequest.objects.filter(batch=batch, state__in=(State.FAILED, State.NOT_FOUND)).update(
+    return retryable.update(
         state=State.QUEUED, attempts=0, last_error="", next_attempt_at=now, claimed_by="", claim_expires_at=None,
         updated_at=now,
     )  # fmt: skip

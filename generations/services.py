@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractUser
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -13,6 +14,7 @@ from generations.client import FastRouterClient, GenerationDetails
 from generations.histograms import bin_index
 from generations.models import Generation, GenerationBody, ViewerPreference
 from generations.money import to_pico
+from generations.roles import fetch_allowance_spend
 from generations.rollups import Touch, rollups_recompute, touches_of
 
 _clients: dict[tuple[str, str, float], FastRouterClient] = {}
@@ -231,10 +233,20 @@ def generation_fetch(*, generation_id: str, client: FastRouterClient | None = No
     return generation_store(generation_id=generation_id, details=details)
 
 
-def generation_lookup(*, generation_id: str) -> Generation:
-    """A stored generation without calling FastRouter, else fetched once and kept."""
+def generation_lookup(*, generation_id: str, user: AbstractUser) -> Generation:
+    """A stored generation without calling FastRouter (any role), else fetched once and kept:
+    a fetch counts against the user's daily limit, or raises FetchRefused."""
     stored = Generation.objects.filter(generation_id=generation_id).first()
-    return stored or generation_fetch(generation_id=generation_id)
+    if stored:
+        return stored
+    fetch_allowance_spend(user=user, ids=1)
+    return generation_fetch(generation_id=generation_id)
+
+
+def generation_refresh(*, generation_id: str, user: AbstractUser) -> Generation:
+    """Fetch a stored generation again; counts against the user's daily limit, or raises FetchRefused."""
+    fetch_allowance_spend(user=user, ids=1)
+    return generation_fetch(generation_id=generation_id)
 
 
 def viewer_set_time_zone(*, user: object, zone: str) -> None:

@@ -10,6 +10,7 @@ from django_htmx.http import push_url
 from generations import selectors, services
 from generations.client import FastRouterError
 from generations.forms import LookupForm
+from generations.roles import FetchRefused
 
 
 def _detail_url(generation_id: str) -> str:
@@ -25,7 +26,10 @@ def lookup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         generation_id = form.cleaned_data["generation_id"]
         try:
-            services.generation_lookup(generation_id=generation_id)
+            services.generation_lookup(generation_id=generation_id, user=request.user)
+        except FetchRefused as refused:
+            error = refused.user_message
+            status = refused.status
         except FastRouterError as failure:
             error = failure.user_message
             status = 502
@@ -53,7 +57,9 @@ def generation_detail(request: HttpRequest, generation_id: str) -> HttpResponse:
         if selectors.generation_get(generation_id=generation_id) is None:
             raise Http404("No stored generation with this id")
         try:
-            services.generation_fetch(generation_id=generation_id)
+            services.generation_refresh(generation_id=generation_id, user=request.user)
+        except FetchRefused as refused:
+            messages.error(request, refused.user_message)
         except FastRouterError as failure:
             messages.error(request, f"Refresh failed, the stored record is unchanged: {failure.user_message}")
         else:

@@ -4,6 +4,7 @@ from django.core.cache import cache
 
 from generations import services
 from generations.client import FastRouterClient
+from generations.roles import role_grant
 from tests.factories import TEST_API_KEY
 
 
@@ -45,6 +46,15 @@ def no_retry_waits(monkeypatch):
 
 @pytest.fixture
 def user(django_user_model):
+    """A member, the usual team login: reads everything and fetches within the daily limit."""
+    member = django_user_model.objects.create_user(username="member", password="member-pass-123")
+    role_grant(user=member, role="member")
+    return member
+
+
+@pytest.fixture
+def viewer_user(django_user_model):
+    """A login with no role: reads what is stored, fetches nothing."""
     return django_user_model.objects.create_user(username="viewer", password="viewer-pass-123")
 
 
@@ -56,6 +66,12 @@ def staff_user(django_user_model):
 @pytest.fixture
 def user_client(client, user):
     client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def viewer_client(client, viewer_user):
+    client.force_login(viewer_user)
     return client
 
 

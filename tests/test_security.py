@@ -24,7 +24,7 @@ def test_every_page_sends_the_strict_content_security_policy(client):
     policy = dict(part.strip().split(" ", 1) for part in response["Content-Security-Policy"].split(";"))
     assert policy == {
         "default-src": "'self'",
-        "script-src": "'self' https://cdn.jsdelivr.net",
+        "script-src": "'self' https://cdn.jsdelivr.net/npm/chart.js@4.5.1/dist/chart.umd.min.js",
         "style-src": "'self'",
         "img-src": "'self' data:",
         "connect-src": "'self'",
@@ -34,10 +34,13 @@ def test_every_page_sends_the_strict_content_security_policy(client):
     }
 
 
-def test_chartjs_origin_comes_from_its_url_and_a_local_copy_needs_none():
+def test_script_src_allows_exactly_the_chartjs_file_and_a_local_copy_needs_nothing_more():
     assert chartjs_script_source("https://cdn.example.org/npm/chart.js@4.5.1/chart.umd.min.js") == [
-        "https://cdn.example.org"
+        "https://cdn.example.org/npm/chart.js@4.5.1/chart.umd.min.js"
     ]
+    # A query is not part of a CSP source; "," and ";" would end it.
+    assert chartjs_script_source("https://cdn.example.org/a,b;c.js?v=1") == ["https://cdn.example.org/a%2Cb%3Bc.js"]
+    assert chartjs_script_source("//cdn.example.org/chart.js") == ["cdn.example.org/chart.js"]
     assert chartjs_script_source("/static/vendor/chart.js/chart.umd.min.js") == []
 
 
@@ -94,11 +97,11 @@ def test_htmx_requests_carry_the_csrf_token_in_a_header(user_client):
 
 def test_repeated_failed_logins_are_locked_out_with_the_site_page(client, user):
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
-        failed = client.post(reverse("login"), {"username": "viewer", "password": "wrong"})
+        failed = client.post(reverse("login"), {"username": "member", "password": "wrong"})
         assert failed.status_code == 200
-    last_failure = client.post(reverse("login"), {"username": "viewer", "password": "wrong"})
+    last_failure = client.post(reverse("login"), {"username": "member", "password": "wrong"})
     assert last_failure.status_code == 429
-    locked = client.post(reverse("login"), {"username": "viewer", "password": "viewer-pass-123"})
+    locked = client.post(reverse("login"), {"username": "member", "password": "member-pass-123"})
     assert locked.status_code == 429
     assert "Too many failed logins" in locked.content.decode()
     assert "15 minutes" in locked.content.decode()
@@ -106,7 +109,7 @@ def test_repeated_failed_logins_are_locked_out_with_the_site_page(client, user):
 
 
 def test_a_correct_password_logs_in_through_the_axes_backend(client, user):
-    response = client.post(reverse("login"), {"username": "viewer", "password": "viewer-pass-123"})
+    response = client.post(reverse("login"), {"username": "member", "password": "member-pass-123"})
     assert response.status_code == 302
     assert client.session["_auth_user_backend"] == "django.contrib.auth.backends.ModelBackend"
 
@@ -187,3 +190,42 @@ def test_the_fastrouter_key_appears_in_no_log_record_on_success(user_client, htt
     with caplog.at_level(logging.DEBUG):
         user_client.post(reverse("lookup"), {"generation_id": "gen-fine"})
     assert TEST_API_KEY not in caplog.text
+
+
+# --- Caching, proxies ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        reverse("lookup"),
+        reverse("dashboard"),
+        reverse("generation-list"),
+        reverse("generation-detail", args=["gen-cache"]),
+        reverse("generation-payload", args=["gen-cache"]),
+        reverse("generation-export"),
+        reverse("dashboard-chart-csv", args=["cost-over-time"]),
+        reverse("batch-list"),
+    ],
+)
+def test_no_cache_may_keep_what_a_signed_in_user_sees(user_client, url):
+    make_generation("gen-cache")
+    response = user_client.get(url)
+    assert response.status_code == 200
+    assert "no-store" in response.get("Cache-Control", "")
+
+
+def test_behind_a_proxy_a_lockout_locks_out_only_that_client(settings, user):
+    settings.TRUSTED_PROXY_COUNT = 1
+    proxy = "10.0.0.2"
+    attacker, colleague = Client(REMOTE_ADDR=proxy), Client(REMOTE_ADDR=proxy)
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        attacker.post(
+            reverse("login"), {"username": "member", "password": "wrong"}, headers={"X-Forwarded-For": "203.0.113.9"}
+        )
+    correct = {"username": "member", "password": "member-pass-123"}
+    locked = attacker.post(reverse("login"), correct, headers={"X-Forwarded-For": "203.0.113.9"})
+    assert locked.status_code == 429
+    # The client's own address is the one the proxy appended, whatever it wrote to the left.
+    response = colleague.post(reverse("login"), correct, headers={"X-Forwarded-For": "203.0.113.9, 198.51.100.7"})
+    assert response.status_code == 302

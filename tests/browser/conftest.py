@@ -22,6 +22,7 @@ from django.conf import settings as django_settings
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
+from generations.roles import role_grant
 from generations.simulator import SimulatorConfig, make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -216,6 +217,13 @@ def viewer(django_user_model):
 
 
 @pytest.fixture
+def member(django_user_model):
+    user = django_user_model.objects.create_user(username="member", password=PASSWORD)
+    role_grant(user=user, role="member")
+    return user
+
+
+@pytest.fixture
 def staff(django_user_model):
     return django_user_model.objects.create_superuser(username="boss", password=PASSWORD)
 
@@ -223,6 +231,12 @@ def staff(django_user_model):
 @pytest.fixture
 def viewer_page(page, live_server, viewer):
     log_in(page, live_server, viewer.username)
+    return page
+
+
+@pytest.fixture
+def member_page(page, live_server, member):
+    log_in(page, live_server, member.username)
     return page
 
 

@@ -80,9 +80,9 @@ def _batch_requests(page, pattern: str) -> list[str]:
 
 
 def test_pasted_ids_are_previewed_queued_and_fetched_while_the_progress_bar_fills(
-    viewer_page, live_server, fetch_worker
+    member_page, live_server, fetch_worker
 ):
-    page = viewer_page
+    page = member_page
     ids = demo_ids(60)
     lines = [*ids[:20], "", TOO_LONG, *ids[20:40], "tab\u200bbed", ids[0], *ids[40:], *UNKNOWN_IDS]
     page.goto(f"{live_server.url}/import/")
@@ -137,8 +137,8 @@ def test_pasted_ids_are_previewed_queued_and_fetched_while_the_progress_bar_fill
     assert page.locator("#batch-progress[hx-trigger]").count() == 0
 
 
-def test_an_uploaded_jsonl_file_is_previewed_with_its_bad_lines_and_queued(viewer_page, live_server, tmp_path):
-    page = viewer_page
+def test_an_uploaded_jsonl_file_is_previewed_with_its_bad_lines_and_queued(member_page, live_server, tmp_path):
+    page = member_page
     ids = demo_ids(5, seed="upload")
     rows = [json.dumps({"id": generation_id, "model": "openai/gpt-4o"}) for generation_id in ids]
     rows.insert(2, json.dumps({"model": "no id here"}))

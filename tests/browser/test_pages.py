@@ -33,30 +33,30 @@ def test_pages_send_the_strict_content_security_policy(page, live_server, viewer
     assert response.headers["x-frame-options"] == "DENY"
 
 
-def test_htmx_lookup_fetches_from_fastrouter_and_shows_the_detail_in_place(viewer_page, live_server, simulator):
+def test_htmx_lookup_fetches_from_fastrouter_and_shows_the_detail_in_place(member_page, live_server, simulator):
     generation_id = simulator_id(1)
-    viewer_page.fill("#id_generation_id", generation_id)
-    viewer_page.click("form.lookup button[type=submit]")
-    expect(viewer_page.locator("#generation-detail h1")).to_have_text(generation_id)
+    member_page.fill("#id_generation_id", generation_id)
+    member_page.click("form.lookup button[type=submit]")
+    expect(member_page.locator("#generation-detail h1")).to_have_text(generation_id)
     # htmx swapped the result in and pushed the detail URL: no full page load happened.
-    expect(viewer_page).to_have_url(f"{live_server.url}/generations/{generation_id}/")
-    expect(viewer_page.locator("section.card h1")).to_have_text("Look up a generation")
-    snapshot(viewer_page, "htmx-lookup-result")
+    expect(member_page).to_have_url(f"{live_server.url}/generations/{generation_id}/")
+    expect(member_page.locator("section.card h1")).to_have_text("Look up a generation")
+    snapshot(member_page, "htmx-lookup-result")
     assert Generation.objects.filter(generation_id=generation_id).count() == 1
     assert simulator.status_counts() == {200: 1}
 
 
-def test_htmx_lookup_of_an_unknown_id_explains_in_place(viewer_page, live_server, simulator):
-    viewer_page.fill("#id_generation_id", "gen-that-fastrouter-never-made")
-    viewer_page.click("form.lookup button[type=submit]")
-    expect(viewer_page.locator("#lookup-result .error")).to_contain_text("no generation with this id")
-    expect(viewer_page).to_have_url(f"{live_server.url}/")
+def test_htmx_lookup_of_an_unknown_id_explains_in_place(member_page, live_server, simulator):
+    member_page.fill("#id_generation_id", "gen-that-fastrouter-never-made")
+    member_page.click("form.lookup button[type=submit]")
+    expect(member_page.locator("#lookup-result .error")).to_contain_text("no generation with this id")
+    expect(member_page).to_have_url(f"{live_server.url}/")
 
 
-def test_lookup_without_javascript_posts_and_redirects_to_the_detail(browser, live_server, viewer, simulator, request):
+def test_lookup_without_javascript_posts_and_redirects_to_the_detail(browser, live_server, member, simulator, request):
     context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
     page, problems = open_page(context, request)
-    log_in(page, live_server, viewer.username)
+    log_in(page, live_server, member.username)
     generation_id = simulator_id(2)
     page.fill("#id_generation_id", generation_id)
     page.click("form.lookup button[type=submit]")
@@ -67,15 +67,15 @@ def test_lookup_without_javascript_posts_and_redirects_to_the_detail(browser, li
     assert not problems
 
 
-def test_refresh_button_fetches_again_and_says_so(viewer_page, live_server, simulator):
+def test_refresh_button_fetches_again_and_says_so(member_page, live_server, simulator):
     generation_id = simulator_id(3)
     make_generation(generation_id, model="stale/model")
-    viewer_page.goto(f"{live_server.url}/generations/{generation_id}/")
-    expect(viewer_page.locator(".subtitle")).to_contain_text("stale/model")
-    viewer_page.click("text=Refresh from FastRouter")
-    viewer_page.wait_for_load_state()
-    expect(viewer_page.locator(".message.success")).to_have_text("Refreshed from FastRouter.")
-    expect(viewer_page.locator(".subtitle")).not_to_contain_text("stale/model")
+    member_page.goto(f"{live_server.url}/generations/{generation_id}/")
+    expect(member_page.locator(".subtitle")).to_contain_text("stale/model")
+    member_page.click("text=Refresh from FastRouter")
+    member_page.wait_for_load_state()
+    expect(member_page.locator(".message.success")).to_have_text("Refreshed from FastRouter.")
+    expect(member_page.locator(".subtitle")).not_to_contain_text("stale/model")
     assert simulator.status_counts() == {200: 1}
 
 
@@ -119,3 +119,27 @@ def test_repeated_failed_logins_lock_out_with_the_site_page(context, live_server
     # The lockout page is answered with 429, which Chromium logs; nothing else may appear.
     assert problems
     assert all("status of 429" in problem for problem in problems)
+
+
+def test_a_viewer_opens_stored_ids_but_fetches_nothing(viewer_page, live_server, simulator):
+    expect(viewer_page.locator("p.notice")).to_contain_text("needs the member role")
+    expect(viewer_page.locator("nav.mainnav")).not_to_contain_text("Import")
+    viewer_page.fill("#id_generation_id", simulator_id(4))
+    viewer_page.click("form.lookup button[type=submit]")
+    expect(viewer_page.locator("#lookup-result .error")).to_contain_text("ask an admin for the member role")
+    assert simulator.status_counts() == {}
+
+
+def test_a_new_ingest_token_is_shown_on_its_answer_page_only(staff_page, live_server):
+    staff_page.goto(f"{live_server.url}/admin/generations/ingesttoken/add/")
+    staff_page.fill("#id_name", "billing-service")
+    staff_page.click("input[name=_save]")
+    staff_page.wait_for_load_state()
+    token = staff_page.input_value("#new-ingest-token")
+    assert token.startswith("frdi_")
+    snapshot(staff_page, "ingest-token-created")
+    assert all(token not in cookie["value"] for cookie in staff_page.context.cookies())
+    staff_page.click("text=Back to the ingest tokens")
+    staff_page.wait_for_load_state()
+    expect(staff_page.locator("#result_list")).to_contain_text("billing-service")
+    assert token not in staff_page.content()

@@ -3,6 +3,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from generations.roles import FETCH_PERMISSION, UNLIMITED_PERMISSION
+
 pytestmark = pytest.mark.django_db
 
 
@@ -17,6 +19,8 @@ def test_creates_a_staff_login_with_a_fresh_random_password(django_user_model):
     password = output.rsplit("password: ", 1)[1].strip()
     user = django_user_model.objects.get(username="admin")
     assert user.is_staff
+    # Every right, with no daily fetch limit (make run's login).
+    assert user.has_perms([FETCH_PERMISSION, UNLIMITED_PERMISSION, "generations.view_ingesttoken"])
     assert user.check_password(password)
     assert len(password) >= 16
 

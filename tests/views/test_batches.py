@@ -17,7 +17,7 @@ def batch():
 
 
 def test_batch_page_shows_counts_failures_and_polls_while_running(user_client, batch, django_assert_num_queries):
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(8):
         response = user_client.get(reverse("batch-detail", args=[batch.pk]))
     page = response.content.decode()
     assert 'hx-trigger="every 2s"' in page
@@ -46,7 +46,7 @@ def test_retry_failed_requeues_and_redirects(user_client, batch):
 
 
 def test_batch_list_shows_recent_batches(user_client, batch, django_assert_num_queries):
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(7):
         page = user_client.get(reverse("batch-list")).content.decode()
     assert f'href="{reverse("batch-detail", args=[batch.pk])}"' in page
     assert "Pasted" in page

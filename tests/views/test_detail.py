@@ -123,5 +123,5 @@ def test_ids_with_slashes_and_unicode_round_trip(user_client):
 
 
 def test_detail_page_query_count_is_bounded(user_client, fetched, django_assert_max_num_queries):
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(8):
         user_client.get(reverse("generation-detail", args=["chatcmpl-fr-1"]))

@@ -12,13 +12,14 @@ from tests.factories import make_generation
 pytestmark = pytest.mark.django_db
 
 # Session + user, saved zone, the page of rows (one extra to know of a next page), the matching totals, key labels, four
-# filter-choice lists, saving the zone into the session (savepoint, update, release), and the fetch-worker alert.
+# filter-choice lists, saving the zone into the session (savepoint, update, release), the fetch-worker alert, and
+# the user's permissions and group permissions (the nav shows Import to members only).
 # The matching totals come from the rollups, like the dashboard's: whole UTC days and the whole
 # hours at the range edges are one query each (+1 over one raw-row aggregate; at most: an edge on
 # a UTC midnight needs no hours).
 # The filter choices are cached under the daily key rollup's largest id: +1 query when the cache
 # is cold (the first page here), 1 query instead of 4 afterwards.
-LIST_QUERIES = 15
+LIST_QUERIES = 17
 # Session + user, saved zone, key labels, the rows, and the session save.
 EXPORT_QUERIES = 8
 
