@@ -3,7 +3,8 @@ from django.db import connection
 
 from generations import analytics
 
-pytestmark = pytest.mark.django_db
+# Committed transactions: on PostgreSQL a cancelled statement aborts the test case's wrapping transaction.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 # Runs far longer than the limit on either database.
 SLOW_SQL = {
