@@ -1,19 +1,23 @@
 """One FastRouter request budget for the whole deployment: FASTROUTER_MAX_RPM, shared by every process.
 
 Each web process's lookups and refreshes and each fetch worker thread, on every machine, take a
-request slot from one shared store before they send. Slots are evenly spaced, 61 / FASTROUTER_MAX_RPM
-seconds apart (BUDGET_MINUTE_SECONDS: a second of slack for the time between taking a slot and
-FastRouter counting the request, a queue claim and the network), and missed slots are never caught
-up: FastRouter counts a sliding minute, so a burst after a quiet moment or a pause would put more
-than the limit into some minute. A 429's Retry-After pauses the budget itself, so every process
-waits it out, not only the one that was told.
+request slot from one shared store before they send. FastRouter counts a sliding minute, so slots
+are evenly spaced, BUDGET_MINUTE_SECONDS (62) / FASTROUTER_MAX_RPM seconds apart, and the two
+seconds of slack are spent so that no 60 s ever sees more than FASTROUTER_MAX_RPM requests:
+- one on catching up: a slot nobody took may still be taken up to CATCH_UP_SECONDS late, so a
+  moment when every worker thread was busy (a slow claim or answer) costs no throughput;
+- one on the time between taking a slot and FastRouter counting the request (a queue claim, the
+  network).
+A 429's Retry-After pauses the budget itself: every process waits it out, and no slot of the
+pause is caught up.
 
 The store holds two Unix times (the next free slot, the end of a pause), and taking a slot is one
-atomic step: slot = max(next free, end of pause, now); next free = slot + interval.
+atomic step (a GCRA: a "next free slot", not a count per minute, so requests stay evenly spaced):
+slot = max(next free, end of pause, now - CATCH_UP_SECONDS); next free = slot + interval.
 
 People come first: a lookup takes a slot up to INTERACTIVE_WAIT_SECONDS ahead, a fetch worker only
 up to WORKER_LOOKAHEAD_SECONDS ahead, so a lookup gets the next slot even while the workers drain a
-large import (at FASTROUTER_MAX_RPM ≥ 60, where slots are at most a second apart).
+large import (at FASTROUTER_MAX_RPM ≥ 62, where slots are at most a second apart).
 
 - Database (the default: nothing more to run): one `RateBudgetState` row, locked with
   SELECT … FOR UPDATE on PostgreSQL; SQLite transactions here begin IMMEDIATE, which locks too.
@@ -37,7 +41,8 @@ from generations.client import FastRouterError
 from generations.models import RateBudgetState
 
 DEFAULT_BUDGET = "fastrouter"
-BUDGET_MINUTE_SECONDS = 61.0
+BUDGET_MINUTE_SECONDS = 62.0
+CATCH_UP_SECONDS = 1.0
 INTERACTIVE_WAIT_SECONDS = 2.0
 WORKER_LOOKAHEAD_SECONDS = 1.0
 
@@ -63,7 +68,7 @@ class Slot(NamedTuple):
 
 
 class BudgetStore(Protocol):
-    def take(self, *, name: str, now: float, interval: float, max_wait: float | None) -> Slot: ...
+    def take(self, *, name: str, now: float, earliest: float, interval: float, max_wait: float | None) -> Slot: ...
 
     def pause(self, *, name: str, until: float) -> None: ...
 
@@ -73,15 +78,19 @@ class BudgetStore(Protocol):
 class DatabaseBudgetStore:
     """The budget in a `RateBudgetState` row of the default database."""
 
-    def take(self, *, name: str, now: float, interval: float, max_wait: float | None) -> Slot:
+    def take(self, *, name: str, now: float, earliest: float, interval: float, max_wait: float | None) -> Slot:
         with transaction.atomic():
-            state, _ = RateBudgetState.objects.select_for_update().get_or_create(name=name)
-            slot = max(state.next_free_at, state.paused_until, now)
-            if max_wait is not None and slot - now > max_wait:
-                return Slot(granted=False, wait=slot - now)
+            # A new budget starts at `now`: no catch-up of slots from before it existed.
+            state, _ = RateBudgetState.objects.select_for_update().get_or_create(
+                name=name, defaults={"next_free_at": now}
+            )
+            slot = max(state.next_free_at, state.paused_until, earliest)
+            wait = max(0.0, slot - now)
+            if max_wait is not None and wait > max_wait:
+                return Slot(granted=False, wait=wait)
             state.next_free_at = slot + interval
             state.save(update_fields=["next_free_at"])
-        return Slot(granted=True, wait=slot - now)
+        return Slot(granted=True, wait=wait)
 
     def pause(self, *, name: str, until: float) -> None:
         with transaction.atomic():
@@ -97,13 +106,13 @@ class DatabaseBudgetStore:
 # The same step as DatabaseBudgetStore.take. Lua numbers come back to Python as integers, so times travel as text.
 _TAKE_SCRIPT = """
 local state = redis.call('HMGET', KEYS[1], 'next_free_at', 'paused_until')
-local now = tonumber(ARGV[1])
-local slot = math.max(tonumber(state[1] or 0), tonumber(state[2] or 0), now)
-if ARGV[3] ~= '' and slot - now > tonumber(ARGV[3]) then
-  return {0, string.format('%.6f', slot - now)}
+local slot = math.max(tonumber(state[1] or ARGV[1]), tonumber(state[2] or 0), tonumber(ARGV[2]))
+local wait = math.max(0, slot - tonumber(ARGV[1]))
+if ARGV[4] ~= '' and wait > tonumber(ARGV[4]) then
+  return {0, string.format('%.6f', wait)}
 end
-redis.call('HSET', KEYS[1], 'next_free_at', string.format('%.6f', slot + tonumber(ARGV[2])))
-return {1, string.format('%.6f', slot - now)}
+redis.call('HSET', KEYS[1], 'next_free_at', string.format('%.6f', slot + tonumber(ARGV[3])))
+return {1, string.format('%.6f', wait)}
 """
 _PAUSE_SCRIPT = """
 if tonumber(ARGV[1]) > tonumber(redis.call('HGET', KEYS[1], 'paused_until') or 0) then
@@ -124,8 +133,8 @@ class RedisBudgetStore:
     def key(name: str) -> str:
         return f"fastrouter_dash:rate_budget:{name}"
 
-    def take(self, *, name: str, now: float, interval: float, max_wait: float | None) -> Slot:
-        args = [repr(now), repr(interval), "" if max_wait is None else repr(max_wait)]
+    def take(self, *, name: str, now: float, earliest: float, interval: float, max_wait: float | None) -> Slot:
+        args = [repr(now), repr(earliest), repr(interval), "" if max_wait is None else repr(max_wait)]
         try:
             granted, wait = self._take(keys=[self.key(name)], args=args)
         except redis.RedisError:
@@ -178,7 +187,10 @@ class RateBudget:
 
         Raises `RateBudgetBusy` (nothing taken) when that slot is more than `max_wait` seconds away.
         """
-        slot = self.store.take(name=self.name, now=self._clock(), interval=self.interval, max_wait=max_wait)
+        now = self._clock()
+        slot = self.store.take(
+            name=self.name, now=now, earliest=now - CATCH_UP_SECONDS, interval=self.interval, max_wait=max_wait
+        )
         if not slot.granted:
             raise RateBudgetBusy(retry_after=slot.wait)
         return slot.wait

@@ -53,8 +53,7 @@ STORE_DELAY_SECONDS = 0.5
 class RateLimiter:
     """This worker's threads waiting for slots of the shared `RateBudget` (or for a stop).
 
-    A slot is taken at most WORKER_LOOKAHEAD_SECONDS ahead, leaving nearer ones to lookups, and by
-    one thread of the process at a time (the others queue on a local lock, not on the store).
+    A slot is taken at most WORKER_LOOKAHEAD_SECONDS ahead, leaving the nearer ones to lookups.
     `pause` (a 429's Retry-After) pauses the shared budget: every process waits. `hold` (the key
     was rejected) stops only this worker: lookups in the web then show the key error themselves.
     """
@@ -63,19 +62,9 @@ class RateLimiter:
         self.budget = RateBudget(per_minute, clock=clock)
         self._clock = clock
         self._held_until = 0.0
-        self._turn = threading.Lock()
 
     def acquire(self, stop: threading.Event) -> bool:
         """Wait for a slot; False if ``stop`` was set while waiting."""
-        while not self._turn.acquire(timeout=0.5):
-            if stop.is_set():
-                return False
-        try:
-            return self._acquire_in_turn(stop)
-        finally:
-            self._turn.release()
-
-    def _acquire_in_turn(self, stop: threading.Event) -> bool:
         while True:
             if not self._wait_until(self._held_until, stop):
                 return False

@@ -83,7 +83,7 @@ def test_a_redis_cache_url_makes_redis_django_s_cache():
         [
             sys.executable,
             "-c",
-            "import django; django.setup(); from django.core.cache import cache; print(type(cache))",
+            "import django; django.setup(); from django.core.cache import caches; print(type(caches['default']))",
         ],
         cwd=ROOT,
         env={

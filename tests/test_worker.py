@@ -18,7 +18,7 @@ from generations.worker import STORE_DELAY_SECONDS, FetchWorker, RateLimiter, St
 from tests.factories import FASTROUTER_URL, TEST_API_KEY, full_payload
 
 State = LookupRequest.State
-# A minute of the budget is 61 s (a second of slack): at this rate its slots are exactly one second apart.
+# A minute of the budget is BUDGET_MINUTE_SECONDS long (slack): at this rate its slots are one second apart.
 ONE_PER_SECOND = BUDGET_MINUTE_SECONDS
 
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from generations.client import FastRouterClient
 from generations.models import Generation
-from generations.rate_budget import RateBudget
+from generations.rate_budget import BUDGET_MINUTE_SECONDS, RateBudget
 from tests.factories import FASTROUTER_URL, full_payload, make_generation, minimal_payload
 
 pytestmark = pytest.mark.django_db
@@ -140,7 +140,7 @@ def test_429_with_retry_after_answers_at_once_naming_the_wait_and_every_process_
 
 
 def test_lookup_answers_at_once_while_the_workers_use_the_budget(user_client, http_mock, settings, sleeps):
-    settings.FASTROUTER_MAX_RPM = 61  # a slot a second (a minute of the budget is 61 s)
+    settings.FASTROUTER_MAX_RPM = int(BUDGET_MINUTE_SECONDS)  # a slot a second
     budget = _budget(settings)
     for _ in range(4):
         budget.take()  # the fetch workers hold the next four seconds
@@ -151,7 +151,7 @@ def test_lookup_answers_at_once_while_the_workers_use_the_budget(user_client, ht
 
 
 def test_lookup_waits_for_a_slot_a_moment_away(user_client, http_mock, settings, sleeps):
-    settings.FASTROUTER_MAX_RPM = 61  # a slot a second
+    settings.FASTROUTER_MAX_RPM = int(BUDGET_MINUTE_SECONDS)  # a slot a second
     _budget(settings).take()
     http_mock.add(responses.POST, FASTROUTER_URL, json=full_payload("gen-soon"))
     response = user_client.post(reverse("lookup"), {"generation_id": "gen-soon"})
