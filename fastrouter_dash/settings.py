@@ -93,6 +93,17 @@ def envdatabase(name: str, default: str) -> dict:
     return config
 
 
+def envcache(name: str, default: str) -> tuple[str, dict]:
+    """(the Redis URL or "", CACHES): empty means a per-process memory cache."""
+    value = os.getenv(name, default).strip()
+    if not value:
+        return "", {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    if not value.startswith(("redis://", "rediss://", "unix://")):
+        # Not the value itself: a Redis URL may carry a password.
+        raise ImproperlyConfigured(f"{name} must be a redis://, rediss:// or unix:// URL, or empty")
+    return value, {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": value}}
+
+
 DEBUG = envbool("DEBUG", "false")
 SECRET_KEY = os.getenv("SECRET_KEY", "")
 if not SECRET_KEY:
@@ -106,12 +117,16 @@ CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.getenv("CSRF_TRUSTED_ORIGINS", "")
 DATA_DIR = Path(os.getenv("DATA_DIR", str(BASE_DIR / "data")))
 DATABASES = {"default": envdatabase("DATABASE_URL", f"sqlite:///{DATA_DIR / 'fastrouter_dash.sqlite3'}")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Redis in production: Django's cache and the shared FastRouter rate budget (else the database holds it).
+CACHE_URL, CACHES = envcache("CACHE_URL", "")
 
 FASTROUTER_API_KEY = os.getenv("FASTROUTER_API_KEY", "").strip()
 FASTROUTER_BASE_URL = envurl("FASTROUTER_BASE_URL", "https://api.fastrouter.ai")
 FASTROUTER_TIMEOUT = envfloat("FASTROUTER_TIMEOUT", "10")
 # Every SQL statement of a web request is cut off after this many seconds (0: no limit).
 WEB_QUERY_TIMEOUT_SECONDS = envfloat("WEB_QUERY_TIMEOUT_SECONDS", "20")
+# Lookups and refreshes hold a web worker: everything they send to FastRouter ends within this.
+FASTROUTER_INTERACTIVE_DEADLINE = envfloat("FASTROUTER_INTERACTIVE_DEADLINE", "5")
 
 # Bulk import, the ingest API and the fetch worker (see docs/ingest.md).
 IMPORT_MAX_UPLOAD_BYTES = envint("IMPORT_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024), minimum=1)

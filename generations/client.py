@@ -514,6 +514,7 @@ class FastRouterClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        take_slot: Callable[[], float] | None = None,
     ) -> None:
         self.base_url = (base_url or "").strip().rstrip("/")
         self.url = self.base_url + GENERATION_PATH
@@ -527,6 +528,9 @@ class FastRouterClient:
         self._sleep = sleep
         self._clock = clock
         self._rng = rng or random.Random()
+        # Called before every attempt: the seconds to wait before sending, or a FastRouterError
+        # (the shared rate budget is busy). Retries are requests too, so they take a slot each.
+        self._take_slot = take_slot
         self.session = requests.Session()
 
     def __repr__(self) -> str:
@@ -561,6 +565,9 @@ class FastRouterClient:
             remaining = give_up_at - self._clock()
             if remaining <= 0 and last_error is not None:
                 break
+            if self._take_slot is not None:
+                self._wait_for_slot(last_error)
+                remaining = give_up_at - self._clock()
             try:
                 response = self.session.post(
                     self.url,
@@ -638,6 +645,18 @@ class FastRouterClient:
             )
         if not self.base_url:
             raise NotConfigured("FastRouter's address is not configured: set FASTROUTER_BASE_URL.")
+
+    def _wait_for_slot(self, last_error: FastRouterError | None) -> None:
+        assert self._take_slot is not None
+        try:
+            wait = self._take_slot()
+        except FastRouterError:
+            if last_error is None:
+                raise
+            # A retry without a slot: what FastRouter said says more than "the budget is busy".
+            raise last_error from None
+        if wait > 0:
+            self._sleep(wait)
 
     def _backoff(self, attempt: int) -> float:
         # Exponential backoff with full jitter.

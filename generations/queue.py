@@ -241,6 +241,11 @@ def lookup_release(*, request: LookupRequest, delay: float = 0.0) -> None:
     _finish(request, state=State.QUEUED, next_attempt_at=timezone.now() + timedelta(seconds=delay))
 
 
+def lookup_due() -> bool:
+    """Is a row ready to be claimed now?"""
+    return LookupRequest.objects.filter(_claimable(timezone.now())).exists()
+
+
 def lookup_pending() -> bool:
     return LookupRequest.objects.filter(state__in=PENDING_STATES).exists()
 

@@ -3,6 +3,7 @@
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -10,22 +11,41 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from generations.client import FastRouterClient, GenerationDetails
+from generations.client import FastRouterClient, GenerationDetails, RateLimited
 from generations.histograms import bin_index
 from generations.models import Generation, GenerationBody, ViewerPreference
 from generations.money import to_pico
+from generations.rate_budget import INTERACTIVE_WAIT_SECONDS, RateBudget
 from generations.roles import fetch_allowance_spend
 from generations.rollups import Touch, rollups_recompute, touches_of
 
-_clients: dict[tuple[str, str, float], FastRouterClient] = {}
+_clients: dict[tuple[str, str, float, float, int], FastRouterClient] = {}
 
 
 def fastrouter_client() -> FastRouterClient:
-    """One client (and so one pooled HTTP session) per configuration, for the process."""
-    config = (settings.FASTROUTER_BASE_URL, settings.FASTROUTER_API_KEY, settings.FASTROUTER_TIMEOUT)
+    """The client of interactive calls (lookup, refresh): one per configuration, for the process.
+
+    They hold a web worker, so: a short deadline, never a sleep on a Retry-After (the user is told
+    how long to wait instead), and every attempt takes a slot of the budget the fetch workers share.
+    """
+    config = (
+        settings.FASTROUTER_BASE_URL,
+        settings.FASTROUTER_API_KEY,
+        settings.FASTROUTER_TIMEOUT,
+        settings.FASTROUTER_INTERACTIVE_DEADLINE,
+        settings.FASTROUTER_MAX_RPM,
+    )
     if config not in _clients:
-        base_url, api_key, timeout = config
-        _clients[config] = FastRouterClient(base_url=base_url, api_key=api_key, timeout=timeout)
+        base_url, api_key, timeout, deadline, per_minute = config
+        slot_wait = min(INTERACTIVE_WAIT_SECONDS, deadline / 2)  # room left for the request itself
+        _clients[config] = FastRouterClient(
+            base_url=base_url,
+            api_key=api_key,
+            timeout=timeout,
+            deadline=deadline,
+            max_retry_after=0,
+            take_slot=partial(RateBudget(per_minute).take, max_wait=slot_wait),
+        )
     return _clients[config]
 
 
@@ -229,7 +249,13 @@ def generation_store_many(*, items: list[tuple[str, GenerationDetails]], chunk: 
 
 def generation_fetch(*, generation_id: str, client: FastRouterClient | None = None) -> Generation:
     """Fetch from FastRouter and store. Raises the client's typed errors; on error nothing stored changes."""
-    details = (client or fastrouter_client()).get_generation(generation_id)
+    try:
+        details = (client or fastrouter_client()).get_generation(generation_id)
+    except RateLimited as error:
+        if error.retry_after:
+            # Every process waits as FastRouter asked, the fetch workers included.
+            RateBudget(settings.FASTROUTER_MAX_RPM).pause(error.retry_after)
+        raise
     return generation_store(generation_id=generation_id, details=details)
 
 

@@ -1,9 +1,10 @@
-"""The fetch worker: drains the lookup queue under one shared rate limit.
+"""The fetch worker: drains the lookup queue under the deployment's shared rate budget.
 
-Threads (one FastRouterClient each: a requests.Session is not thread-safe) claim one row at
-a time, wait for a slot from the single `RateLimiter`, fetch, and record the outcome. The
-client retries little (the queue does the retrying, with backoff stored in
-next_attempt_at); a 429 pauses the limiter, so the whole worker slows down, not one thread.
+Threads (one FastRouterClient each: a requests.Session is not thread-safe) wait for a slot of
+the `RateBudget` every web process and worker shares (through one `RateLimiter`), claim one row,
+fetch, and record the outcome. The client retries little (the queue does the retrying, with
+backoff stored in next_attempt_at); a 429 pauses the shared budget, so every process slows down,
+not one thread.
 
 Fetched generations are stored in batches (`StoreBuffer`): at most STORE_DELAY_SECONDS after
 the fetch, or at once when STORE_BATCH have piled up, one transaction per batch, so the rollup
@@ -39,6 +40,7 @@ from generations.client import (
     RateLimited,
 )
 from generations.models import LookupRequest
+from generations.rate_budget import WORKER_LOOKAHEAD_SECONDS, RateBudget, RateBudgetBusy, RateBudgetUnavailable
 
 logger = logging.getLogger("generations.worker")
 
@@ -49,42 +51,50 @@ STORE_DELAY_SECONDS = 0.5
 
 
 class RateLimiter:
-    """Evenly spaced request slots (per_minute), shared by threads; `pause` delays everyone.
+    """This worker's threads waiting for slots of the shared `RateBudget` (or for a stop).
 
-    Slots missed while paused (a 429's Retry-After) or while answers were slow may be caught up
-    afterwards, at most `burst_seconds` of them, so a short pause costs almost no throughput
-    while no minute ever sees more than `per_minute` plus that small burst.
+    A slot is taken at most WORKER_LOOKAHEAD_SECONDS ahead, leaving the nearer ones to lookups.
+    `pause` (a 429's Retry-After) pauses the shared budget: every process waits. `hold` (the key
+    was rejected) stops only this worker: lookups in the web then show the key error themselves.
     """
 
-    def __init__(
-        self, per_minute: float, *, burst_seconds: float = 2.0, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.interval = 60.0 / per_minute
-        self.burst_seconds = burst_seconds
+    def __init__(self, per_minute: float, *, clock: Callable[[], float] = time.time) -> None:
+        self.budget = RateBudget(per_minute, clock=clock)
         self._clock = clock
-        self._lock = threading.Lock()
-        self._next_slot = clock()
-        self._paused_until = 0.0
+        self._held_until = 0.0
 
     def acquire(self, stop: threading.Event) -> bool:
         """Wait for a slot; False if ``stop`` was set while waiting."""
-        with self._lock:
-            slot = max(self._next_slot, self._clock() - self.burst_seconds)
-            self._next_slot = slot + self.interval
         while True:
-            wait = max(slot, self._paused_until) - self._clock()
-            if wait <= 0:
-                return not stop.is_set()
+            if not self._wait_until(self._held_until, stop):
+                return False
+            try:
+                wait = self.budget.take(max_wait=WORKER_LOOKAHEAD_SECONDS)
+            except RateBudgetBusy as busy:
+                # Ask again when the next free slot is near enough.
+                if not self._wait_until(self._clock() + busy.retry_after - WORKER_LOOKAHEAD_SECONDS, stop):
+                    return False
+                continue
+            if not self._wait_until(self._clock() + wait, stop):
+                return False
+            if self.budget.paused_until() <= self._clock():
+                return True
+            # A 429 paused everyone after this slot was taken: take a fresh one, after the pause.
+
+    def _wait_until(self, moment: float, stop: threading.Event) -> bool:
+        while (wait := moment - self._clock()) > 0:
             if stop.wait(wait):
                 return False
+        return not stop.is_set()
 
-    @property
-    def paused_until(self) -> float:
-        return self._paused_until
+    def is_paused(self) -> bool:
+        return max(self._held_until, self.budget.paused_until()) > self._clock()
 
     def pause(self, seconds: float) -> None:
-        with self._lock:
-            self._paused_until = max(self._paused_until, self._clock() + seconds)
+        self.budget.pause(seconds)
+
+    def hold(self, seconds: float) -> None:
+        self._held_until = max(self._held_until, self._clock() + seconds)
 
 
 def make_client() -> FastRouterClient:
@@ -222,8 +232,8 @@ class FetchWorker:
                 try:
                     if not self._step(client, token):
                         break
-                except DatabaseError:
-                    # A database hiccup (restart, lock timeout): a claimed row comes back when its claim expires.
+                except (DatabaseError, RateBudgetUnavailable):
+                    # A database/Redis hiccup (restart, lock timeout): a claimed row comes back when its claim expires.
                     logger.exception("Database error in fetch worker thread %s; carrying on in a moment.", token)
                     connection.close()
                     self.stop_event.wait(1.0)
@@ -242,12 +252,14 @@ class FetchWorker:
         """Wait for a rate-limit slot, claim, fetch and record one id; False when the thread should end.
 
         The slot comes first: a claim held through a long Retry-After pause could expire and let
-        another worker fetch the same id.
+        another worker fetch the same id. An empty queue takes no slot: the budget is the web's too.
         """
-        if self.limiter.paused_until > time.monotonic():
+        if self.limiter.is_paused():
             self.stored.flush()  # nothing waits out a long pause unstored (and its claims with it)
         else:
             self.stored.flush_due()
+        if not queue.lookup_due():
+            return self._idle()
         if not self.limiter.acquire(self.stop_event):
             return False
         claimed = queue.lookup_claim(worker=token)
@@ -303,7 +315,7 @@ class FetchWorker:
         with self._auth_lock:
             self._auth_alert_may_be_set = True
             queue.worker_status_auth_failed(worker=self.name, message=error.user_message)
-            self.limiter.pause(settings.FETCH_AUTH_PAUSE_SECONDS)
+            self.limiter.hold(settings.FETCH_AUTH_PAUSE_SECONDS)
         if self.once:
             self.auth_error = error.user_message
             self.stop()

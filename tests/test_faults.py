@@ -5,6 +5,7 @@ users see and what is stored, naming the tests below.
 """
 
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -20,10 +21,9 @@ from django.forms.models import model_to_dict
 from django.urls import reverse
 
 from generations import queue, services
-from generations.client import FastRouterClient
 from generations.models import Generation, GenerationBody, LookupBatch, LookupRequest
 from generations.simulator import RESET_STATUS, SimulatorConfig, demo_ids, make_server, simulator_id
-from generations.worker import FetchWorker
+from generations.worker import FetchWorker, RateLimiter
 from tests.factories import TEST_API_KEY
 
 State = LookupRequest.State
@@ -215,19 +215,15 @@ def test_lookup_page_finds_an_id_once_fastrouter_has_it(simulator, user_client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_lookup_page_rides_out_a_short_429_storm(simulator, user_client, settings):
-    server = simulator(rpm_limit=1, rpm_window_seconds=1)
-    server.admit()
-    # The page's client, waiting for real (tests otherwise skip the client's sleeps).
-    config = (settings.FASTROUTER_BASE_URL, settings.FASTROUTER_API_KEY, settings.FASTROUTER_TIMEOUT)
-    services._clients[config] = FastRouterClient(
-        base_url=config[0], api_key=config[1], timeout=config[2], sleep=time.sleep
-    )
-    generation_id = simulator_id(3, seed="storm")
-    response = user_client.post(reverse("lookup"), {"generation_id": generation_id})
-    assert response.status_code == 302
-    assert server.status_counts()[429] >= 1
-    assert Generation.objects.filter(generation_id=generation_id).count() == 1
+def test_lookup_page_answers_a_429_at_once_and_the_worker_waits_too(simulator, user_client, settings):
+    server = simulator(rpm_limit=1, rpm_window_seconds=300, retry_after_format="seconds")
+    server.admit()  # the only slot is used: every request now gets a 429 with Retry-After: 300
+    response = user_client.post(reverse("lookup"), {"generation_id": simulator_id(3, seed="storm")})
+    assert response.status_code == 502
+    assert re.search(r"rate limiting us; try again in (299|300) s", response.content.decode())
+    assert server.status_counts() == {429: 1}  # told, not retried: the web worker is free at once
+    assert RateLimiter(settings.FASTROUTER_MAX_RPM).is_paused()
+    assert not Generation.objects.exists()
 
 
 def _snapshot(generation_id: str) -> tuple[dict, dict]:

@@ -45,6 +45,8 @@ def test_debug_on_has_a_development_secret_key():
         ("FASTROUTER_BASE_URL", "api.fastrouter.ai"),
         ("TIME_ZONE", "Mars/Olympus"),
         ("DATABASE_URL", "nonsense://x"),
+        ("CACHE_URL", "memcached://127.0.0.1:11211"),
+        ("FASTROUTER_INTERACTIVE_DEADLINE", "0"),
     ],
 )
 def test_malformed_values_stop_start_up_naming_the_variable(name, value):
@@ -68,3 +70,29 @@ def test_base_url_is_a_setting_for_either_documented_host():
         text=True,
     )
     assert result.stdout.strip() == "https://go.fastrouter.ai"
+
+
+def test_a_bad_cache_url_is_refused_without_echoing_its_password():
+    result = _start(SECRET_KEY="s3cret-for-test", CACHE_URL="http://:hunter2@cache.example:6379/0")
+    assert "CACHE_URL must be a redis://" in result.stderr
+    assert "hunter2" not in result.stderr
+
+
+def test_a_redis_cache_url_makes_redis_django_s_cache():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.core.cache import caches; print(type(caches['default']))",
+        ],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "fastrouter_dash.settings",
+            "SECRET_KEY": "x",
+            "CACHE_URL": "redis://127.0.0.1:6379/0",
+        },
+        capture_output=True,
+        text=True,
+    )
+    assert "RedisCache" in result.stdout

@@ -11,12 +11,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from generations import queue
-from generations.models import Generation, LookupBatch, LookupRequest, WorkerStatus
+from generations.models import Generation, LookupBatch, LookupRequest, RateBudgetState, WorkerStatus
+from generations.rate_budget import BUDGET_MINUTE_SECONDS, RateBudget
 from generations.simulator import SimulatorConfig, demo_ids, make_server
 from generations.worker import STORE_DELAY_SECONDS, FetchWorker, RateLimiter, StoreBuffer, make_client
 from tests.factories import FASTROUTER_URL, TEST_API_KEY, full_payload
 
 State = LookupRequest.State
+# A minute of the budget is BUDGET_MINUTE_SECONDS long (slack): at this rate its slots are one second apart.
+ONE_PER_SECOND = BUDGET_MINUTE_SECONDS
 
 
 class FixedClock:
@@ -30,7 +33,7 @@ class FixedClock:
 @pytest.fixture
 def worker():
     w = FetchWorker(concurrency=1, max_rpm=60_000, once=True)
-    w.limiter = RateLimiter(60, clock=FixedClock())
+    w.limiter = RateLimiter(ONE_PER_SECOND, clock=FixedClock())
     return w
 
 
@@ -52,32 +55,108 @@ def _row(generation_id: str = "gen-w1") -> LookupRequest:
     return LookupRequest.objects.get(generation_id=generation_id)
 
 
-def test_rate_limiter_spaces_slots_and_a_pause_holds_everyone():
-    clock = FixedClock()
-    limiter = RateLimiter(60, clock=clock)
+class ClockEvent:
+    """A stop event that is never set: waiting on it moves `clock` on, and runs `on_wait` once."""
+
+    def __init__(self, clock: FixedClock, on_wait=lambda: None) -> None:
+        self.clock, self.on_wait = clock, on_wait
+
+    def is_set(self) -> bool:
+        return False
+
+    def wait(self, seconds: float) -> bool:
+        self.on_wait()
+        self.on_wait = lambda: None
+        self.clock.now += seconds
+        return False
+
+
+def _events() -> tuple[threading.Event, threading.Event]:
     running, stopped = threading.Event(), threading.Event()
     stopped.set()
+    return running, stopped
+
+
+@pytest.mark.django_db
+def test_rate_limiter_spaces_slots_and_a_pause_holds_everyone():
+    clock = FixedClock()
+    limiter = RateLimiter(ONE_PER_SECOND, clock=clock)
+    running, stopped = _events()
     assert limiter.acquire(running) is True
     # The next slot is one second away: with stop set, acquire gives up instead of waiting.
     assert limiter.acquire(stopped) is False
     clock.now += 5
     limiter.pause(30)
-    assert limiter.paused_until == 1035
+    assert limiter.budget.paused_until() == 1035
+    assert limiter.is_paused()
     assert limiter.acquire(stopped) is False
     clock.now += 31
     assert limiter.acquire(running) is True
 
 
-def test_rate_limiter_catches_up_at_most_its_burst_after_a_pause():
+@pytest.mark.django_db
+def test_rate_limiter_never_catches_up_the_slots_a_pause_missed():
     clock = FixedClock()
-    limiter = RateLimiter(60, burst_seconds=3, clock=clock)
-    running, stopped = threading.Event(), threading.Event()
-    stopped.set()
+    limiter = RateLimiter(ONE_PER_SECOND, clock=clock)
     limiter.pause(10)
     clock.now += 10
-    # Ten slots were missed; three seconds' worth (plus the current one) are caught up at once.
-    assert [limiter.acquire(running) for _ in range(4)] == [True] * 4
-    assert limiter.acquire(stopped) is False
+    # Ten slots went by unused; sending them now would put more than 60 into some minute.
+    assert limiter.acquire(ClockEvent(clock)) is True
+    assert clock.now == 1010
+    assert limiter.acquire(ClockEvent(clock)) is True
+    assert clock.now == 1011
+
+
+@pytest.mark.django_db
+def test_two_workers_share_one_budget():
+    # Two limiters stand for two worker processes (a real second process: test_rate_budget.py).
+    clock = FixedClock()
+    first, second = RateLimiter(ONE_PER_SECOND, clock=clock), RateLimiter(ONE_PER_SECOND, clock=clock)
+    assert first.acquire(threading.Event()) is True
+    assert second.acquire(ClockEvent(clock)) is True
+    assert clock.now == 1001  # the slot after the first worker's
+    first.pause(30)
+    assert second.is_paused()
+
+
+@pytest.mark.django_db
+def test_a_pause_after_a_slot_was_taken_moves_that_slot_past_the_pause():
+    clock = FixedClock()
+    first, second = RateLimiter(ONE_PER_SECOND, clock=clock), RateLimiter(ONE_PER_SECOND, clock=clock)
+    assert first.acquire(threading.Event()) is True
+    # The second worker's slot is at 1001; while it waits, the first worker is answered 429 + Retry-After: 30.
+    assert second.acquire(ClockEvent(clock, on_wait=lambda: first.pause(30))) is True
+    assert clock.now == 1030
+
+
+@pytest.mark.django_db
+def test_workers_leave_the_nearest_slots_to_lookups():
+    clock = FixedClock()
+    budget = RateBudget(ONE_PER_SECOND, clock=clock)
+    budget.take()
+    budget.take()  # other processes hold the slots at 1000 and 1001
+    lookup_waits = []
+    worker = RateLimiter(ONE_PER_SECOND, clock=clock)
+    # The worker does not take the slot two seconds away: a lookup arriving meanwhile gets it.
+    assert worker.acquire(ClockEvent(clock, on_wait=lambda: lookup_waits.append(budget.take(max_wait=2)))) is True
+    assert lookup_waits == [2]
+    assert clock.now == 1003
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_idle_worker_takes_no_slot_of_the_shared_budget():
+    FetchWorker(concurrency=2, max_rpm=60, once=True, idle_seconds=0.01).run()
+    assert not RateBudgetState.objects.filter(next_free_at__gt=0).exists()
+
+
+@pytest.mark.django_db
+def test_a_rejected_key_holds_only_this_worker():
+    clock = FixedClock()
+    first, second = RateLimiter(ONE_PER_SECOND, clock=clock), RateLimiter(ONE_PER_SECOND, clock=clock)
+    first.hold(60)
+    assert first.is_paused()
+    assert not second.is_paused()
+    assert second.acquire(threading.Event()) is True
 
 
 @pytest.mark.django_db
@@ -95,7 +174,7 @@ def test_429_honours_retry_after_in_both_forms_and_pauses_the_whole_worker(worke
     retry_after = "7" if form == "seconds" else formatdate(time.time() + 7, usegmt=True)
     http_mock.add(responses.POST, FASTROUTER_URL, status=429, headers={"Retry-After": retry_after}, json={})
     fetch(worker, _claim_one())
-    assert worker.limiter.paused_until == pytest.approx(1007, abs=1.5)
+    assert worker.limiter.budget.paused_until() == pytest.approx(1007, abs=1.5)
     row = _row()
     assert (row.state, row.attempts) == (State.QUEUED, 0)
     assert row.next_attempt_at > timezone.now() + timedelta(seconds=5)

@@ -1,8 +1,13 @@
+import re
+import time
+
 import pytest
 import responses
 from django.urls import reverse
 
+from generations.client import FastRouterClient
 from generations.models import Generation
+from generations.rate_budget import BUDGET_MINUTE_SECONDS, RateBudget
 from tests.factories import FASTROUTER_URL, full_payload, make_generation, minimal_payload
 
 pytestmark = pytest.mark.django_db
@@ -100,3 +105,73 @@ def test_lookup_needs_login(client):
     response = client.get(reverse("lookup"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+
+
+# --------------------------------------------------------------------------- the shared rate budget
+
+
+@pytest.fixture
+def sleeps(monkeypatch):
+    """What the page's FastRouter client slept for (it sleeps for nothing here)."""
+    slept: list[float] = []
+    init = FastRouterClient.__init__
+    monkeypatch.setattr(FastRouterClient, "__init__", lambda self, **options: init(self, **options, sleep=slept.append))
+    return slept
+
+
+def _budget(settings) -> RateBudget:
+    return RateBudget(settings.FASTROUTER_MAX_RPM)
+
+
+def test_429_with_retry_after_answers_at_once_naming_the_wait_and_every_process_waits(
+    user_client, http_mock, settings, sleeps
+):
+    http_mock.add(responses.POST, FASTROUTER_URL, status=429, headers={"Retry-After": "25"}, json={})
+    response = user_client.post(reverse("lookup"), {"generation_id": "gen-limited"})
+    assert response.status_code == 502
+    assert "try again in 25 s" in response.content.decode()
+    assert sleeps == []  # no Retry-After slept on while a web worker is held
+    assert len(http_mock.calls) == 1
+    # The pause is the shared budget's: the fetch workers and the next lookup wait too, without sending.
+    assert _budget(settings).paused_until() == pytest.approx(time.time() + 25, abs=2)
+    again = user_client.post(reverse("lookup"), {"generation_id": "gen-other"})
+    assert re.search(r"rate budget is in use; try again in 2[45] s", again.content.decode())
+    assert len(http_mock.calls) == 1
+
+
+def test_lookup_answers_at_once_while_the_workers_use_the_budget(user_client, http_mock, settings, sleeps):
+    settings.FASTROUTER_MAX_RPM = int(BUDGET_MINUTE_SECONDS)  # a slot a second
+    budget = _budget(settings)
+    for _ in range(4):
+        budget.take()  # the fetch workers hold the next four seconds
+    response = user_client.post(reverse("lookup"), {"generation_id": "gen-busy"})
+    assert re.search(r"The FastRouter rate budget is in use; try again in [34] s\.", response.content.decode())
+    assert sleeps == []
+    assert len(http_mock.calls) == 0
+
+
+def test_lookup_waits_for_a_slot_a_moment_away(user_client, http_mock, settings, sleeps):
+    settings.FASTROUTER_MAX_RPM = int(BUDGET_MINUTE_SECONDS)  # a slot a second
+    _budget(settings).take()
+    http_mock.add(responses.POST, FASTROUTER_URL, json=full_payload("gen-soon"))
+    response = user_client.post(reverse("lookup"), {"generation_id": "gen-soon"})
+    assert response.status_code == 302
+    assert sleeps == [pytest.approx(1, abs=0.5)]
+
+
+def test_every_attempt_takes_a_slot_of_the_budget(user_client, http_mock, settings, monkeypatch):
+    take = RateBudget.take
+    taken = []
+    monkeypatch.setattr(RateBudget, "take", lambda self, **kwargs: taken.append(kwargs) or take(self, **kwargs))
+    http_mock.add(responses.POST, FASTROUTER_URL, status=500, json={})
+    http_mock.add(responses.POST, FASTROUTER_URL, json=full_payload("gen-retried"))
+    assert user_client.post(reverse("lookup"), {"generation_id": "gen-retried"}).status_code == 302
+    assert len(http_mock.calls) == len(taken) == 2
+
+
+def test_lookup_requests_end_within_the_interactive_deadline(user_client, http_mock, settings):
+    settings.FASTROUTER_TIMEOUT = 10
+    settings.FASTROUTER_INTERACTIVE_DEADLINE = 3
+    http_mock.add(responses.POST, FASTROUTER_URL, json=full_payload("gen-quick"))
+    user_client.post(reverse("lookup"), {"generation_id": "gen-quick"})
+    assert 0 < http_mock.calls[0].request.req_kwargs["timeout"] <= 3
