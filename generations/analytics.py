@@ -139,7 +139,8 @@ def _summed(pairs: Iterable[tuple[object, Totals]]) -> dict[object, Totals]:
     parts: dict[object, list[Totals]] = defaultdict(list)
     for key, totals in pairs:
         parts[key].append(totals)
-    return {key: _sum(items) for key, items in parts.items()}
+    # Most keys of a grouped read come once: no sum to make.
+    return {key: items[0] if len(items) == 1 else _sum(items) for key, items in parts.items()}
 
 
 # ---- the core queries ---------------------------------------------------------------
