@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
+from itertools import groupby
 from typing import Any, Self
 
 import requests
@@ -48,6 +49,15 @@ _EXCERPT_LENGTH = 60
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Timestamps this large cannot be seconds (year > 5000): treat them as milliseconds.
 _MILLISECONDS_THRESHOLD = 100_000_000_000
+# Values outside these bounds are upstream mistakes (Go's zero time 0001-01-01, "9999-12-31", 10^20
+# tokens): the field becomes unknown and the raw payload keeps what was sent. The bounds are far
+# beyond any real call, and keep every column, its pico-units and the rollups' sums within 64 bits.
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2101, 1, 1, tzinfo=UTC)
+_MAX_COUNT = 10**12  # tokens, or milliseconds (31 years)
+_MAX_AMOUNT = Decimal(10**6)  # USD (or credits) for one call: 10^18 pico-units
+# No run of this many characters of the API key is ever shown from an upstream body.
+_SECRET_FRAGMENT = 8
 
 
 # --------------------------------------------------------------------------- errors
@@ -192,12 +202,16 @@ class GenerationDetails:
     raw_text: str = field(repr=False)
 
     @classmethod
-    def from_text(cls, text: str) -> GenerationDetails:
-        """Parse a response body (floats kept exact as Decimal)."""
+    def from_text(cls, text: str, *, secret: str = "") -> GenerationDetails:
+        """Parse a response body (floats kept exact as Decimal; NaN and Infinity become unknown).
+
+        No excerpt of the body in an error message shows a piece of ``secret`` (the API key).
+        """
         try:
-            payload = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+            payload = json.loads(text, parse_float=Decimal, parse_constant=Decimal)
         except (ValueError, RecursionError):
-            raise MalformedResponse(f"FastRouter sent a response that is not valid JSON ({_excerpt(text)}).") from None
+            excerpt = _excerpt(text, secret=secret)
+            raise MalformedResponse(f"FastRouter sent a response that is not valid JSON ({excerpt}).") from None
         if not isinstance(payload, dict):
             raise MalformedResponse(f"FastRouter sent JSON that is not an object ({_json_kind(payload)}).")
         return cls.from_payload(payload, raw_text=text)
@@ -211,15 +225,15 @@ class GenerationDetails:
             model=_as_str(p.get("model"), "model"),
             provider_name=_as_str(p.get("provider_name"), "provider_name"),
             api_key=_as_str(p.get("api_key"), "api_key"),
-            credits_used=_as_decimal(p.get("credits_used"), "credits_used"),
+            credits_used=_as_amount(p.get("credits_used"), "credits_used"),
             query_time=_as_iso_datetime(p.get("query_time"), "query_time"),
             avg_response_time_minutes_per_transaction=_as_float(
                 p.get("avg_response_time_minutes_per_transaction"),
                 "avg_response_time_minutes_per_transaction",
             ),
             avg_tokens_per_nano=_as_float(p.get("avg_tokens_per_nano"), "avg_tokens_per_nano"),
-            input_token_size=_as_int(p.get("input_token_size"), "input_token_size"),
-            output_token_size=_as_int(p.get("output_token_size"), "output_token_size"),
+            input_token_size=_as_count(p.get("input_token_size"), "input_token_size"),
+            output_token_size=_as_count(p.get("output_token_size"), "output_token_size"),
             is_byok=_as_bool(p.get("is_byok"), "is_byok"),
             endpoint=_as_str(p.get("endpoint"), "endpoint"),
             created_at=_as_unix_datetime(p.get("created_at"), "created_at"),
@@ -236,11 +250,6 @@ class GenerationDetails:
 # --------------------------------------------------------------------------- parsing helpers
 
 
-def _reject_constant(name: str) -> Any:
-    # NaN/Infinity are not JSON; accepting them would poison Decimal fields.
-    raise ValueError(f"non-standard JSON constant {name}")
-
-
 def _json_kind(value: Any) -> str:
     if isinstance(value, list):
         return "an array"
@@ -253,15 +262,32 @@ def _json_kind(value: Any) -> str:
     return "a number"
 
 
-def _excerpt(text: str, limit: int = _EXCERPT_LENGTH) -> str:
-    """A short, printable excerpt of an upstream body, for messages."""
+def _excerpt(text: str, *, secret: str = "", limit: int = _EXCERPT_LENGTH) -> str:
+    """A short, printable excerpt of an upstream body, for messages, with no piece of ``secret``."""
     if not text.strip():
         return "the body was empty"
     flat = "".join(ch if ch.isprintable() else " " for ch in text.strip())
     flat = " ".join(flat.split())
+    # Redacted before the cut, looking past it: a key cut in half escapes a search for the whole key.
+    shown = _redacted_head(flat[: limit + len(secret)], secret, length=limit)
     if len(flat) > limit:
-        flat = flat[:limit] + "…"
-    return f"it starts with {flat!r}"
+        shown += "…"
+    return f"it starts with {shown!r}"
+
+
+def _redacted_head(text: str, secret: str, *, length: int) -> str:
+    """The first ``length`` characters of ``text``, every run of _SECRET_FRAGMENT or more characters
+    of ``secret`` replaced by [redacted]; runs are looked for in all of ``text``, so one crossing the
+    cut is hidden too."""
+    size = min(_SECRET_FRAGMENT, len(secret))
+    hidden = [False] * len(text)
+    if size:
+        # A run of the key is a chain of overlapping windows of `size` characters, each in the key.
+        for start in range(len(text) - size + 1):
+            if text[start : start + size] in secret:
+                hidden[start : start + size] = [True] * size
+    runs = groupby(zip(text[:length], hidden, strict=False), key=lambda pair: pair[1])
+    return "".join("[redacted]" if is_hidden else "".join(ch for ch, _ in run) for is_hidden, run in runs)
 
 
 def _bad(field_name: str, expected: str) -> MalformedResponse:
@@ -299,9 +325,15 @@ def _as_decimal(value: Any, name: str, expected: str = "a number") -> Decimal | 
             raise _bad(name, expected) from None
     else:
         raise _bad(name, expected)
-    if not result.is_finite():
-        raise _bad(name, expected)
-    return result
+    # NaN or Infinity: a number, but not one anything can count with.
+    return result if result.is_finite() else None
+
+
+def _as_amount(value: Any, name: str) -> Decimal | None:
+    """Money: unknown beyond ±_MAX_AMOUNT."""
+    amount = _as_decimal(value, name)
+    # Compared, never computed with: arithmetic on a Decimal such as 1e9999999 raises Overflow.
+    return amount if amount is not None and -_MAX_AMOUNT < amount < _MAX_AMOUNT else None
 
 
 def _as_float(value: Any, name: str) -> float | None:
@@ -309,19 +341,17 @@ def _as_float(value: Any, name: str) -> float | None:
     if number is None:
         return None
     result = float(number)
-    if not math.isfinite(result):
-        raise _bad(name, "a number")
-    return result
+    return result if math.isfinite(result) else None
 
 
-def _as_int(value: Any, name: str) -> int | None:
+def _as_count(value: Any, name: str) -> int | None:
+    """Tokens or milliseconds: a whole number from 0 to _MAX_COUNT, else unknown."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    number = _as_decimal(value, name, "a whole number")
-    if number is None:
+        number: int | Decimal | None = value
+    else:
+        number = _as_decimal(value, name, "a whole number")
+    if number is None or not 0 <= number <= _MAX_COUNT or number != int(number):
         return None
-    if number != number.to_integral_value():
-        raise _bad(name, "a whole number")
     return int(number)
 
 
@@ -347,6 +377,15 @@ def _to_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+def _known_moment(moment: datetime) -> datetime | None:
+    """``moment`` in UTC, or None (unknown) outside the years a real generation can have."""
+    try:
+        moment = _to_utc(moment)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-05:00 is in the year 10000 UTC
+        return None
+    return moment if _EARLIEST <= moment < _LATEST else None
+
+
 def _as_iso_datetime(value: Any, name: str) -> datetime | None:
     if value is None:
         return None
@@ -355,7 +394,7 @@ def _as_iso_datetime(value: Any, name: str) -> datetime | None:
         if not text:
             return None
         try:
-            return _to_utc(datetime.fromisoformat(text))
+            return _known_moment(datetime.fromisoformat(text))
         except ValueError:
             # Some servers send epoch seconds as a string here.
             pass
@@ -369,21 +408,19 @@ def _as_unix_datetime(value: Any, name: str, expected: str = "a Unix timestamp")
         except InvalidOperation:
             # Tolerate an ISO 8601 string where a timestamp was expected.
             try:
-                return _to_utc(datetime.fromisoformat(value.strip()))
+                return _known_moment(datetime.fromisoformat(value.strip()))
             except ValueError:
                 raise _bad(name, expected) from None
     else:
         number = _as_decimal(value, name, expected)
-    if number is None:
+    if number is None or not number.is_finite():
         return None
-    if not number.is_finite():
-        raise _bad(name, expected)
-    if abs(number) >= _MILLISECONDS_THRESHOLD:
-        number = number / 1000
-    try:
-        return _EPOCH + timedelta(seconds=float(number))
-    except (OverflowError, ValueError):
-        raise _bad(name, expected) from None
+    seconds = float(number)  # as a float: Decimal arithmetic on 1e9999999 raises Overflow
+    if abs(seconds) >= _MILLISECONDS_THRESHOLD:
+        seconds /= 1000
+    if not _EARLIEST.timestamp() <= seconds < _LATEST.timestamp():
+        return None
+    return _EPOCH + timedelta(seconds=seconds)
 
 
 def _as_object(value: Any, name: str) -> dict | None:
@@ -392,7 +429,7 @@ def _as_object(value: Any, name: str) -> dict | None:
     if isinstance(value, str):
         # A nested body sent as a JSON-encoded string.
         try:
-            value = json.loads(value, parse_float=Decimal, parse_constant=_reject_constant)
+            value = json.loads(value, parse_float=Decimal, parse_constant=Decimal)
         except (ValueError, RecursionError):
             raise _bad(name, "an object") from None
     if not isinstance(value, dict):
@@ -445,10 +482,10 @@ def _sub_object(value: Any, name: str) -> Mapping[str, Any]:
 def _parse_usage(value: Any) -> Usage:
     u = _sub_object(value, "usage")
     return Usage(
-        prompt_tokens=_as_int(u.get("prompt_tokens"), "usage.prompt_tokens"),
-        completion_tokens=_as_int(u.get("completion_tokens"), "usage.completion_tokens"),
-        total_tokens=_as_int(u.get("total_tokens"), "usage.total_tokens"),
-        cost=_as_decimal(u.get("cost"), "usage.cost"),
+        prompt_tokens=_as_count(u.get("prompt_tokens"), "usage.prompt_tokens"),
+        completion_tokens=_as_count(u.get("completion_tokens"), "usage.completion_tokens"),
+        total_tokens=_as_count(u.get("total_tokens"), "usage.total_tokens"),
+        cost=_as_amount(u.get("cost"), "usage.cost"),
     )
 
 
@@ -457,7 +494,7 @@ def _parse_timing(value: Any) -> Timing:
     return Timing(
         started_at=_as_unix_datetime(t.get("started_at"), "timing.started_at"),
         completed_at=_as_unix_datetime(t.get("completed_at"), "timing.completed_at"),
-        duration_ms=_as_int(t.get("duration_ms"), "timing.duration_ms"),
+        duration_ms=_as_count(t.get("duration_ms"), "timing.duration_ms"),
     )
 
 
@@ -668,14 +705,8 @@ class FastRouterClient:
         """A parsed result, or (error, delay before retrying; None = do not retry)."""
         status = response.status_code
         if 200 <= status <= 299:
-            try:
-                return GenerationDetails.from_text(_body_text(response))
-            except MalformedResponse as exc:
-                # The excerpt in the message comes from upstream: make sure it cannot echo the key.
-                if self._api_key in exc.user_message:
-                    exc.user_message = exc.user_message.replace(self._api_key, "[redacted]")
-                    exc.args = (exc.user_message,)
-                raise
+            # An error message may quote the body: no piece of the key in it.
+            return GenerationDetails.from_text(_body_text(response), secret=self._api_key)
         if status == 400:
             return InvalidGenerationId(), None
         if status in (401, 403):

@@ -1,23 +1,27 @@
 """Business logic: fetching generations from FastRouter and storing them."""
 
 import json
+import logging
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from generations.client import FastRouterClient, GenerationDetails, RateLimited
+from generations.client import FastRouterClient, GenerationDetails, MalformedResponse, RateLimited
 from generations.histograms import bin_index
 from generations.models import Generation, GenerationBody, ViewerPreference
 from generations.money import to_pico
 from generations.rate_budget import INTERACTIVE_WAIT_SECONDS, RateBudget
 from generations.roles import fetch_allowance_spend
 from generations.rollups import Touch, rollups_recompute, touches_of
+
+logger = logging.getLogger("generations.services")
 
 _clients: dict[tuple[str, str, float, float, int], FastRouterClient] = {}
 
@@ -53,8 +57,13 @@ def _latency_ms(details: GenerationDetails) -> float | None:
     if details.timing.duration_ms is not None:
         return float(details.timing.duration_ms)
     if details.avg_response_time_minutes_per_transaction is not None:
-        return details.avg_response_time_minutes_per_transaction * 60_000
+        return _finite(details.avg_response_time_minutes_per_transaction * 60_000)
     return None
+
+
+def _finite(value: float) -> float | None:
+    """None for an infinite result (derived from a huge, or tiny, upstream figure)."""
+    return value if math.isfinite(value) else None
 
 
 def _fit_column(name: str, value: str | None) -> str:
@@ -73,7 +82,7 @@ def generation_fields(*, details: GenerationDetails, fetched_at: datetime) -> di
     latency_ms = _latency_ms(details)
     throughput = None
     if latency_ms and output_tokens is not None:
-        throughput = output_tokens / (latency_ms / 1000)
+        throughput = _finite(output_tokens / (latency_ms / 1000))
     cost = usage.cost if usage.cost is not None else details.credits_used
     return {
         "model": _fit_column("model", details.model),
@@ -247,8 +256,20 @@ def generation_store_many(*, items: list[tuple[str, GenerationDetails]], chunk: 
     return len(latest)
 
 
+def database_trouble(error: Exception) -> bool:
+    """The database's own trouble (connection lost, lock timeout), not the answer's: worth trying again as is."""
+    driver = connection.Database  # the bulk store's COPY raises the driver's errors, not Django's
+    return isinstance(error, (OperationalError, InterfaceError, driver.OperationalError, driver.InterfaceError))
+
+
+def unstorable_reason(error: Exception) -> str:
+    """What to tell users about an answer that could not be stored (no secret, no traceback)."""
+    return f"FastRouter's answer could not be stored ({type(error).__name__}); the log has the details."
+
+
 def generation_fetch(*, generation_id: str, client: FastRouterClient | None = None) -> Generation:
-    """Fetch from FastRouter and store. Raises the client's typed errors; on error nothing stored changes."""
+    """Fetch from FastRouter and store. Raises the client's typed errors (MalformedResponse for an
+    answer the database refuses); on error nothing stored changes."""
     try:
         details = (client or fastrouter_client()).get_generation(generation_id)
     except RateLimited as error:
@@ -256,7 +277,14 @@ def generation_fetch(*, generation_id: str, client: FastRouterClient | None = No
             # Every process waits as FastRouter asked, the fetch workers included.
             RateBudget(settings.FASTROUTER_MAX_RPM).pause(error.retry_after)
         raise
-    return generation_store(generation_id=generation_id, details=details)
+    try:
+        return generation_store(generation_id=generation_id, details=details)
+    except Exception as error:
+        if database_trouble(error):
+            raise
+        # A value the client let through but no column or rollup can take: this answer's fault.
+        logger.exception("Could not store generation %s.", generation_id)
+        raise MalformedResponse(unstorable_reason(error)) from None
 
 
 def generation_lookup(*, generation_id: str, user: AbstractUser) -> Generation:

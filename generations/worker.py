@@ -10,7 +10,8 @@ Fetched generations are stored in batches (`StoreBuffer`): at most STORE_DELAY_S
 the fetch, or at once when STORE_BATCH have piled up, one transaction per batch, so the rollup
 buckets a batch touches are recomputed once for all of its generations. A worker killed with a
 batch unstored loses nothing: the rows are still claimed, and are fetched again once the claims
-expire.
+expire. An answer that cannot be stored fails alone, with its reason: a batch that fails is
+stored in halves, down to the answers at fault. No answer, however odd, stops a thread.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
-from generations import queue
+from generations import queue, services
 from generations.client import (
     AuthenticationFailed,
     FastRouterClient,
@@ -150,32 +151,43 @@ class StoreBuffer:
     def flush(self) -> None:
         with self._lock:
             items, self._items = self._items, []
-        if not items:
-            return
+        if items:
+            self._store(items)
+
+    def _store(self, items: list[tuple[LookupRequest, GenerationDetails]]) -> None:
+        """Store `items` in one transaction; if that fails, each half apart, down to the answers at fault."""
         try:
             queue.lookup_record_stored(results=items)
-        except DatabaseError:
-            if len(items) == 1:
-                self._record_unstorable(*items[0])
-                return
-            # One bad answer must not hold back the rest: store them one by one to find it.
-            logger.warning("Could not store a batch of %d generations; storing them one by one.", len(items))
-            for request, details in items:
-                try:
-                    queue.lookup_record_stored(results=[(request, details)])
-                except DatabaseError:
-                    self._record_unstorable(request, details)
-                else:
-                    self.stats.add("stored")
+        except Exception as error:  # whatever an answer makes the store raise, it fails alone
+            failure = error
+        else:
+            for _ in items:
+                self.stats.add("stored")
             return
-        for _ in items:
-            self.stats.add("stored")
+        if len(items) == 1:
+            self._record_unstorable(items[0][0], error=failure)
+            return
+        # One bad answer must not hold back the rest: a few halvings find it among thousands.
+        logger.warning(
+            "Could not store %d generations together (%s); storing each half apart.",
+            len(items),
+            type(failure).__name__,
+        )
+        half = len(items) // 2
+        self._store(items[:half])
+        self._store(items[half:])
 
-    def _record_unstorable(self, request: LookupRequest, details: GenerationDetails) -> None:
-        # e.g. a value too long for its column: count it as a failed attempt, not a retry forever.
-        logger.exception("Could not store generation %s.", request.generation_id)
-        queue.lookup_record_transient(request=request, reason="The answer could not be stored (see the logs).")
-        self.stats.add("retried")
+    def _record_unstorable(self, request: LookupRequest, *, error: Exception) -> None:
+        logger.error("Could not store generation %s.", request.generation_id, exc_info=error)
+        reason = services.unstorable_reason(error)
+        if services.database_trouble(error):
+            # The database's trouble, not the answer's: a failed attempt, tried again later.
+            state = queue.lookup_record_transient(request=request, reason=reason)
+        else:
+            # The same answer would fail the same way: fetching it again only spends the rate limit.
+            queue.lookup_record_failed(request=request, reason=reason)
+            state = LookupRequest.State.FAILED
+        self.stats.add("retried" if state == LookupRequest.State.QUEUED else "failed")
 
 
 class FetchWorker:
@@ -300,14 +312,21 @@ class FetchWorker:
             state = queue.lookup_record_not_found(request=request, reason=error.user_message)
             self.stats.add("retried" if state == LookupRequest.State.QUEUED else "not_found")
         except FastRouterError as error:
-            # UpstreamError (5xx), UpstreamUnavailable (timeouts), MalformedResponse, anything unexpected.
-            state = queue.lookup_record_transient(request=request, reason=error.user_message)
-            self.stats.add("retried" if state == LookupRequest.State.QUEUED else "failed")
+            # UpstreamError (5xx), UpstreamUnavailable (timeouts), MalformedResponse.
+            self._record_transient(request, error.user_message)
+        except Exception as error:
+            # A fault nobody foresaw fails this id alone (a few attempts); the thread carries on.
+            logger.exception("Unexpected error fetching generation %s.", request.generation_id)
+            self._record_transient(request, f"Unexpected error while fetching ({type(error).__name__}); see the log.")
         else:
             self.stored.add(request, details)
             if self._auth_alert_may_be_set:
                 self._auth_alert_may_be_set = False
                 queue.worker_status_clear_auth(worker=self.name)
+
+    def _record_transient(self, request: LookupRequest, reason: str) -> None:
+        state = queue.lookup_record_transient(request=request, reason=reason)
+        self.stats.add("retried" if state == LookupRequest.State.QUEUED else "failed")
 
     def _pause_for_auth(self, request: LookupRequest, error: FastRouterError) -> None:
         # Every call would fail the same way: stop fetching, keep the row queued, tell the web UI.

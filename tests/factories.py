@@ -1,6 +1,7 @@
 """Test data: FastRouter payloads and stored generations."""
 
 import copy
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -8,6 +9,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
+from generations.client import FastRouterClient
 from generations.histograms import bin_index
 from generations.models import Generation, GenerationBody
 from generations.rollups import Touch, rollups_recompute, touches_of
@@ -22,6 +24,20 @@ def full_payload(generation_id: str = "chatcmpl-fr-7d41c0a2e9b84f61", **override
     payload["id"] = generation_id
     payload.update(copy.deepcopy(overrides))
     return payload
+
+
+def let_go_zero_time_through(monkeypatch, *, generation_id: str | None = None) -> None:
+    """Make the client pass Go's zero time on as query_time (for one id, or every id), as a client
+    missing a range check would: for tests of what storing does with a value it cannot take."""
+    fetch = FastRouterClient.get_generation
+
+    def fetch_with_a_gap(self, fetched_id: str):
+        details = fetch(self, fetched_id)
+        if generation_id not in (None, fetched_id):
+            return details
+        return dataclasses.replace(details, query_time=datetime(1, 1, 1, tzinfo=UTC))
+
+    monkeypatch.setattr(FastRouterClient, "get_generation", fetch_with_a_gap)
 
 
 def minimal_payload(generation_id: str = "GEN-ID") -> dict:

@@ -484,7 +484,6 @@ def test_unmocked_url_is_unavailable(make_client):
         "[1, 2, 3]",
         '"just a string"',
         "null",
-        '{"credits_used": NaN}',
     ],
 )
 def test_malformed_bodies(http_mock, make_client, body):
@@ -511,18 +510,34 @@ def test_malformed_excerpt_never_echoes_key(http_mock, make_client):
     assert KEY not in str(excinfo.value)
 
 
-def test_json_array_names_kind(http_mock, make_client):
-    add_json(http_mock, body="[]")
+def key_pieces(key: str, size: int = 8) -> list[str]:
+    """Every run of `size` characters of `key`: none may be shown."""
+    return [key[start : start + size] for start in range(len(key) - size + 1)]
+
+
+@pytest.mark.parametrize("lead", [0, 45, 52, 53, 59])
+def test_malformed_excerpt_never_shows_a_piece_of_the_key(http_mock, make_client, lead):
+    # The excerpt shows 60 characters: here the key starts before the cut and runs past it.
+    add_json(http_mock, body="x" * lead + KEY + " tail")
     with pytest.raises(MalformedResponse) as excinfo:
         make_client().get_generation("gen-1")
-    assert "array" in excinfo.value.user_message
+    message = excinfo.value.user_message
+    assert not [piece for piece in key_pieces(KEY) if piece in message]
+    assert "[redacted]" in message
+    assert "x" * min(lead, 8) in message
+
+
+def test_excerpt_keeps_text_sharing_only_short_runs_with_the_key(http_mock, make_client):
+    add_json(http_mock, body="<html>fr-test 502 Bad Gateway</html>")  # 7 characters of the key in a row
+    with pytest.raises(MalformedResponse) as excinfo:
+        make_client().get_generation("gen-1")
+    assert "<html>fr-test 502 Bad Gateway</html>" in excinfo.value.user_message
 
 
 @pytest.mark.parametrize(
     ("fields", "name"),
     [
         ({"input_token_size": "abc"}, "input_token_size"),
-        ({"output_token_size": 1.5}, "output_token_size"),
         ({"request": 5}, "request"),
         ({"response": [1]}, "response"),
         ({"metadata": True}, "metadata"),
@@ -535,14 +550,92 @@ def test_json_array_names_kind(http_mock, make_client):
         ({"query_time": "not a date"}, "query_time"),
         ({"credits_used": {"a": 1}}, "credits_used"),
         ({"model": ["a"]}, "model"),
-        ({"created_at": 10**30}, "created_at"),
-        ({"avg_tokens_per_nano": "1e999"}, "avg_tokens_per_nano"),
     ],
 )
 def test_wrong_typed_field_names_field(fields, name):
     with pytest.raises(MalformedResponse) as excinfo:
         GenerationDetails.from_text(ok_body(**fields))
     assert f"“{name}”" in excinfo.value.user_message
+
+
+@pytest.mark.parametrize(
+    ("field", "read"),
+    [
+        ('"query_time": "0001-01-01T00:00:00Z"', lambda d: d.query_time),  # Go's zero time
+        ('"query_time": "9999-12-31T23:59:59Z"', lambda d: d.query_time),
+        ('"query_time": "9999-12-31T23:59:59-05:00"', lambda d: d.query_time),  # past year 9999 in UTC
+        ('"query_time": "0001-01-01T00:00:00+05:00"', lambda d: d.query_time),  # before year 1 in UTC
+        ('"query_time": "1999-12-31T23:59:59Z"', lambda d: d.query_time),
+        ('"query_time": "2101-01-01T00:00:00Z"', lambda d: d.query_time),
+        ('"query_time": "-62135596800"', lambda d: d.query_time),
+        ('"created_at": 0', lambda d: d.created_at),
+        ('"created_at": -100000000000', lambda d: d.created_at),
+        ('"created_at": 1000000000000000000000000000000', lambda d: d.created_at),
+        ('"created_at": "1e999"', lambda d: d.created_at),
+        ('"created_at": 1e9999999', lambda d: d.created_at),  # beyond the Decimal context: arithmetic overflows
+        ('"created_at": -1e9999999', lambda d: d.created_at),
+        ('"created_at": "sNaN"', lambda d: d.created_at),  # float() refuses a signalling NaN
+        ('"created_at": "0001-01-01T00:00:00"', lambda d: d.created_at),
+        ('"timing": {"started_at": 253402300800}', lambda d: d.timing.started_at),
+        ('"timing": {"completed_at": Infinity}', lambda d: d.timing.completed_at),
+        ('"input_token_size": 100000000000000000000', lambda d: d.input_token_size),
+        ('"output_token_size": -1', lambda d: d.output_token_size),
+        ('"output_token_size": 1.5', lambda d: d.output_token_size),
+        ('"output_token_size": "1e400"', lambda d: d.output_token_size),
+        ('"usage": {"total_tokens": 9223372036854775808}', lambda d: d.usage.total_tokens),
+        ('"usage": {"prompt_tokens": NaN}', lambda d: d.usage.prompt_tokens),
+        ('"timing": {"duration_ms": -5}', lambda d: d.timing.duration_ms),
+        ('"credits_used": "1e400"', lambda d: d.credits_used),
+        ('"credits_used": 10000000', lambda d: d.credits_used),
+        ('"credits_used": -1e9999999', lambda d: d.credits_used),
+        ('"usage": {"cost": "1e999999999999999999"}', lambda d: d.usage.cost),
+        ('"input_token_size": 1e30', lambda d: d.input_token_size),
+        ('"credits_used": NaN', lambda d: d.credits_used),
+        ('"credits_used": "Infinity"', lambda d: d.credits_used),
+        ('"usage": {"cost": -1e30}', lambda d: d.usage.cost),
+        ('"avg_tokens_per_nano": "1e999"', lambda d: d.avg_tokens_per_nano),
+        (
+            '"avg_response_time_minutes_per_transaction": -Infinity',
+            lambda d: d.avg_response_time_minutes_per_transaction,
+        ),
+    ],
+)
+def test_out_of_range_values_are_unknown_and_kept_in_the_raw_payload(field, read):
+    body = '{"id": "gen-1", "model": "openai/gpt-4o", %s}' % field  # noqa: UP031 (NaN is no JSON to dump)
+    details = GenerationDetails.from_text(body)
+    assert read(details) is None
+    assert details.model == "openai/gpt-4o"
+    assert details.raw_text == body
+
+
+def test_values_at_the_bounds_are_kept():
+    details = GenerationDetails.from_text(
+        ok_body(
+            query_time="2000-01-01T00:00:00Z",
+            created_at="2100-12-31T23:59:59Z",
+            input_token_size=10**12,
+            output_token_size=0,
+            credits_used="999999.999999999999",
+            usage={"cost": -999999},
+            timing={"started_at": 946684800, "completed_at": 4133980799999, "duration_ms": "1e12"},
+        )
+    )
+    assert details.query_time == datetime(2000, 1, 1, tzinfo=UTC)
+    assert details.created_at == datetime(2100, 12, 31, 23, 59, 59, tzinfo=UTC)
+    assert (details.input_token_size, details.output_token_size) == (10**12, 0)
+    assert details.credits_used == Decimal("999999.999999999999")
+    assert details.usage.cost == Decimal(-999999)
+    assert details.timing == Timing(
+        started_at=datetime(2000, 1, 1, tzinfo=UTC),
+        completed_at=datetime(2100, 12, 31, 23, 59, 59, 999000, tzinfo=UTC),
+        duration_ms=10**12,
+    )
+
+
+def test_nan_and_infinity_inside_bodies_become_text():
+    details = GenerationDetails.from_text('{"request": {"temperature": NaN, "top_p": [Infinity]}}')
+    assert details.request == {"temperature": "NaN", "top_p": ["Infinity"]}
+    json.dumps(details.request, allow_nan=False)
 
 
 def test_numbers_as_strings_are_coerced():

@@ -1,3 +1,4 @@
+import json
 import threading
 import time
 from datetime import timedelta
@@ -6,16 +7,17 @@ from email.utils import formatdate
 import pytest
 import requests
 import responses
-from django.db import connection
+from django.db import DataError, OperationalError, connection
 from django.urls import reverse
 from django.utils import timezone
 
-from generations import queue
+from generations import queue, services
+from generations import worker as worker_module
 from generations.models import Generation, LookupBatch, LookupRequest, RateBudgetState, WorkerStatus
 from generations.rate_budget import BUDGET_MINUTE_SECONDS, RateBudget
 from generations.simulator import SimulatorConfig, demo_ids, make_server
 from generations.worker import STORE_DELAY_SECONDS, FetchWorker, RateLimiter, StoreBuffer, make_client
-from tests.factories import FASTROUTER_URL, TEST_API_KEY, full_payload
+from tests.factories import FASTROUTER_URL, TEST_API_KEY, full_payload, let_go_zero_time_through
 
 State = LookupRequest.State
 # A minute of the budget is BUDGET_MINUTE_SECONDS long (slack): at this rate its slots are one second apart.
@@ -320,18 +322,24 @@ def test_two_workers_never_claim_the_same_row_on_postgresql():
 
 
 @pytest.mark.django_db
-def test_an_answer_that_cannot_be_stored_counts_as_a_failed_attempt(worker, http_mock, monkeypatch):
-    from django.db import DataError
-
+@pytest.mark.parametrize(
+    ("error", "state"),
+    [(DataError("value too long"), State.FAILED), (OperationalError("database is locked"), State.QUEUED)],
+    ids=["the-answer-at-fault", "the-database-at-fault"],
+)
+def test_an_answer_that_cannot_be_stored_fails_with_its_reason_unless_the_database_is_at_fault(
+    worker, http_mock, monkeypatch, error, state
+):
     def refuse(**kwargs):
-        raise DataError("value too long")
+        raise error
 
     monkeypatch.setattr(queue, "generation_store_many", refuse)
     http_mock.add(responses.POST, FASTROUTER_URL, json=full_payload("gen-w1"))
     fetch(worker, _claim_one())
     row = _row()
-    assert (row.state, row.attempts) == (State.QUEUED, 1)
-    assert "could not be stored" in row.last_error
+    assert (row.state, row.attempts) == (state, 1)
+    assert row.last_error == services.unstorable_reason(error)
+    assert type(error).__name__ in row.last_error
 
 
 @pytest.mark.django_db
@@ -368,6 +376,61 @@ def test_one_answer_that_cannot_be_stored_does_not_hold_back_its_batch(worker, h
         worker.process(_claim_one(generation_id), make_client())
     worker.stored.flush()
     assert set(Generation.objects.values_list("generation_id", flat=True)) == {"gen-w1", "gen-w2"}
-    assert (_row("gen-bad").state, _row("gen-bad").attempts) == (State.QUEUED, 1)
-    assert "could not be stored" in _row("gen-bad").last_error
-    assert (worker.stats.stored, worker.stats.retried) == (2, 1)
+    assert (_row("gen-bad").state, _row("gen-bad").attempts) == (State.FAILED, 1)
+    assert "could not be stored (DataError)" in _row("gen-bad").last_error
+    assert (worker.stats.stored, worker.stats.failed) == (2, 1)
+
+
+def _answer_by_id(http_mock, answers: dict[str, dict]) -> None:
+    """FastRouter answering each id with its own payload."""
+
+    def answer(request):
+        return 200, {}, json.dumps(answers[json.loads(request.body)["generation_id"]])
+
+    http_mock.add_callback(responses.POST, FASTROUTER_URL, callback=answer, content_type="application/json")
+
+
+def _run_worker(ids: list[str], **options) -> FetchWorker:
+    """The real worker, one thread (see the simulator test), until the queue is empty."""
+    queue.generation_enqueue(ids=ids, source=LookupBatch.Source.CLI)
+    worker = FetchWorker(concurrency=1, max_rpm=600_000, once=True, idle_seconds=0.05, **options)
+    worker.run()
+    return worker
+
+
+@pytest.mark.django_db(transaction=True)
+def test_odd_answers_are_stored_with_the_odd_field_unknown_and_the_worker_carries_on(http_mock):
+    good = [f"gen-good-{n}" for n in range(6)]
+    odd = {
+        "gen-zero-time": {"query_time": "0001-01-01T00:00:00Z"},  # Go's zero time
+        "gen-end-of-time": {"query_time": "9999-12-31T23:59:59Z"},
+        "gen-huge-tokens": {"input_token_size": 10**20, "usage": {"prompt_tokens": 10**20, "cost": "1e400"}},
+    }
+    answers = {gid: full_payload(gid) for gid in good} | {gid: full_payload(gid, **odd[gid]) for gid in odd}
+    _answer_by_id(http_mock, answers)
+    _run_worker(good[:3] + list(odd) + good[3:])
+    assert set(LookupRequest.objects.values_list("state", flat=True)) == {State.STORED}
+    stored = {g.generation_id: g for g in Generation.objects.select_related("body")}
+    assert set(stored) == set(answers)
+    assert stored["gen-zero-time"].query_time is None
+    assert '"query_time": "0001-01-01T00:00:00Z"' in stored["gen-zero-time"].body.raw_payload
+    assert stored["gen-end-of-time"].query_time is None
+    huge = stored["gen-huge-tokens"]
+    assert (huge.input_tokens, huge.total_tokens, huge.usage_cost_pico) == (None, None, None)
+    assert str(10**20) in huge.body.raw_payload
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_answer_that_cannot_be_stored_fails_alone_and_the_worker_carries_on(http_mock, monkeypatch):
+    # Batches of four: the bad answer spoils the first one, and later batches must still be stored.
+    monkeypatch.setattr(worker_module, "STORE_BATCH", 4)
+    let_go_zero_time_through(monkeypatch, generation_id="gen-bad")
+    good = [f"gen-good-{n}" for n in range(10)]
+    _answer_by_id(http_mock, {gid: full_payload(gid) for gid in [*good, "gen-bad"]})
+    worker = _run_worker([good[0], "gen-bad", *good[1:]])
+    assert set(Generation.objects.values_list("generation_id", flat=True)) == set(good)
+    assert set(LookupRequest.objects.filter(generation_id__in=good).values_list("state", flat=True)) == {State.STORED}
+    bad = _row("gen-bad")
+    assert (bad.state, bad.attempts) == (State.FAILED, 1)
+    assert bad.last_error == "FastRouter's answer could not be stored (OverflowError); the log has the details."
+    assert (worker.stats.stored, worker.stats.failed) == (10, 1)

@@ -8,7 +8,7 @@ from django.urls import reverse
 from generations.client import FastRouterClient
 from generations.models import Generation
 from generations.rate_budget import BUDGET_MINUTE_SECONDS, RateBudget
-from tests.factories import FASTROUTER_URL, full_payload, make_generation, minimal_payload
+from tests.factories import FASTROUTER_URL, full_payload, let_go_zero_time_through, make_generation, minimal_payload
 
 pytestmark = pytest.mark.django_db
 
@@ -175,3 +175,33 @@ def test_lookup_requests_end_within_the_interactive_deadline(user_client, http_m
     http_mock.add(responses.POST, FASTROUTER_URL, json=full_payload("gen-quick"))
     user_client.post(reverse("lookup"), {"generation_id": "gen-quick"})
     assert 0 < http_mock.calls[0].request.req_kwargs["timeout"] <= 3
+
+
+@pytest.mark.parametrize(
+    ("odd", "unknown"),
+    [
+        ({"query_time": "0001-01-01T00:00:00Z"}, "query_time"),
+        ({"query_time": "9999-12-31T23:59:59-05:00"}, "query_time"),
+        ({"output_token_size": 10**20, "usage": {"completion_tokens": -3}}, "output_tokens"),
+        ({"credits_used": "1e400", "usage": {"cost": "NaN"}}, "cost_pico"),
+    ],
+    ids=["zero-time", "end-of-time", "huge-tokens", "huge-cost"],
+)
+def test_an_answer_with_out_of_range_values_is_stored_with_them_unknown(user_client, http_mock, odd, unknown):
+    http_mock.add(responses.POST, FASTROUTER_URL, json=full_payload("gen-odd", **odd))
+    response = user_client.post(reverse("lookup"), {"generation_id": "gen-odd"}, follow=True)
+    assert response.status_code == 200
+    assert getattr(Generation.objects.get(generation_id="gen-odd"), unknown) is None
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_an_answer_the_database_refuses_is_a_clear_message(user_client, http_mock, monkeypatch, htmx):
+    let_go_zero_time_through(monkeypatch)
+    http_mock.add(responses.POST, FASTROUTER_URL, json=full_payload("gen-odd"))
+    extra = {"HX-Request": "true"} if htmx else {}
+    response = user_client.post(reverse("lookup"), {"generation_id": "gen-odd"}, headers=extra)
+    assert response.status_code == (200 if htmx else 502)
+    page = response.content.decode()
+    assert "answer could not be stored (OverflowError)" in page
+    assert "Traceback" not in page
+    assert not Generation.objects.exists()
