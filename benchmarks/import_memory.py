@@ -3,6 +3,7 @@
     python benchmarks/import_memory.py                 # a 50 MB .txt of short ids (over IMPORT_MAX_IDS)
     python benchmarks/import_memory.py --ids 100000    # exactly that many ids (a preview within the limit)
     python benchmarks/import_memory.py --format jsonl  # the same ids as JSON Lines (also csv, json)
+    python benchmarks/import_memory.py --ids 100000 --long-ids --confirm   # then confirm the preview
 
 Builds the file and the multipart request body on disk in a throw-away directory (SQLite there
 too), logs a user in, and POSTs the body to /import/ through Django's WSGIHandler reading it from
@@ -12,6 +13,8 @@ the figures belong to the request alone. One request per run: run it again for a
 """
 
 import argparse
+import html
+import io
 import os
 import re
 import resource
@@ -20,14 +23,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BOUNDARY = "----import-memory-benchmark"
 
 
-def write_ids(path: Path, *, fmt: str, megabytes: float, count: int | None) -> int:
-    """Short unique ids (gen-0000001 …) until the file holds `count` of them or `megabytes`."""
+def write_ids(path: Path, *, fmt: str, megabytes: float, count: int | None, long_ids: bool) -> int:
+    """Unique ids, short (gen-0000001) or as long as FastRouter's (chatcmpl-fr-00000000000001a2), until
+    the file holds `count` of them or `megabytes`."""
     limit = int(megabytes * 1024 * 1024)
     written = 0
     with path.open("w", newline="\n") as out:
@@ -38,7 +43,7 @@ def write_ids(path: Path, *, fmt: str, megabytes: float, count: int | None) -> i
         n = 0
         while (count is None and out.tell() < limit) or (count is not None and n < count):
             n += 1
-            generation_id = f"gen-{n:07d}"
+            generation_id = f"chatcmpl-fr-{n:016x}" if long_ids else f"gen-{n:07d}"
             if fmt == "json":
                 out.write(("," if n > 1 else "") + f'"{generation_id}"')
             elif fmt == "jsonl":
@@ -71,6 +76,8 @@ def main() -> None:
     parser.add_argument("--megabytes", type=float, default=50, help="size of the file of ids (without --ids)")
     parser.add_argument("--ids", type=int, default=None, help="exactly this many ids instead")
     parser.add_argument("--format", choices=("txt", "csv", "json", "jsonl"), default="txt")
+    parser.add_argument("--long-ids", action="store_true", help="28-character ids, as FastRouter's")
+    parser.add_argument("--confirm", action="store_true", help="then post the preview's confirm form")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="import-memory-"))
@@ -100,7 +107,7 @@ def main() -> None:
     csrf = secrets.token_hex(16)  # 32 characters: a valid unmasked token for the cookie and the form
 
     upload = workdir / f"ids.{args.format}"
-    count = write_ids(upload, fmt=args.format, megabytes=args.megabytes, count=args.ids)
+    count = write_ids(upload, fmt=args.format, megabytes=args.megabytes, count=args.ids, long_ids=args.long_ids)
     body = workdir / "body.multipart"
     write_body(body, upload, csrf)
 
@@ -137,26 +144,35 @@ def main() -> None:
     with open(os.devnull, "rb") as empty:
         request("GET", empty, 0)  # loads the templates and code once, outside the measurement
     process = psutil.Process()
-    rss_before = process.memory_info().rss
-    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    started = time.perf_counter()
-    with body.open("rb") as stream:
-        page = request("POST", stream, body.stat().st_size, f"multipart/form-data; boundary={BOUNDARY}")
-    elapsed = time.perf_counter() - started
-    rss_after = process.memory_info().rss
-    peak_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-    text = page.decode(errors="replace")
-    error = re.search(r'<div class="error" role="alert">(.*?)</div>', text, re.S)
-    preview = re.search(r"Queue [\d,]+ new ids?", text)
-    said = error.group(1).strip() if error else preview.group() if preview else "?"
     mb = 1024 * 1024
+
+    def measured(label: str, send) -> str:
+        rss_before = process.memory_info().rss
+        peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        started = time.perf_counter()
+        text = send().decode(errors="replace")
+        elapsed = time.perf_counter() - started
+        rss_after = process.memory_info().rss
+        growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - peak_before) / mb
+        error = re.search(r'<div class="error" role="alert">(.*?)</div>', text, re.S)
+        preview = re.search(r"Queue [\d,]+ new ids?", text)
+        said = error.group(1).strip() if error else preview.group() if preview else "?"
+        print(f"{label}: status {status[-1]}; page says: {said}")
+        print(f"  time: {elapsed:.2f} s")
+        print(f"  RSS before {rss_before / mb:.0f} MB, after {rss_after / mb:.0f} MB; peak growth {growth:.0f} MB")
+        return text
+
     size = upload.stat().st_size / mb
     print(f"file: {size:.1f} MB, {count:,} ids ({args.format}); IMPORT_MAX_IDS {settings.IMPORT_MAX_IDS:,}")
-    print(f"status: {status[-1]}; page says: {said}")
-    print(f"time: {elapsed:.2f} s")
-    growth = (peak_after - peak_before) / mb
-    print(f"RSS before {rss_before / mb:.0f} MB, after {rss_after / mb:.0f} MB; peak growth {growth:.0f} MB")
+    content_type = f"multipart/form-data; boundary={BOUNDARY}"
+    with body.open("rb") as stream:
+        page = measured("preview", lambda: request("POST", stream, body.stat().st_size, content_type))
+    if args.confirm:
+        form = re.search(r'<form method="post" action="/import/" class="actions">(.*?)</form>', page, re.S)
+        fields = [(n, html.unescape(v)) for n, v in re.findall(r'name="([^"]+)" value="([^"]*)"', form.group(1))]
+        encoded = urlencode([*fields, ("confirm", "1")]).encode()
+        form_type = "application/x-www-form-urlencoded"
+        measured("confirm", lambda: request("POST", io.BytesIO(encoded), len(encoded), form_type))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,8 @@
+import html
 import json
+import re
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -37,8 +40,11 @@ def test_paste_preview_counts_and_lists_invalid_lines_without_queueing(user_clie
 
 
 def _confirm(client, preview, **extra):
-    pending = preview.context["confirm"]["pending"].value()
-    return client.post(reverse("import"), {"confirm": "1", "pending": pending}, **extra)
+    """Post the preview's confirm form as a browser does: its hidden fields, urlencoded."""
+    form = preview.content.decode().split('<form method="post" action="/import/" class="actions">')[1]
+    fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form.split("</form>")[0])
+    body = urlencode([(name, html.unescape(value)) for name, value in fields] + [("confirm", "1")])
+    return client.post(reverse("import"), body, content_type="application/x-www-form-urlencoded", **extra)
 
 
 def test_confirm_queues_the_previewed_ids_and_opens_the_batch(user_client, user):
@@ -101,7 +107,7 @@ def test_a_bad_pending_id_is_a_clear_error(user_client, pending):
 
 def test_a_preview_of_the_most_ids_allowed_is_confirmed_end_to_end(user_client, settings):
     assert settings.IMPORT_MAX_IDS == 100_000  # the documented default: confirming as many once failed
-    ids = [f"gen-{n:07d}" for n in range(settings.IMPORT_MAX_IDS)]
+    ids = [f"chatcmpl-fr-{n:016x}" for n in range(settings.IMPORT_MAX_IDS)]  # as long as FastRouter's
     upload = SimpleUploadedFile("ids.txt", "\n".join(ids).encode())
     preview = user_client.post(reverse("import"), {"file": upload})
     assert preview.context["counts"].new == 100_000
