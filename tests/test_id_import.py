@@ -166,7 +166,7 @@ def test_reading_stops_at_the_first_id_past_the_limit(filename, line):
     assert stream.bytes_read <= 1001 * 24 + 2 * CHUNK_BYTES
 
 
-def test_a_file_is_read_in_chunks_without_being_loaded_whole(tmp_path):
+def test_an_open_file_is_parsed_as_a_stream(tmp_path):
     path = tmp_path / "ids.txt"
     path.write_text("".join(f"gen-{n:07d}\n" for n in range(200_000)))  # 2.4 MB
     with path.open("rb") as stream:
