@@ -1,8 +1,6 @@
-import hashlib
-
 from django import forms
 from django.conf import settings
-from django.core import signing
+from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
 
 from generations.client import (
@@ -10,7 +8,7 @@ from generations.client import (
     InvalidGenerationId,
     clean_generation_id,
 )
-from generations.id_import import ParsedIds, UnreadableImport, parse_ids
+from generations.id_import import UnreadableImport, parse_ids
 from generations.models import LookupBatch
 
 
@@ -32,7 +30,11 @@ class LookupForm(forms.Form):
 
 
 class ImportForm(forms.Form):
-    """Paste ids or upload a file; the optional column / key say where the ids are."""
+    """Paste ids or upload a file; the optional column / key say where the ids are.
+
+    The Import view receives the paste as a file (``uploads.PasteAsFileHandler``), in
+    ``files["text"]``; posted as a plain field it is read from ``data["text"]`` as usual.
+    """
 
     text = forms.CharField(
         label="Paste ids",
@@ -55,22 +57,39 @@ class ImportForm(forms.Form):
     )
     label = forms.CharField(label="Label (optional)", required=False, max_length=200)
 
+    def __init__(self, data=None, files=None, **kwargs) -> None:
+        pasted = files.get("text") if files else None
+        if pasted is not None and pasted.size <= settings.FILE_UPLOAD_MAX_MEMORY_SIZE:
+            # Show a paste that fits in memory again, as Django shows any field it received.
+            data = data.copy()
+            data["text"] = pasted.read().decode("utf-8", "replace")
+            pasted.seek(0)
+        super().__init__(data, files, **kwargs)
+
     def clean(self) -> dict:
         data = super().clean()
-        text, upload = data.get("text") or "", data.get("file")
-        if upload and text.strip():
+        upload, pasted = data.get("file"), self.files.get("text")
+        pasted_something = _has_text(pasted) if pasted is not None else bool((data.get("text") or "").strip())
+        if upload and pasted_something:
             raise forms.ValidationError("Paste ids or upload a file, not both.")
-        if not upload and not text.strip():
+        if not upload and not pasted_something:
             raise forms.ValidationError("Paste some ids or choose a file to upload.")
+        limit = settings.IMPORT_MAX_UPLOAD_BYTES
         if upload:
-            limit = settings.IMPORT_MAX_UPLOAD_BYTES
             if upload.size > limit:
                 raise forms.ValidationError(
                     f"The file is {filesizeformat(upload.size)}; files up to {filesizeformat(limit)} can be imported."
                 )
-            content, filename, source = upload.read(), upload.name, LookupBatch.Source.UPLOAD
+            content, filename, source = upload, upload.name, LookupBatch.Source.UPLOAD
+        elif pasted is not None:
+            if pasted.size > limit:
+                raise forms.ValidationError(
+                    f"The pasted text is {filesizeformat(pasted.size)}; up to {filesizeformat(limit)} can be imported."
+                    " Split it into parts."
+                )
+            content, filename, source = pasted, "", LookupBatch.Source.PASTE
         else:
-            content, filename, source = text, "", LookupBatch.Source.PASTE
+            content, filename, source = data["text"], "", LookupBatch.Source.PASTE
         try:
             data["parsed"] = parse_ids(
                 content,
@@ -86,46 +105,14 @@ class ImportForm(forms.Form):
         return data
 
 
+def _has_text(upload: UploadedFile) -> bool:
+    """Whether the file holds anything but whitespace (read in chunks, then rewound)."""
+    found = any(chunk.strip() for chunk in upload.chunks())
+    upload.seek(0)
+    return found
+
+
 class ImportConfirmForm(forms.Form):
-    """The previewed ids, sent back to be queued. They are validated again; the signed summary
-    (source, label, invalid count) must match the ids exactly, so nothing else can be altered."""
+    """Confirms a previewed import by its id: the ids wait on the server (``PendingImport``)."""
 
-    ids = forms.CharField(widget=forms.HiddenInput, strip=False)
-    summary = forms.CharField(widget=forms.HiddenInput)
-
-    SALT = "generations.import-preview"
-
-    @classmethod
-    def for_preview(cls, *, ids: list[str], source: str, label: str, invalid: int) -> "ImportConfirmForm":
-        text = "\n".join(ids)
-        summary = signing.dumps(
-            {"source": source, "label": label, "invalid": invalid, "digest": _digest(text)}, salt=cls.SALT
-        )
-        return cls(initial={"ids": text, "summary": summary})
-
-    def clean(self) -> dict:
-        data = super().clean()
-        if "ids" not in data or "summary" not in data:
-            return data
-        try:
-            summary = signing.loads(data["summary"], salt=self.SALT, max_age=24 * 3600)
-        except signing.BadSignature:
-            raise forms.ValidationError(
-                "This preview has expired or was altered; please preview the ids again."
-            ) from None
-        # Browsers submit the newlines of a form value as CRLF.
-        ids_text = data["ids"].replace("\r\n", "\n")
-        if summary.get("digest") != _digest(ids_text):
-            raise forms.ValidationError("The ids differ from the preview; please preview them again.")
-        # One id per line, exactly as previewed (an id may hold commas, so no re-splitting).
-        parsed = ParsedIds(format="text")
-        for number, line in enumerate(ids_text.split("\n"), start=1):
-            parsed.add(line, f"line {number}")
-        if parsed.invalid or not parsed.ids or len(parsed.ids) > settings.IMPORT_MAX_IDS:
-            raise forms.ValidationError("The ids differ from the preview; please preview them again.")
-        data.update(ids_list=parsed.ids, source=summary["source"], label=summary["label"], invalid=summary["invalid"])
-        return data
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
+    pending = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1)

@@ -1,6 +1,7 @@
 """Bulk import pages, batch progress, and the token-authenticated ingest API."""
 
 import json
+import logging
 
 from django.conf import settings
 from django.contrib import messages
@@ -8,7 +9,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from generations import ingest_selectors, queue
@@ -17,48 +18,53 @@ from generations.forms import ImportConfirmForm, ImportForm
 from generations.id_import import ParsedIds
 from generations.ingest_tokens import ingest_token_authenticate
 from generations.models import LookupBatch
+from generations.uploads import PasteAsFileHandler
 
-INVALID_SHOWN = 200
+logger = logging.getLogger(__name__)
 
 
+@csrf_exempt  # only to add the upload handler first: import_page checks CSRF
 @require_http_methods(["GET", "POST"])
 @fetch_required
 def import_ids(request: HttpRequest) -> HttpResponse:
+    # Before anything reads the body: a paste larger than Django's limit on form fields is read as a file.
+    request.upload_handlers.insert(0, PasteAsFileHandler(request, field_name="text"))
+    return import_page(request)
+
+
+@csrf_protect
+def import_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and "confirm" in request.POST:
         confirm = ImportConfirmForm(request.POST)
-        if confirm.is_valid():
-            data = confirm.cleaned_data
-            batch = queue.generation_enqueue(
-                ids=data["ids_list"],
-                source=data["source"],
-                user=request.user,
-                label=data["label"],
-                invalid=data["invalid"],
-            )
-            messages.success(request, f"Queued {batch.new_count:,} new ids of {batch.found_count:,}.")
-            return redirect("batch-detail", pk=batch.pk)
-        for error in confirm.non_field_errors():
-            messages.error(request, error)
-        return redirect("import")
+        try:
+            if not confirm.is_valid():
+                raise queue.PreviewGone
+            batch = queue.generation_import_confirm(pending_id=confirm.cleaned_data["pending"], user=request.user)
+        except queue.PreviewGone as gone:
+            messages.error(request, gone.user_message)
+            return redirect("import")
+        messages.success(request, f"Queued {batch.new_count:,} new ids of {batch.found_count:,}.")
+        return redirect("batch-detail", pk=batch.pk)
 
-    form = ImportForm(request.POST or None, request.FILES or None)
+    form = ImportForm(request.POST, request.FILES) if request.method == "POST" else ImportForm()
     context: dict = {"form": form}
     status = 200
     if request.method == "POST":
         if form.is_valid():
             parsed: ParsedIds = form.cleaned_data["parsed"]
+            staged = queue.generation_import_stage(
+                ids=parsed.ids,
+                user=request.user,
+                source=form.cleaned_data["source"],
+                label=form.cleaned_data["label"],
+                invalid=parsed.invalid_count,
+                duplicates=parsed.duplicates,
+            )
             context.update(
                 parsed=parsed,
-                invalid_shown=parsed.invalid[:INVALID_SHOWN],
-                counts=queue.generation_import_preview(
-                    ids=parsed.ids, invalid=len(parsed.invalid), duplicates=parsed.duplicates
-                ),
-                confirm=ImportConfirmForm.for_preview(
-                    ids=parsed.ids,
-                    source=form.cleaned_data["source"],
-                    label=form.cleaned_data["label"],
-                    invalid=len(parsed.invalid),
-                ),
+                invalid_shown=parsed.invalid,  # the first id_import.KEPT_INVALID
+                counts=staged.counts,
+                confirm=ImportConfirmForm(initial={"pending": staged.pending.pk}) if staged.pending else None,
             )
         else:
             status = 400
@@ -104,8 +110,20 @@ def _api_error(message: str, status: int) -> JsonResponse:
 
 @csrf_exempt  # bearer-token API for applications: no cookies, so no CSRF to defend against
 @login_not_required
-@require_POST
 def ingest_api(request: HttpRequest) -> JsonResponse:
+    """Always answers JSON, an unexpected failure too (never Django's HTML error page)."""
+    try:
+        return _ingest(request)
+    except Exception:
+        logger.exception("POST /api/ingest failed")  # the traceback holds no token: it is only in the headers
+        return _api_error("The ids could not be queued because of an internal error; nothing was queued.", 500)
+
+
+def _ingest(request: HttpRequest) -> JsonResponse:
+    if request.method != "POST":
+        response = _api_error("Only POST is allowed: send the ids as a JSON body.", 405)
+        response["Allow"] = "POST"
+        return response
     scheme, _, raw_token = request.headers.get("Authorization", "").partition(" ")
     token = ingest_token_authenticate(raw=raw_token) if scheme.lower() == "bearer" else None
     if token is None:
@@ -119,19 +137,21 @@ def ingest_api(request: HttpRequest) -> JsonResponse:
         document = json.loads(body)
     except (UnicodeDecodeError, ValueError):
         return _api_error('The body must be JSON: a list of ids, or {"ids": [...]}.', 400)
+    except RecursionError:
+        return _api_error('The JSON is nested too deeply. The body must be a list of ids, or {"ids": [...]}.', 400)
     if isinstance(document, dict):
         document = document.get("ids")
     if not isinstance(document, list):
         return _api_error('The body must be JSON: a list of ids, or {"ids": [...]}.', 400)
     if len(document) > limit:
         return _api_error(f"{len(document):,} ids sent; at most {limit:,} are accepted per request.", 413)
-    parsed = ParsedIds(format="api")
+    parsed = ParsedIds(format="api", keep_invalid=limit)
     for number, item in enumerate(document, start=1):
         parsed.add(item, f"item {number}")
     result = {"queued": 0, "already_stored": 0, "already_queued": 0, "batch": None}
     if parsed.ids:
         batch = queue.generation_enqueue(
-            ids=parsed.ids, source=LookupBatch.Source.API, label=token.name, invalid=len(parsed.invalid)
+            ids=parsed.ids, source=LookupBatch.Source.API, label=token.name, invalid=parsed.invalid_count
         )
         result = {
             "queued": batch.new_count,

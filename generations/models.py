@@ -131,6 +131,21 @@ class LookupBatch(models.Model):
         return f"Batch {self.pk} ({self.get_source_display()}, {self.found_count} ids)"
 
 
+class PendingImport(models.Model):
+    """Ids previewed on the Import page, kept here (not queued, never fetched) until their owner
+    confirms them, which queues them as a batch, or they expire (``queue.PREVIEW_LIFETIME``)."""
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    source = models.CharField(max_length=10, choices=LookupBatch.Source.choices)
+    label = models.CharField(max_length=200, blank=True, default="")
+    ids = models.TextField(help_text="The unique valid ids, one per line.")
+    invalid_count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Pending import {self.pk} ({self.get_source_display()})"
+
+
 class LookupRequest(models.Model):
     """One id in the fetch queue; the worker moves it from queued to stored, not found or failed."""
 

@@ -1,8 +1,12 @@
+import io
 import json
+import random
+import re
 
 import pytest
 
-from generations.id_import import UnreadableImport, parse_ids
+from generations import id_import
+from generations.id_import import CHUNK_BYTES, KEPT_INVALID, MAX_LINE_CHARS, UnreadableImport, parse_ids
 
 
 def test_pasted_text_splits_on_lines_commas_and_spaces():
@@ -123,3 +127,170 @@ def test_too_many_ids_is_a_clear_error():
 def test_input_with_no_ids_at_all_is_a_clear_error():
     with pytest.raises(UnreadableImport, match="No generation ids"):
         parse_ids("[]", filename="x.json")
+
+
+class _EndlessIds(io.RawIOBase):
+    """A stream of ids without end, counting the bytes read from it."""
+
+    def __init__(self, line=lambda n: f"gen-{n:08d}\n"):
+        self.line, self.number, self.bytes_read = line, 0, 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        data = b""
+        while len(data) < len(buffer):
+            self.number += 1
+            data += self.line(self.number).encode()
+        data = data[: len(buffer)]  # the rest of the last id is lost: it does not matter here
+        buffer[: len(data)] = data
+        self.bytes_read += len(data)
+        return len(data)
+
+
+@pytest.mark.parametrize(
+    ("filename", "line"),
+    [
+        ("ids.txt", lambda n: f"gen-{n:08d}\n"),
+        ("ids.txt", lambda n: f"gen-{n:08d},"),  # one endless line
+        ("ids.csv", lambda n: "generation_id\n" if n == 1 else f"gen-{n:08d}\n"),
+        ("ids.jsonl", lambda n: f'{{"id": "gen-{n:08d}"}}\n'),
+        ("ids.json", lambda n: "[" if n == 1 else f'"gen-{n:08d}",'),
+    ],
+)
+def test_reading_stops_at_the_first_id_past_the_limit(filename, line):
+    stream = _EndlessIds(line)
+    with pytest.raises(UnreadableImport, match="more than 1,000 ids; at most 1,000"):
+        parse_ids(stream, filename=filename, max_ids=1000)
+    assert stream.bytes_read <= 1001 * 24 + 2 * CHUNK_BYTES
+
+
+def test_an_open_file_is_parsed_as_a_stream(tmp_path):
+    path = tmp_path / "ids.txt"
+    path.write_text("".join(f"gen-{n:07d}\n" for n in range(200_000)))  # 2.4 MB
+    with path.open("rb") as stream:
+        parsed = parse_ids(stream, filename="ids.txt", max_ids=200_000)
+    assert len(parsed.ids) == 200_000
+
+
+@pytest.mark.parametrize(
+    ("filename", "text"),
+    [
+        ("x.txt", 'gen-a1, "gen-b2" gen-c3\r\n\r\ngen-d4;gen-e5\rgen-f6\n' + "x" * 300 + "\nbad\x07id gen-a1"),
+        ("x.csv", 'when,generation_id,note\r\n1,"gen-a1","hi, there"\r\n2,gen-b2,"multi\nline"\n3\n4,gen-c3,x\n'),
+        ("x.jsonl", '{"id": "gen-a1"}\n{not json\n\n{"model": "x"}\n"gen-b2"\n[1.5e3, -2]\n{"id": 12345}\n'),
+        ("x.json", '[\n  "gen-a1", {"id": "gen-b2"}, 12.5e-3, true, null, false, -0, "gen-\\u00e9c3", [1]\n]'),
+        ("x.json", '{"ids": ["gen-a1", "gen-b2", 7]}'),
+        ("x.json", '{"id": "gen-a1"}\n{"id": "gen-b2"}\n{broken\n'),
+        ("x.json", '{broken\n{"id": "gen-b2"}\n'),
+    ],
+)
+def test_results_do_not_depend_on_where_the_chunks_end(monkeypatch, filename, text):
+    whole = parse_ids(text.encode(), filename=filename)
+    for size in (1, 2, 3, 7):
+        monkeypatch.setattr(id_import, "CHUNK_BYTES", size)
+        parsed = parse_ids(text.encode(), filename=filename)
+        assert (parsed.ids, parsed.invalid, parsed.duplicates, parsed.format) == (
+            whole.ids,
+            whole.invalid,
+            whole.duplicates,
+            whole.format,
+        )
+
+
+def test_a_csv_column_named_by_a_superscript_digit_is_a_clear_error():
+    with pytest.raises(UnreadableImport, match="no column “²”"):
+        parse_ids("a,b\ngen-a1,gen-b2\n", filename="x.csv", column="²")
+
+
+@pytest.mark.parametrize("opening", ["[", '{"id": '])
+def test_json_nested_100000_levels_deep_is_a_clear_error(opening):
+    closing = "]" if opening == "[" else "}"
+    deep = opening * 100_000 + closing * 100_000
+    with pytest.raises(UnreadableImport, match="nested too deeply"):
+        parse_ids(deep, filename="x.json")
+    with pytest.raises(UnreadableImport, match="nested too deeply"):
+        parse_ids(f'["gen-a1", {deep}]', filename="x.json")
+
+
+def test_a_jsonl_line_nested_too_deeply_is_reported_and_the_rest_read():
+    parsed = parse_ids(
+        '{"id": "gen-a1"}\n' + "[" * 100_000 + "]" * 100_000 + '\n{"id": "gen-b2"}\n', filename="x.jsonl"
+    )
+    assert parsed.ids == ["gen-a1", "gen-b2"]
+    assert [(e.location, e.reason) for e in parsed.invalid] == [("line 2", "not valid JSON (nested too deeply)")]
+
+
+def test_an_item_nested_deeply_but_readable_is_reported_not_a_crash():
+    deep = "[" * 900 + "]" * 900
+    parsed = parse_ids(f'["gen-a1", {deep}]', filename="x.json")
+    assert parsed.ids == ["gen-a1"]
+    assert parsed.invalid[0].reason == "expected an id (text) or an object with one"
+
+
+def test_a_huge_pasted_word_is_reported_once_and_skipped():
+    parsed = parse_ids("gen-a1 " + "y" * 5_000_000 + " gen-b2")
+    assert parsed.ids == ["gen-a1", "gen-b2"]
+    assert [(e.location, e.reason) for e in parsed.invalid] == [
+        ("line 1", "A generation id cannot be longer than 256 characters.")
+    ]
+
+
+def test_huge_lines_in_csv_and_jsonl_get_a_clear_message():
+    huge = "y" * (MAX_LINE_CHARS + 10)
+    with pytest.raises(UnreadableImport, match="Line 2 of the CSV is longer than"):
+        parse_ids(f"generation_id\n{huge}\ngen-a1\n", filename="x.csv")
+    parsed = parse_ids(f'{{"id": "gen-a1"}}\n{huge}\n{{"id": "gen-b2"}}', filename="x.jsonl")
+    assert parsed.ids == ["gen-a1", "gen-b2"]
+    assert parsed.invalid[0].location == "line 2"
+    assert "longer than" in parsed.invalid[0].reason
+
+
+def test_invalid_entries_are_all_counted_but_only_the_first_kept():
+    parsed = parse_ids("gen-a1\n" + "bad\x01id\n" * (KEPT_INVALID + 50))
+    assert parsed.invalid_count == KEPT_INVALID + 50
+    assert len(parsed.invalid) == KEPT_INVALID
+    assert parsed.invalid[-1].location == f"line {KEPT_INVALID + 1}"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"generation_id\ngen-a1\n\x00\x00", "binary"),
+        (b"gen-a1\n" * 20_000 + b"\xff\xfe", "not UTF-8 text (undecodable byte at position 140000)"),
+        (b"\xef\xbb\xbf", "empty"),
+        (b"\xef\xbb\xbf  \n\t\r\n", "empty"),
+        (b"   " * 100_000, "empty"),
+        (b"[]", "No generation ids"),
+        (b'{"ids": []}', "No generation ids"),
+        (b"[1, 2", "Unterminated array"),
+        (b'["gen-a1" "gen-b2"]', "Expecting ',' delimiter"),
+        (b'["gen-a1"] ["gen-b2"]', "Extra data"),
+        (b'{"id": "gen-a1",\n "x": [1, 2,\n}', "line 3"),
+    ],
+)
+def test_unreadable_input_gets_a_clear_message(data, message):
+    with pytest.raises(UnreadableImport, match=re.escape(message)):
+        parse_ids(data, filename="x.json" if data[:1] in (b"[", b"{") else "x.txt")
+
+
+def test_a_bom_is_dropped_before_json_and_csv():
+    assert parse_ids(b'\xef\xbb\xbf["gen-a1"]', filename="x.json").ids == ["gen-a1"]
+    assert parse_ids(b"\xef\xbb\xbfgeneration_id\ngen-a1\n", filename="x.csv").ids == ["gen-a1"]
+
+
+@pytest.mark.parametrize("filename", ["x.txt", "x.csv", "x.json", "x.jsonl", "x"])
+@pytest.mark.parametrize("seed", range(40))
+def test_random_bytes_give_ids_or_a_clear_message(filename, seed):
+    generator = random.Random(seed)
+    alphabet = [b"gen-a1", b",", b"\n", b"\r", b'"', b"{", b"}", b"[", b"]", b":", b"\xef\xbb\xbf", b"\xc3", b"\xa9"]
+    data = b"".join(generator.choice(alphabet) for _ in range(generator.randint(0, 400)))
+    if seed % 4 == 0:
+        data = generator.randbytes(generator.randint(0, 4000))
+    try:
+        parsed = parse_ids(data, filename=filename, max_ids=100)
+    except UnreadableImport as error:
+        assert error.user_message
+    else:
+        assert parsed.ids or parsed.invalid_count

@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from generations import queue
-from generations.models import Generation, LookupBatch, LookupRequest
+from generations.models import Generation, LookupBatch, LookupRequest, PendingImport
 from tests.factories import make_generation
 
 pytestmark = pytest.mark.django_db
@@ -99,3 +99,64 @@ def test_retry_failed_requeues_only_the_batch_problems():
         "gen-b",
     }
     assert Generation.objects.count() == 0
+
+
+def test_stage_keeps_the_ids_pending_for_their_owner(user):
+    make_generation("gen-stored")
+    staged = queue.generation_import_stage(
+        ids=["gen-stored", "gen-new"], user=user, source=LookupBatch.Source.PASTE, label="x", invalid=2, duplicates=1
+    )
+    assert (staged.counts.new, staged.counts.already_stored, staged.counts.invalid) == (1, 1, 2)
+    assert (staged.pending.created_by, staged.pending.ids, staged.pending.invalid_count) == (
+        user,
+        "gen-stored\ngen-new",
+        2,
+    )
+    assert LookupRequest.objects.count() == LookupBatch.objects.count() == 0
+
+
+def test_stage_with_nothing_new_keeps_nothing(user):
+    make_generation("gen-stored")
+    staged = queue.generation_import_stage(ids=["gen-stored"], user=user, source=LookupBatch.Source.PASTE)
+    assert staged.pending is None
+    assert PendingImport.objects.count() == 0
+
+
+def test_stage_drops_expired_previews_and_keeps_a_few_per_user(user, staff_user):
+    def stage(owner, generation_id):
+        return queue.generation_import_stage(ids=[generation_id], user=owner, source=LookupBatch.Source.PASTE).pending
+
+    expired = stage(staff_user, "gen-old")
+    PendingImport.objects.filter(pk=expired.pk).update(created_at=timezone.now() - queue.PREVIEW_LIFETIME)
+    mine = [stage(user, f"gen-{n}") for n in range(queue.PREVIEWS_KEPT_PER_USER + 2)]
+    kept = set(PendingImport.objects.values_list("pk", flat=True))
+    assert kept == {p.pk for p in mine[-queue.PREVIEWS_KEPT_PER_USER :]}
+
+
+def test_confirm_queues_the_pending_ids_once_as_a_claimable_batch(user):
+    pending = queue.generation_import_stage(
+        ids=["gen-a", "gen-b"], user=user, source=LookupBatch.Source.UPLOAD, label="ids.txt", invalid=3
+    ).pending
+    batch = queue.generation_import_confirm(pending_id=pending.pk, user=user)
+    assert (batch.source, batch.label, batch.created_by, batch.new_count, batch.invalid_count) == (
+        "upload",
+        "ids.txt",
+        user,
+        2,
+        3,
+    )
+    claimed = queue.lookup_claim(worker="w1", limit=5)
+    assert sorted(r.generation_id for r in claimed) == ["gen-a", "gen-b"]
+    assert {r.batch_id for r in claimed} == {batch.pk}
+    with pytest.raises(queue.PreviewGone):
+        queue.generation_import_confirm(pending_id=pending.pk, user=user)
+
+
+def test_confirm_refuses_someone_elses_or_an_expired_preview(user, staff_user):
+    pending = queue.generation_import_stage(ids=["gen-a"], user=user, source=LookupBatch.Source.PASTE).pending
+    with pytest.raises(queue.PreviewGone):
+        queue.generation_import_confirm(pending_id=pending.pk, user=staff_user)
+    PendingImport.objects.update(created_at=timezone.now() - queue.PREVIEW_LIFETIME - timedelta(seconds=1))
+    with pytest.raises(queue.PreviewGone):
+        queue.generation_import_confirm(pending_id=pending.pk, user=user)
+    assert LookupRequest.objects.count() == 0

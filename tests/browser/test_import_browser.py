@@ -160,3 +160,18 @@ def test_an_uploaded_jsonl_file_is_previewed_with_its_bad_lines_and_queued(membe
     page.wait_for_url(re.compile(r"/batches/\d+/$"))
     expect(page.locator("p.eyebrow")).to_contain_text("Upload")
     assert set(LookupRequest.objects.values_list("generation_id", flat=True)) == set(ids)
+
+
+def test_a_paste_over_djangos_limit_on_form_fields_is_previewed_and_queued(viewer_page, live_server, settings):
+    page = viewer_page
+    text = "\n".join(f"gen-{n:05d}-" + "x" * 200 for n in range(13_000))
+    assert len(text) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE  # 2.5 MB: the browser's own encoding is read as a file
+    page.goto(f"{live_server.url}/import/")
+    # As pasted: fill() would type it, for minutes.
+    page.locator("#id_text").evaluate("(textarea, text) => { textarea.value = text; }", text)
+    page.click("form.import-form button[type=submit]")
+    page.wait_for_load_state()
+    assert _stat(page, "New (will be queued)") == 13_000
+    page.click("button[name=confirm]")
+    page.wait_for_url(re.compile(r"/batches/\d+/$"))
+    assert LookupRequest.objects.count() == 13_000

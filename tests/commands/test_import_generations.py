@@ -49,3 +49,19 @@ def test_wait_reports_the_finished_batch(tmp_path, monkeypatch):
     out = io.StringIO()
     call_command("import_generations", str(path), "--wait", stdout=out)
     assert "Done: 1 stored, 0 not found, 0 failed" in out.getvalue()
+
+
+def test_more_ids_than_allowed_is_a_command_error(tmp_path, settings):
+    settings.IMPORT_MAX_IDS = 2
+    path = tmp_path / "ids.txt"
+    path.write_text("gen-a1\ngen-b2\ngen-c3\n")
+    with pytest.raises(CommandError, match="more than 2 ids"):
+        call_command("import_generations", str(path))
+    assert LookupBatch.objects.count() == 0
+
+
+def test_a_csv_column_named_by_a_superscript_digit_is_a_command_error(tmp_path):
+    path = tmp_path / "ids.csv"
+    path.write_text("a,b\ngen-a1,gen-b2\n")
+    with pytest.raises(CommandError, match="no column “²”"):
+        call_command("import_generations", str(path), "--column", "²")

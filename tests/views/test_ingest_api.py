@@ -104,8 +104,38 @@ def test_body_over_the_upload_limit_is_413(client, token, settings):
     assert response.status_code == 413
 
 
-def test_get_is_not_allowed(client, token):
-    assert client.get(URL, headers={"Authorization": f"Bearer {token[1]}"}).status_code == 405
+@pytest.mark.parametrize("body", ["[" * 100_000 + "]" * 100_000, '{"ids": ' + "[" * 100_000 + "]" * 100_000 + "}"])
+def test_json_nested_100000_levels_deep_is_400_json(client, token, body):
+    response = _post(client, body, token[1])
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["error"]
+
+
+def test_an_item_nested_deeply_but_readable_is_reported_invalid(client, token):
+    response = _post(client, '["gen-a1", ' + "[" * 900 + "]" * 900 + "]", token[1])
+    assert response.status_code == 202
+    assert response.json()["invalid"] == [{"item": "item 2", "reason": "not text"}]
+
+
+def test_an_unexpected_error_answers_json_and_is_logged_without_the_token(client, token, monkeypatch, caplog):
+    def fail(**kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr("generations.queue.generation_enqueue", fail)
+    response = _post(client, ["gen-a1"], token[1])
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert "internal error" in response.json()["error"]
+    assert "database went away" in caplog.text
+    assert token[1] not in caplog.text
+
+
+@pytest.mark.parametrize("method", ["get", "put", "delete"])
+def test_other_methods_answer_json_405(client, token, method):
+    response = getattr(client, method)(URL, headers={"Authorization": f"Bearer {token[1]}"})
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert "POST" in response.json()["error"]
 
 
 def test_token_never_logged(client, token, caplog):

@@ -1,14 +1,14 @@
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from generations import ingest_selectors, queue
-from generations.id_import import UnreadableImport, parse_ids
+from generations.id_import import ParsedIds, UnreadableImport, parse_ids
 from generations.models import LookupBatch
 
 
@@ -25,33 +25,29 @@ class Command(BaseCommand):
         parser.add_argument("--wait", action="store_true", help="show progress until the batch is done")
 
     def handle(self, *args: Any, file: str, column: str, key: str, format: str, label: str, **options: Any) -> None:
-        if file == "-":
-            data, name = sys.stdin.buffer.read(), ""
-        else:
-            path = Path(file)
-            try:
+        name = f"input.{format}" if format else ""
+        try:
+            if file == "-":
+                parsed = self._parse(sys.stdin.buffer, name=name, column=column, key=key)
+            else:
+                path = Path(file)
                 if path.stat().st_size > settings.IMPORT_MAX_UPLOAD_BYTES:
                     raise CommandError(
                         f"{file} is larger than IMPORT_MAX_UPLOAD_BYTES ({settings.IMPORT_MAX_UPLOAD_BYTES:,} bytes)."
                     )
-                data, name = path.read_bytes(), path.name
-            except OSError as error:
-                raise CommandError(f"Cannot read {file}: {error.strerror}") from None
-        if format:
-            name = f"input.{format}"
-        try:
-            parsed = parse_ids(data, filename=name, column=column, key=key, max_ids=settings.IMPORT_MAX_IDS)
-        except UnreadableImport as error:
-            raise CommandError(error.user_message) from None
+                with path.open("rb") as stream:
+                    parsed = self._parse(stream, name=name or path.name, column=column, key=key)
+        except OSError as error:
+            raise CommandError(f"Cannot read {file}: {error.strerror}") from None
         for entry in parsed.invalid[:50]:
             self.stderr.write(f"{entry.location}: {entry.reason} ({entry.value})")
-        if len(parsed.invalid) > 50:
-            self.stderr.write(f"… and {len(parsed.invalid) - 50} more invalid entries.")
+        if parsed.invalid_count > 50:
+            self.stderr.write(f"… and {parsed.invalid_count - 50} more invalid entries.")
         batch = queue.generation_enqueue(
             ids=parsed.ids,
             source=LookupBatch.Source.CLI,
-            label=label or (name if file != "-" else "stdin"),
-            invalid=len(parsed.invalid),
+            label=label or (Path(file).name if file != "-" else "stdin"),
+            invalid=parsed.invalid_count,
             refresh=options["refresh"],
         )
         self.stdout.write(
@@ -61,6 +57,13 @@ class Command(BaseCommand):
         )
         if options["wait"]:
             self._wait(batch)
+
+    def _parse(self, stream: BinaryIO, *, name: str, column: str, key: str) -> ParsedIds:
+        """Read in chunks, so memory stays bounded whatever the size of the input."""
+        try:
+            return parse_ids(stream, filename=name, column=column, key=key, max_ids=settings.IMPORT_MAX_IDS)
+        except UnreadableImport as error:
+            raise CommandError(error.user_message) from None
 
     def _wait(self, batch: LookupBatch) -> None:
         progress = ingest_selectors.batch_progress(batch=batch)
