@@ -32,7 +32,7 @@ from django.db.models import Count, F, Max, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
-from generations.filters import DEFAULT_SORT, SORTS, DashboardFilters, ListCursor
+from generations.filters import DEFAULT_SORT, NULLABLE_SORTS, SORTS, DashboardFilters, ListCursor
 from generations.histograms import percentile, percentiles
 from generations.models import DailyKeyRollup, Generation, KeyLabel
 from generations.money import format_usd, from_pico
@@ -949,7 +949,6 @@ def dashboard(filters: DashboardFilters, *, raw: bool = False) -> Dashboard:
 
 # ---- the generation list ----------------------------------------------------------------
 
-NULLABLE_SORTS = {"cost_pico", "latency_ms", "input_tokens", "output_tokens"}
 LIST_COLUMNS = [
     "id",
     "generation_id",
@@ -1001,9 +1000,7 @@ def _after(rows: QuerySet, sort: str, cursor: ListCursor) -> QuerySet:
     """Rows after the cursor in the sort order: keyset pagination, as fast on page 20 000 as on page 1."""
     column, descending = _sort_column(sort)
     step = "lt" if descending else "gt"
-    value = cursor.value
-    if column == "occurred_at" and isinstance(value, str):
-        value = datetime.fromisoformat(value)
+    value = cursor.value  # typed for the column by ListCursor.decode
     if value is None:
         # Nulls sort last: after a null only nulls with a further id remain.
         return rows.filter(**{f"{column}__isnull": True, f"id__{step}": cursor.id})
@@ -1012,11 +1009,6 @@ def _after(rows: QuerySet, sort: str, cursor: ListCursor) -> QuerySet:
         return rows.filter(further | Q(**{f"{column}__isnull": True}))
     # The redundant bound lets the database start its index scan at the cursor.
     return rows.filter(Q(**{f"{column}__{step}e": value}) & further)
-
-
-def _cursor_value(row: Generation, sort: str) -> object:
-    value = getattr(row, _sort_column(sort)[0])
-    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def generation_page(
@@ -1033,7 +1025,7 @@ def generation_page(
     more = len(page) > size
     page = page[:size]
     labels = key_labels()
-    next_cursor = ListCursor(_cursor_value(page[-1], sort), page[-1].id).encode() if more else ""
+    next_cursor = ListCursor(getattr(page[-1], _sort_column(sort)[0]), page[-1].id).encode() if more else ""
     return GenerationPage(
         filters=filters,
         totals=None if cursor else _totals(source, [])[()],
@@ -1101,10 +1093,11 @@ def generation_export_rows(filters: DashboardFilters) -> Iterator[list[object]]:
             label.team if label else "",
             endpoint,
             {True: "yes", False: "no"}.get(byok, ""),
-            "" if cost is None else f"{from_pico(cost):f}",
-            "" if credit is None else f"{from_pico(credit):f}",
-            "" if tin is None else tin,
-            "" if tout is None else tout,
-            "" if latency is None else round(latency, 3),
-            "" if rate is None else round(rate, 3),
+            # Numbers, not text: the CSV writer (generations/csv_cells.py) writes them as plain decimals.
+            from_pico(cost),
+            from_pico(credit),
+            tin,
+            tout,
+            None if latency is None else round(latency, 3),
+            None if rate is None else round(rate, 3),
         ]

@@ -4,7 +4,6 @@ Views only validate the query string with a filter form, call one analytics sele
 render. Every number they show comes from `generations.analytics`.
 """
 
-import csv
 import zoneinfo
 from collections.abc import Iterable, Iterator
 
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url
 
 from generations import analytics, services
+from generations.csv_cells import csv_lines
 from generations.filters import (
     BYOK_CHOICES,
     DEFAULT_SORT,
@@ -90,22 +90,9 @@ def _partial(request: HttpRequest, template: str, context: dict) -> HttpResponse
 
 
 def _csv_response(filename: str, rows: Iterable[list[object]]) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
-
-
-class _Line:
-    """A file-like target for csv.writer that hands each formatted line back."""
-
-    def write(self, text: str) -> str:
-        return text
-
-
-def _csv_lines(rows: Iterable[list[object]]) -> Iterator[str]:
-    writer = csv.writer(_Line())
-    for row in rows:
-        yield writer.writerow(row)
 
 
 def _bad_filters(form: DashboardFilterForm) -> HttpResponse:
@@ -121,7 +108,7 @@ def dashboard_chart_csv(request: HttpRequest, chart: str) -> HttpResponse:
     if table is None:
         raise Http404("No such chart")
     rows = [table.columns, *([row.label, *(cell.value for cell in row.cells)] for row in table.rows)]
-    return _csv_response(f"{table.slug}.csv", ([("" if v is None else v) for v in row] for row in rows))
+    return _csv_response(f"{table.slug}.csv", rows)
 
 
 def _sort_links(form: GenerationListFilterForm) -> dict[str, str]:
@@ -141,7 +128,7 @@ def generation_list(request: HttpRequest) -> HttpResponse:
     context = _form_context(form, request)
     status = 400
     if form.is_valid():
-        page = analytics.generation_page(form.filters(), form.cursor)
+        page = analytics.generation_page(form.filters(), form.cursor, size=form.page_size)
         context.update(
             page=page,
             filters=page.filters,

@@ -7,6 +7,7 @@ over-long string) is a form error the page shows with HTTP 400, never an excepti
 import base64
 import binascii
 import json
+import math
 import zoneinfo
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -52,7 +53,19 @@ SORTS = {
 }
 DEFAULT_SORT = "-occurred_at"
 SORT_CHOICES = [(f"{sign}{name}", f"{sign}{name}") for name in SORTS for sign in ("", "-")]
+# Sort columns that may be NULL (sorted last either way).
+NULLABLE_SORTS = {"cost_pico", "latency_ms", "input_tokens", "output_tokens"}
+PAGE_SIZES = (25, 50, 100)
+DEFAULT_PAGE_SIZE = 50
+# List parameters left out of a URL when they have their default value.
+LIST_DEFAULTS = {"sort": DEFAULT_SORT, "per_page": str(DEFAULT_PAGE_SIZE)}
 DIMENSION_MAX_LENGTH = 200
+# Custom dates must lie in this window (no generation is older than 1970): a range, the period
+# before it (at most 2,200 × 28 days, about 169 years: the longest chartable range) and its
+# buckets (up to a month past either end) then stay inside the years 1 to 9999 that Python's
+# dates can hold, in every time zone.
+EARLIEST_DATE = date(1970, 1, 1)
+LATEST_DATE = date(9998, 12, 31)
 
 
 def default_bucket(length: timedelta) -> str:
@@ -113,7 +126,7 @@ class DashboardFilters:
             "tz": self.zone,
             "split": self.split if self.split != "model" else "",
         }
-        values.update({name: value for name, value in self.extra.items() if (name, value) != ("sort", DEFAULT_SORT)})
+        values.update({name: value for name, value in self.extra.items() if LIST_DEFAULTS.get(name) != value})
         values.update(overrides)
         return {name: str(value) for name, value in values.items() if value not in ("", None)}
 
@@ -161,6 +174,10 @@ class DashboardFilterForm(forms.Form):
                 raise forms.ValidationError("Custom dates need both a start and an end date.")
             if end_date < start_date:
                 raise forms.ValidationError("The end date is before the start date.")
+            if start_date < EARLIEST_DATE or end_date > LATEST_DATE:
+                raise forms.ValidationError(
+                    f"Dates must lie between {EARLIEST_DATE:%Y-%m-%d} and {LATEST_DATE:%Y-%m-%d}."
+                )
         data["range"] = chosen
         start, end = self._bounds(data)
         asked = data.get("bucket") or default_bucket(end - start)
@@ -184,12 +201,9 @@ class DashboardFilterForm(forms.Form):
             end = self.now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
             return end - RANGES[data["range"]], end
         zone = zoneinfo.ZoneInfo(data["tz"])
-        try:
-            start = datetime.combine(data["start"], time.min, tzinfo=zone).astimezone(UTC)
-            # The end date is inclusive: the range runs to the next local midnight.
-            end = datetime.combine(data["end"] + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
-        except OverflowError:
-            raise forms.ValidationError("Those dates are out of range.") from None
+        start = datetime.combine(data["start"], time.min, tzinfo=zone).astimezone(UTC)
+        # The end date is inclusive: the range runs to the next local midnight.
+        end = datetime.combine(data["end"] + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
         # In UTC, so lengths and the previous period are real elapsed time, not wall-clock time.
         return start, end
 
@@ -223,6 +237,32 @@ class DashboardFilterForm(forms.Form):
         return messages
 
 
+DAMAGED_CURSOR = "That page link is damaged; start again from the first page."
+BIGINT = range(-(2**63), 2**63)
+
+
+def _sort_value(column: str, value: object) -> object:
+    """A cursor's sort value as `column` holds it (a time as an aware datetime); ValueError when it
+    cannot be one, so a link made for another sort order is a message, never a database error."""
+    if value is None:
+        if column in NULLABLE_SORTS:
+            return None
+    elif column == "occurred_at":
+        if isinstance(value, str):
+            moment = datetime.fromisoformat(value)
+            if moment.tzinfo is not None:
+                return moment.astimezone(UTC)  # OverflowError near the calendar's edges
+    elif column in ("model", "provider"):
+        if isinstance(value, str) and "\0" not in value:
+            return value
+    elif column == "latency_ms":
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            return value
+    elif isinstance(value, int) and not isinstance(value, bool) and value in BIGINT:
+        return value
+    raise ValueError(f"{value!r} is not a {column} value")
+
+
 @dataclass(frozen=True)
 class ListCursor:
     """Where a page of the generation list ends: the sort value and id of its last row."""
@@ -231,34 +271,49 @@ class ListCursor:
     id: int
 
     def encode(self) -> str:
-        raw = json.dumps([self.value, self.id], separators=(",", ":")).encode()
+        value = self.value.isoformat() if isinstance(self.value, datetime) else self.value
+        raw = json.dumps([value, self.id], separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     @classmethod
-    def decode(cls, text: str) -> "ListCursor":
+    def decode(cls, text: str, *, sort: str) -> "ListCursor":
+        """The cursor in `text`, its value typed for the column `sort` orders by."""
         try:
             value, row_id = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-        except (ValueError, TypeError, binascii.Error):
-            raise forms.ValidationError("That page link is damaged; start again from the first page.") from None
-        if not isinstance(row_id, int) or not isinstance(value, str | int | float | type(None)):
-            raise forms.ValidationError("That page link is damaged; start again from the first page.")
-        return cls(value=value, id=row_id)
+            if isinstance(row_id, bool) or not isinstance(row_id, int) or row_id not in BIGINT:
+                raise ValueError(f"{row_id!r} is not a row id")
+            return cls(value=_sort_value(SORTS[sort.lstrip("-")], value), id=row_id)
+        except (ValueError, TypeError, OverflowError, binascii.Error):
+            raise forms.ValidationError(DAMAGED_CURSOR) from None
 
 
 class GenerationListFilterForm(DashboardFilterForm):
     q = forms.CharField(max_length=256, required=False, label="Id starts with")
     sort = forms.ChoiceField(choices=SORT_CHOICES, required=False)
+    per_page = forms.TypedChoiceField(
+        choices=[(size, size) for size in PAGE_SIZES],
+        coerce=int,
+        required=False,
+        empty_value=DEFAULT_PAGE_SIZE,
+        label="Rows per page",
+    )
     after = forms.CharField(max_length=400, required=False)
 
     def clean_after(self) -> ListCursor | None:
         text = self.cleaned_data["after"].strip()
-        return ListCursor.decode(text) if text else None
+        if not text or "sort" not in self.cleaned_data:  # a bad sort is its own error
+            return None
+        return ListCursor.decode(text, sort=self.cleaned_data["sort"] or DEFAULT_SORT)
 
     def filters(self) -> DashboardFilters:
         data = self.cleaned_data
-        extra = {"q": data["q"].strip(), "sort": data["sort"] or DEFAULT_SORT}
+        extra = {"q": data["q"].strip(), "sort": data["sort"] or DEFAULT_SORT, "per_page": str(data["per_page"])}
         return replace(super().filters(), extra=extra)
 
     @property
     def cursor(self) -> ListCursor | None:
         return self.cleaned_data.get("after")
+
+    @property
+    def page_size(self) -> int:
+        return self.cleaned_data["per_page"]

@@ -268,7 +268,7 @@ def walk_pages(filters, size):
         seen.extend(row.generation_id for row in page.rows)
         if not page.next_cursor:
             return seen
-        cursor = ListCursor.decode(page.next_cursor)
+        cursor = ListCursor.decode(page.next_cursor, sort=page.sort)
 
 
 @pytest.mark.parametrize("sort", ["-occurred_at", "occurred_at", "-cost", "cost", "model", "-latency"])
@@ -315,7 +315,7 @@ def test_export_rows_hold_exact_money_and_both_times():
     filters = selection(GenerationListFilterForm, zone="Europe/Berlin", range="24h")
     [row] = list(analytics.generation_export_rows(filters))
     record = dict(zip(analytics.EXPORT_HEADER, row, strict=True))
-    assert record["cost_usd"] == "0.000001234567"
+    assert record["cost_usd"] == Decimal("0.000001234567")
     assert record["occurred_at_utc"] == "2025-11-20T09:00:00+00:00"
     assert record["occurred_at_local"] == "2025-11-20T10:00:00+01:00"
     assert (record["api_key_name"], record["team"]) == ("Support bot", "Support")

@@ -62,8 +62,10 @@ def test_previous_period_has_the_same_length_right_before():
         ({"bucket": "fortnight"}, "Select a valid choice"),
         ({"range": "forever"}, "Select a valid choice"),
         ({"model": "m" * 201}, "at most 200 characters"),
-        ({"range": "custom", "start": "0001-01-01", "end": "9999-12-30", "bucket": "hour"}, "too long to chart"),
-        ({"range": "custom", "start": "9999-12-31", "end": "9999-12-31"}, "out of range"),
+        ({"range": "custom", "start": "1970-01-01", "end": "9998-12-31", "bucket": "hour"}, "too long to chart"),
+        ({"range": "custom", "start": "9999-12-31", "end": "9999-12-31"}, "Dates must lie between 1970-01-01 and"),
+        ({"range": "custom", "start": "0001-01-01", "end": "0001-01-01"}, "Dates must lie between 1970-01-01 and"),
+        ({"start": "9999-12-30", "end": "9999-12-30", "tz": "Pacific/Kiritimati"}, "and 9998-12-31"),
     ],
 )
 def test_bad_values_are_form_errors_with_a_clear_message(data, message):
@@ -85,8 +87,8 @@ def test_list_filters_keep_search_and_sort_in_the_url():
 
 
 def test_cursor_round_trips_and_a_damaged_one_is_an_error():
-    cursor = ListCursor("2025-11-20T09:14:27+00:00", 42)
-    assert ListCursor.decode(cursor.encode()) == cursor
+    cursor = ListCursor(datetime(2025, 11, 20, 9, 14, 27, tzinfo=UTC), 42)
+    assert ListCursor.decode(cursor.encode(), sort="-occurred_at") == cursor
     form = GenerationListFilterForm({"after": "not-a-cursor!"}, default_zone="UTC", now=NOW)
     assert not form.is_valid()
     assert "damaged" in " ".join(form.error_messages())
@@ -97,7 +99,7 @@ def test_cursor_round_trips_and_a_damaged_one_is_an_error():
     [
         ({"range": "90d", "bucket": "hour"}, "day"),
         ({"range": "custom", "start": "2020-01-01", "end": "2030-01-01", "bucket": "hour"}, "week"),
-        ({"range": "custom", "start": "1900-01-01", "end": "2025-01-01", "bucket": "day"}, "month"),
+        ({"range": "custom", "start": "1970-01-01", "end": "2100-01-01", "bucket": "day"}, "month"),
     ],
 )
 def test_a_bucket_making_too_many_points_becomes_coarser_with_a_notice(data, bucket):

