@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from generations import queue
 from generations.models import LookupBatch, LookupRequest, PendingImport
+from generations.roles import role_grant
 from tests.factories import make_generation
 
 pytestmark = pytest.mark.django_db
@@ -84,7 +85,9 @@ def test_confirming_twice_queues_once(user_client):
 
 def test_another_users_preview_cannot_be_confirmed(user_client, django_user_model):
     preview = _preview(user_client, text="gen-a1")
-    user_client.force_login(django_user_model.objects.create_user(username="other", password="other-pass-123"))
+    other = django_user_model.objects.create_user(username="other", password="other-pass-123")
+    role_grant(user=other, role="member")
+    user_client.force_login(other)
     response = _confirm(user_client, preview, follow=True)
     assert LookupRequest.objects.count() == 0
     assert "expired or was already queued" in response.content.decode()
