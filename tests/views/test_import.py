@@ -108,25 +108,27 @@ def test_a_bad_pending_id_is_a_clear_error(user_client, pending):
     assert "expired or was already queued" in response.content.decode()
 
 
-def test_a_preview_of_the_most_ids_allowed_is_confirmed_end_to_end(user_client, settings):
+def test_a_preview_of_the_most_ids_allowed_is_confirmed_end_to_end(staff_client, settings):
+    # Staff: a member's daily limit (MEMBER_DAILY_FETCH_LIMIT) is far below the import limit.
     assert settings.IMPORT_MAX_IDS == 100_000  # the documented default: confirming as many once failed
     ids = [f"chatcmpl-fr-{n:016x}" for n in range(settings.IMPORT_MAX_IDS)]  # as long as FastRouter's
     upload = SimpleUploadedFile("ids.txt", "\n".join(ids).encode())
-    preview = user_client.post(reverse("import"), {"file": upload})
+    preview = staff_client.post(reverse("import"), {"file": upload})
     assert preview.context["counts"].new == 100_000
-    response = _confirm(user_client, preview)
+    response = _confirm(staff_client, preview)
     assert response.status_code == 302
     assert LookupBatch.objects.get().new_count == 100_000
     assert LookupRequest.objects.count() == 100_000
 
 
-def test_a_paste_over_djangos_limit_on_form_fields_is_previewed_and_confirmed(user_client, settings):
+def test_a_paste_over_djangos_limit_on_form_fields_is_previewed_and_confirmed(staff_client, settings):
+    # Staff: a member's daily limit (MEMBER_DAILY_FETCH_LIMIT) is far below the import limit.
     text = "\n".join(f"gen-{n:05d}-" + "x" * 200 for n in range(13_000))
     assert len(text) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE  # 2.5 MB
-    preview = _preview(user_client, text=text)
+    preview = _preview(staff_client, text=text)
     assert preview.status_code == 200
     assert preview.context["counts"].new == 13_000
-    _confirm(user_client, preview)
+    _confirm(staff_client, preview)
     assert LookupRequest.objects.count() == 13_000
 
 
