@@ -281,10 +281,16 @@ _PIECES_SQL = {
         "unnest(%s::timestamptz[], %s::timestamptz[], %s::int[]) AS pieces(piece_start, piece_end, piece_bucket)"
     ),
 }
+# A plain join let PostgreSQL scan all 10M raw rows against the pieces (5.6 s, 2.5 s of it JIT);
+# a LATERAL subquery it may not flatten (OFFSET 0) is one index range scan per piece.
+_JOIN_SQL = {
+    "sqlite": "JOIN {table} AS stored ON {join}",
+    "postgresql": "CROSS JOIN LATERAL (SELECT * FROM {table} AS stored WHERE {join} OFFSET 0) AS stored",
+}
 _GROUPED_SQL = """
 SELECT pieces.piece_bucket, {keys}{measures}
 FROM {pieces}
-JOIN {table} AS stored ON {join}
+{joined}
 WHERE {where}
 GROUP BY {groups}
 """
@@ -309,8 +315,7 @@ def _grouped(table: str, measures: str, where: tuple[str, list], pieces: list[_P
         keys="".join(f"stored.{key}, " for key in keys),
         measures=measures,
         pieces=_PIECES_SQL[connection.vendor],
-        table=table,
-        join=join,
+        joined=_JOIN_SQL[connection.vendor].format(table=table, join=join),
         where=where[0],
         groups=", ".join(str(n) for n in range(1, len(keys) + 2)),
     )
