@@ -162,8 +162,8 @@ def test_an_uploaded_jsonl_file_is_previewed_with_its_bad_lines_and_queued(membe
     assert set(LookupRequest.objects.values_list("generation_id", flat=True)) == set(ids)
 
 
-def test_a_paste_over_djangos_limit_on_form_fields_is_previewed_and_queued(viewer_page, live_server, settings):
-    page = viewer_page
+def test_a_paste_over_djangos_limit_on_form_fields_is_previewed_and_queued(staff_page, live_server, settings):
+    page = staff_page  # 13,000 ids: more than a member's daily limit
     text = "\n".join(f"gen-{n:05d}-" + "x" * 200 for n in range(13_000))
     assert len(text) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE  # 2.5 MB: the browser's own encoding is read as a file
     page.goto(f"{live_server.url}/import/")
