@@ -19,7 +19,8 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django.db.models import Count, Sum  # noqa: E402
 
-from generations.models import DailyKeyRollup, DailyRollup, Generation, HourlyRollup  # noqa: E402
+from generations.analytics.models import DailyKeyRollup, DailyRollup, HourlyRollup  # noqa: E402
+from generations.models import Generation  # noqa: E402
 
 
 def main() -> None:

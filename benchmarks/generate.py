@@ -30,9 +30,9 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.db.models import Max  # noqa: E402
 
-from generations.histograms import bin_index  # noqa: E402
+from generations.analytics.histograms import bin_index  # noqa: E402
+from generations.analytics.rollups import rollups_rebuild  # noqa: E402
 from generations.models import Generation, GenerationBody  # noqa: E402
-from generations.rollups import rollups_rebuild  # noqa: E402
 
 # (model, provider, USD per 1M input tokens, USD per 1M output tokens, median latency ms)
 MODELS = [

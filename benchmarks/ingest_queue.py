@@ -47,10 +47,11 @@ def main() -> None:
     from django.conf import settings
     from django.core.management import call_command
 
-    from generations import queue
-    from generations.models import Generation, LookupBatch, LookupRequest
-    from generations.simulator import SimulatorConfig, demo_ids, make_server
-    from generations.worker import FetchWorker
+    from fastrouter_simulator.server import SimulatorConfig, demo_ids, make_server
+    from generations.ingest import queue
+    from generations.ingest.models import LookupBatch, LookupRequest
+    from generations.ingest.worker import FetchWorker
+    from generations.models import Generation
 
     call_command("migrate", verbosity=0)
     api_key = secrets.token_urlsafe(16)

@@ -39,9 +39,9 @@ def lookup_loop(until: float, seed: str, pause: float) -> None:
     import django
 
     django.setup()
+    from fastrouter_simulator.server import demo_ids
     from generations import services
-    from generations.client import FastRouterError
-    from generations.simulator import demo_ids
+    from generations.fastrouter.client import FastRouterError
 
     outcomes: Counter[str] = Counter()
     took: list[float] = []
@@ -102,15 +102,15 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
 
-    from generations import queue
-    from generations.models import LookupBatch, LookupRequest
-    from generations.simulator import SimulatorConfig, demo_ids, make_server
+    from fastrouter_simulator.server import SimulatorConfig, demo_ids, make_server
+    from generations.ingest import queue
+    from generations.ingest.models import LookupBatch, LookupRequest
 
     call_command("migrate", verbosity=0)
     if args.backend == "redis":
         import redis
 
-        from generations.rate_budget import DEFAULT_BUDGET, RedisBudgetStore
+        from generations.fastrouter.rate_budget import DEFAULT_BUDGET, RedisBudgetStore
 
         redis.Redis.from_url(args.redis_url).delete(RedisBudgetStore.key(DEFAULT_BUDGET))
     server = make_server(SimulatorConfig(api_key=api_key, rpm_limit=args.rpm, retry_after_format="mixed"))

@@ -48,20 +48,18 @@ from django.db.models import Count, Sum  # noqa: E402
 from django.db.models.functions import TruncDay  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from generations import analytics, queue  # noqa: E402
-from generations.client import GenerationDetails  # noqa: E402
-from generations.filters import DashboardFilterForm  # noqa: E402
-from generations.models import (  # noqa: E402
-    Generation,
-    LookupBatch,
-    LookupRequest,
-)
-from generations.rollups import (  # noqa: E402
+from generations.analytics import dashboard as analytics  # noqa: E402
+from generations.analytics.filters import DashboardFilterForm  # noqa: E402
+from generations.analytics.rollups import (  # noqa: E402
     rollup_percentiles,
     rollup_series,
     rollup_totals,
 )
-from generations.worker import STORE_BATCH, StoreBuffer, WorkerStats  # noqa: E402
+from generations.fastrouter.client import GenerationDetails  # noqa: E402
+from generations.ingest import queue  # noqa: E402
+from generations.ingest.models import LookupBatch, LookupRequest  # noqa: E402
+from generations.ingest.worker import STORE_BATCH, StoreBuffer, WorkerStats  # noqa: E402
+from generations.models import Generation  # noqa: E402
 
 Row = tuple[str, str, str, str]  # what, median, p95, note
 

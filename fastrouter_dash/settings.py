@@ -156,6 +156,11 @@ INSTALLED_APPS = [
     "axes",
     "generations",
 ]
+# The FastRouter simulator and the demo loader (commands fastrouter_simulator, load_demo): for
+# development and tests only, so a production deployment (DEBUG off) does not install them.
+DEMO_TOOLS = envbool("DEMO_TOOLS", "true" if DEBUG else "false")
+if DEMO_TOOLS:
+    INSTALLED_APPS.append("fastrouter_simulator")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -11,16 +11,10 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-from generations.ingest_tokens import ingest_token_create, ingest_token_revoke
-from generations.models import (
-    DailyKeyRollup,
-    Generation,
-    GenerationBody,
-    IngestToken,
-    KeyLabel,
-    LookupBatch,
-    LookupRequest,
-)
+from generations.analytics.models import DailyKeyRollup
+from generations.ingest.models import IngestToken, LookupBatch, LookupRequest
+from generations.ingest.tokens import ingest_token_create, ingest_token_revoke
+from generations.models import Generation, GenerationBody, KeyLabel
 from generations.money import format_usd, from_pico
 from generations.selectors import pretty_body
 from generations.templatetags.generation_format import count

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.http import HttpRequest
 
-from generations.ingest_selectors import worker_auth_alert
+from generations.ingest.selectors import worker_auth_alert
 
 
 def site(request: HttpRequest) -> dict:

@@ -13,13 +13,13 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from generations.client import FastRouterClient, GenerationDetails, MalformedResponse, RateLimited
-from generations.histograms import bin_index
+from generations.analytics.histograms import bin_index
+from generations.analytics.rollups import Touch, rollups_recompute, touches_of
+from generations.fastrouter.client import FastRouterClient, GenerationDetails, MalformedResponse, RateLimited
+from generations.fastrouter.rate_budget import INTERACTIVE_WAIT_SECONDS, RateBudget
 from generations.models import Generation, GenerationBody, ViewerPreference
 from generations.money import to_pico
-from generations.rate_budget import INTERACTIVE_WAIT_SECONDS, RateBudget
 from generations.roles import fetch_allowance_spend
-from generations.rollups import Touch, rollups_recompute, touches_of
 
 logger = logging.getLogger("generations.services")
 

@@ -1,16 +1,23 @@
+import zoneinfo
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import push_url
 
 from generations import selectors, services
-from generations.client import FastRouterError
+from generations.fastrouter.client import FastRouterError
 from generations.forms import LookupForm
+from generations.middleware import SESSION_TIME_ZONE_KEY
 from generations.roles import FetchRefused
+
+THEMES = ("light", "dark", "auto")
+THEME_COOKIE_AGE = 365 * 24 * 3600
 
 
 def _detail_url(generation_id: str) -> str:
@@ -88,3 +95,32 @@ def generation_payload(request: HttpRequest, generation_id: str) -> HttpResponse
 def favicon(request: HttpRequest) -> HttpResponse:
     """Browsers ask for /favicon.ico whatever the page says (the admin's pages say nothing)."""
     return redirect(static("favicon.svg"))
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return fallback
+
+
+@require_POST
+def set_theme(request: HttpRequest) -> HttpResponse:
+    """Works without JavaScript: a form posts here and comes back to the same page."""
+    theme = request.POST.get("theme", "auto")
+    response = HttpResponseRedirect(_safe_next(request, reverse("dashboard")))
+    if theme in THEMES:
+        response.set_cookie("theme", theme, max_age=THEME_COOKIE_AGE, samesite="Lax", secure=request.is_secure())
+    return response
+
+
+@require_POST
+def set_time_zone(request: HttpRequest) -> HttpResponse:
+    name = request.POST.get("tz", "").strip()
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return HttpResponse(f"Unknown time zone {name[:64]!r}.", status=400, content_type="text/plain; charset=utf-8")
+    services.viewer_set_time_zone(user=request.user, zone=name)
+    request.session[SESSION_TIME_ZONE_KEY] = name
+    return HttpResponseRedirect(_safe_next(request, reverse("dashboard")))

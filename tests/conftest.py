@@ -3,7 +3,7 @@ import responses
 from django.core.cache import cache
 
 from generations import services
-from generations.client import FastRouterClient
+from generations.fastrouter.client import FastRouterClient
 from generations.roles import role_grant
 from tests.factories import TEST_API_KEY
 

@@ -9,10 +9,10 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
-from generations.client import FastRouterClient
-from generations.histograms import bin_index
+from generations.analytics.histograms import bin_index
+from generations.analytics.rollups import Touch, rollups_recompute, touches_of
+from generations.fastrouter.client import FastRouterClient
 from generations.models import Generation, GenerationBody
-from generations.rollups import Touch, rollups_recompute, touches_of
 
 SAMPLES = Path(__file__).resolve().parent / "fixtures" / "samples"
 FASTROUTER_URL = "https://fastrouter.test/api/v1/generation"

@@ -20,10 +20,12 @@ from django.db import connection
 from django.forms.models import model_to_dict
 from django.urls import reverse
 
-from generations import queue, services
-from generations.models import Generation, GenerationBody, LookupBatch, LookupRequest
-from generations.simulator import RESET_STATUS, SimulatorConfig, demo_ids, make_server, simulator_id
-from generations.worker import FetchWorker, RateLimiter
+from fastrouter_simulator.server import RESET_STATUS, SimulatorConfig, demo_ids, make_server, simulator_id
+from generations import services
+from generations.ingest import queue
+from generations.ingest.models import LookupBatch, LookupRequest
+from generations.ingest.worker import FetchWorker, RateLimiter
+from generations.models import Generation, GenerationBody
 from tests.factories import TEST_API_KEY
 
 State = LookupRequest.State

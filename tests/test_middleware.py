@@ -1,7 +1,7 @@
 import pytest
 from django.db import connection
 
-from generations import analytics
+from generations.analytics import dashboard as analytics
 
 # Committed transactions: on PostgreSQL a cancelled statement aborts the test case's wrapping transaction.
 pytestmark = pytest.mark.django_db(transaction=True)

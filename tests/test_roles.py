@@ -8,8 +8,9 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
-from generations import queue
-from generations.models import DailyFetchUsage, LookupBatch, LookupRequest
+from generations.ingest import queue
+from generations.ingest.models import LookupBatch, LookupRequest
+from generations.models import DailyFetchUsage
 from generations.roles import FETCH_PERMISSION, UNLIMITED_PERMISSION, FetchRefused, role_grant
 from tests.factories import FASTROUTER_URL, full_payload, make_generation
 

@@ -6,9 +6,9 @@ import pytest
 import responses
 from django.urls import reverse
 
-from generations import queue
-from generations.models import LookupBatch, LookupRequest
-from generations.worker import FetchWorker, make_client
+from generations.ingest import queue
+from generations.ingest.models import LookupBatch, LookupRequest
+from generations.ingest.worker import FetchWorker, make_client
 from tests.factories import FASTROUTER_URL, TEST_API_KEY, full_payload, make_generation
 
 pytestmark = pytest.mark.django_db

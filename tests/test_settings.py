@@ -8,18 +8,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _start(**env: str) -> subprocess.CompletedProcess:
-    """Import the settings in a fresh interpreter, as start-up would."""
+def _start(code: str = "import django; django.setup()", **env: str) -> subprocess.CompletedProcess:
+    """Import the settings in a fresh interpreter, as start-up would, then run `code`."""
     clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("FASTROUTER_", "DATABASE_URL", "DEBUG", "SECRET"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("FASTROUTER_", "DATABASE_URL", "DEBUG", "SECRET", "DEMO_TOOLS"))
     }
     clean.update(
         {"DJANGO_SETTINGS_MODULE": "fastrouter_dash.settings", "DATA_DIR": "/tmp/fastrouter-dash-settings-test"}
     )
     clean.update(env)
-    return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"], cwd=ROOT, env=clean, capture_output=True, text=True
-    )
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True)  # noqa: S603 (our own code)
 
 
 def test_starts_with_only_a_secret_key():
@@ -40,6 +40,7 @@ def test_debug_on_has_a_development_secret_key():
     ("name", "value"),
     [
         ("DEBUG", "maybe"),
+        ("DEMO_TOOLS", "maybe"),
         ("FASTROUTER_TIMEOUT", "soon"),
         ("FASTROUTER_TIMEOUT", "-1"),
         ("FASTROUTER_BASE_URL", "api.fastrouter.ai"),
@@ -96,3 +97,23 @@ def test_a_redis_cache_url_makes_redis_django_s_cache():
         text=True,
     )
     assert "RedisCache" in result.stdout
+
+
+_SIMULATOR_INSTALLED = (
+    "import django; django.setup(); from django.apps import apps; print(apps.is_installed('fastrouter_simulator'))"
+)
+
+
+@pytest.mark.parametrize(
+    ("env", "installed"),
+    [
+        ({"SECRET_KEY": "s3cret-for-test"}, "False"),
+        ({"SECRET_KEY": "s3cret-for-test", "DEMO_TOOLS": "false", "DEBUG": "true"}, "False"),
+        ({"DEBUG": "true"}, "True"),
+        ({"SECRET_KEY": "s3cret-for-test", "DEMO_TOOLS": "true"}, "True"),
+    ],
+    ids=["production", "debug-without-demo-tools", "debug", "demo-tools-on"],
+)
+def test_the_simulator_app_is_installed_only_with_demo_tools(env, installed):
+    result = _start(_SIMULATOR_INSTALLED, **env)
+    assert result.stdout.strip() == installed, result.stderr

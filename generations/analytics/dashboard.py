@@ -1,7 +1,7 @@
 """Every total on every page: one selector layer, so two pages can never disagree.
 
 Everything is built from three core queries over a *source* (`_Source`: a UTC range and
-dimension filters), each answered from the rollup tables (generations/rollups.py) whenever the
+dimension filters), each answered from the rollup tables (generations/analytics/rollups.py) whenever the
 filters allow and from raw rows otherwise (an id-prefix search; `raw=True`), with identical
 results:
 
@@ -32,11 +32,18 @@ from django.db.models import Count, F, Max, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
-from generations.filters import DEFAULT_SORT, NULLABLE_SORTS, SORTS, DashboardFilters, ListCursor
-from generations.histograms import percentile, percentiles
-from generations.models import DailyKeyRollup, Generation, KeyLabel
+from generations.analytics.filters import DEFAULT_SORT, NULLABLE_SORTS, SORTS, DashboardFilters, ListCursor
+from generations.analytics.histograms import percentile, percentiles
+from generations.analytics.models import DailyKeyRollup
+from generations.analytics.rollups import (
+    bucket_edges,
+    rollup_bin_counts_by_kind,
+    rollup_series,
+    rollup_totals,
+    rollups_cover,
+)
+from generations.models import Generation, KeyLabel
 from generations.money import format_usd, from_pico
-from generations.rollups import bucket_edges, rollup_bin_counts_by_kind, rollup_series, rollup_totals, rollups_cover
 
 PICO = Decimal(1).scaleb(-12)
 
@@ -150,7 +157,7 @@ def _summed(pairs: Iterable[tuple[object, Totals]]) -> dict[object, Totals]:
 class _Source:
     """The generations a figure aggregates: a UTC range and dimension filters.
 
-    Answered from the rollup tables (generations/rollups.py) whenever they can, from raw rows
+    Answered from the rollup tables (generations/analytics/rollups.py) whenever they can, from raw rows
     otherwise (an id-prefix search, or `raw=True` for a cross-check); both give identical totals.
     """
 

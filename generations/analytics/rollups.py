@@ -45,11 +45,10 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncDay, TruncHour, TruncWeek
 
-from generations.histograms import PackedSum, pack, percentiles, unpack
-from generations.models import (
+from generations.analytics.histograms import PackedSum, pack, percentiles, unpack
+from generations.analytics.models import (
     DailyKeyRollup,
     DailyRollup,
-    Generation,
     HourlyKeyRollup,
     HourlyRollup,
     LocalDayRollup,
@@ -58,6 +57,7 @@ from generations.models import (
     WeeklyKeyRollup,
     WeeklyRollup,
 )
+from generations.models import Generation
 
 QUARTER_HOUR = timedelta(minutes=15)
 HALF_HOUR = timedelta(minutes=30)

@@ -1,24 +1,21 @@
-"""The analytics pages: dashboard, generation list, CSV downloads, and the viewer's theme and zone.
+"""The analytics pages: dashboard, generation list, CSV downloads.
 
 Views only validate the query string with a filter form, call one analytics selector and
-render. Every number they show comes from `generations.analytics`.
+render. Every number they show comes from `generations.analytics.dashboard`.
 """
 
 import zoneinfo
 from collections.abc import Iterable, Iterator
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
-from django.urls import reverse
 from django.utils.html import format_html_join
-from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 from django_htmx.http import push_url
 
-from generations import analytics, services
-from generations.csv_cells import csv_lines
-from generations.filters import (
+from generations.analytics import dashboard as analytics
+from generations.analytics.filters import (
     BYOK_CHOICES,
     DEFAULT_SORT,
     RANGE_CHOICES,
@@ -26,11 +23,10 @@ from generations.filters import (
     DashboardFilterForm,
     GenerationListFilterForm,
 )
+from generations.csv_cells import csv_lines
 from generations.middleware import SESSION_TIME_ZONE_KEY
 from generations.models import ViewerPreference
 
-THEMES = ("light", "dark", "auto")
-THEME_COOKIE_AGE = 365 * 24 * 3600
 # The zone picker's ~600 <option>s, built once: through the template engine on every page they
 # cost more than some of the charts.
 ZONE_OPTIONS = format_html_join("", '<option value="{}">', ((name,) for name in sorted(zoneinfo.available_timezones())))
@@ -155,32 +151,3 @@ def generation_export(request: HttpRequest) -> HttpResponse:
 def _with_header(rows: Iterator[list[object]]) -> Iterator[list[object]]:
     yield analytics.EXPORT_HEADER
     yield from rows
-
-
-def _safe_next(request: HttpRequest, fallback: str) -> str:
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return fallback
-
-
-@require_POST
-def set_theme(request: HttpRequest) -> HttpResponse:
-    """Works without JavaScript: a form posts here and comes back to the same page."""
-    theme = request.POST.get("theme", "auto")
-    response = HttpResponseRedirect(_safe_next(request, reverse("dashboard")))
-    if theme in THEMES:
-        response.set_cookie("theme", theme, max_age=THEME_COOKIE_AGE, samesite="Lax", secure=request.is_secure())
-    return response
-
-
-@require_POST
-def set_time_zone(request: HttpRequest) -> HttpResponse:
-    name = request.POST.get("tz", "").strip()
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return HttpResponse(f"Unknown time zone {name[:64]!r}.", status=400, content_type="text/plain; charset=utf-8")
-    services.viewer_set_time_zone(user=request.user, zone=name)
-    request.session[SESSION_TIME_ZONE_KEY] = name
-    return HttpResponseRedirect(_safe_next(request, reverse("dashboard")))

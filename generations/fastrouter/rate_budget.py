@@ -37,8 +37,8 @@ import redis
 from django.conf import settings
 from django.db import transaction
 
-from generations.client import FastRouterError
-from generations.models import RateBudgetState
+from generations.fastrouter.client import FastRouterError
+from generations.fastrouter.models import RateBudgetState
 
 DEFAULT_BUDGET = "fastrouter"
 BUDGET_MINUTE_SECONDS = 62.0

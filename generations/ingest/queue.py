@@ -21,8 +21,9 @@ from django.db import connection, transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
 
-from generations.client import GenerationDetails
-from generations.models import Generation, LookupBatch, LookupRequest, PendingImport, WorkerStatus
+from generations.fastrouter.client import GenerationDetails
+from generations.ingest.models import LookupBatch, LookupRequest, PendingImport, WorkerStatus
+from generations.models import Generation
 from generations.roles import fetch_allowance_spend
 from generations.services import generation_store_many
 

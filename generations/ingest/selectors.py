@@ -6,7 +6,7 @@ from datetime import datetime
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from generations.models import LookupBatch, LookupRequest, WorkerStatus
+from generations.ingest.models import LookupBatch, LookupRequest, WorkerStatus
 
 State = LookupRequest.State
 

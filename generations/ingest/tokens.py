@@ -6,7 +6,7 @@ import secrets
 
 from django.utils import timezone
 
-from generations.models import IngestToken
+from generations.ingest.models import IngestToken
 
 TOKEN_PREFIX = "frdi_"  # noqa: S105 (a marker, not a secret)
 

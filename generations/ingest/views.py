@@ -12,13 +12,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from generations import ingest_selectors, queue
 from generations.access import fetch_required
-from generations.forms import ImportConfirmForm, ImportForm
-from generations.id_import import ParsedIds
-from generations.ingest_tokens import ingest_token_authenticate
-from generations.models import LookupBatch
-from generations.uploads import PasteAsFileHandler
+from generations.ingest import queue
+from generations.ingest import selectors as ingest_selectors
+from generations.ingest.forms import ImportConfirmForm, ImportForm
+from generations.ingest.models import LookupBatch
+from generations.ingest.parsing import ParsedIds
+from generations.ingest.tokens import ingest_token_authenticate
+from generations.ingest.uploads import PasteAsFileHandler
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def import_page(request: HttpRequest) -> HttpResponse:
             )
             context.update(
                 parsed=parsed,
-                invalid_shown=parsed.invalid,  # the first id_import.KEPT_INVALID
+                invalid_shown=parsed.invalid,  # the first parsing.KEPT_INVALID
                 counts=staged.counts,
                 confirm=ImportConfirmForm(initial={"pending": staged.pending.pk}) if staged.pending else None,
             )

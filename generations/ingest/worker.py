@@ -29,8 +29,8 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
-from generations import queue, services
-from generations.client import (
+from generations import services
+from generations.fastrouter.client import (
     AuthenticationFailed,
     FastRouterClient,
     FastRouterError,
@@ -40,8 +40,14 @@ from generations.client import (
     NotConfigured,
     RateLimited,
 )
-from generations.models import LookupRequest
-from generations.rate_budget import WORKER_LOOKAHEAD_SECONDS, RateBudget, RateBudgetBusy, RateBudgetUnavailable
+from generations.fastrouter.rate_budget import (
+    WORKER_LOOKAHEAD_SECONDS,
+    RateBudget,
+    RateBudgetBusy,
+    RateBudgetUnavailable,
+)
+from generations.ingest import queue
+from generations.ingest.models import LookupRequest
 
 logger = logging.getLogger("generations.worker")
 

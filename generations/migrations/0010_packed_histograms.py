@@ -6,7 +6,7 @@ from django.db import migrations, models
 def refill_rollups(apps, schema_editor):
     # Every rollup from the stored generations, with the current code (nothing to do when empty):
     # the packed histograms replace the bin rows, and 0007's new tables start empty.
-    from generations.rollups import rollups_rebuild
+    from generations.analytics.rollups import rollups_rebuild
 
     if apps.get_model("generations", "Generation").objects.exists():
         rollups_rebuild()

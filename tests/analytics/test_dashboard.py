@@ -4,10 +4,10 @@ from decimal import Decimal
 
 import pytest
 
-from generations import analytics
-from generations.client import GenerationDetails
-from generations.filters import DashboardFilterForm, GenerationListFilterForm, ListCursor
-from generations.histograms import percentile
+from generations.analytics import dashboard as analytics
+from generations.analytics.filters import DashboardFilterForm, GenerationListFilterForm, ListCursor
+from generations.analytics.histograms import percentile
+from generations.fastrouter.client import GenerationDetails
 from generations.models import Generation, KeyLabel
 from generations.money import from_pico
 from generations.services import generation_store, generation_store_many

@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from generations.filters import DashboardFilterForm, GenerationListFilterForm, ListCursor
+from generations.analytics.filters import DashboardFilterForm, GenerationListFilterForm, ListCursor
 
 NOW = datetime(2025, 11, 20, 12, 0, tzinfo=UTC)
 

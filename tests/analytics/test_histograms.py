@@ -1,6 +1,6 @@
 import random
 
-from generations.histograms import COUNT_BITS, PackedSum, bin_index, pack, percentile, percentiles, unpack
+from generations.analytics.histograms import COUNT_BITS, PackedSum, bin_index, pack, percentile, percentiles, unpack
 
 
 def test_a_packed_histogram_unpacks_to_the_same_counts():

@@ -6,10 +6,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db.models import Q
 
-from generations.client import GenerationDetails
-from generations.histograms import percentile
-from generations.models import Generation, HourlyRollup
-from generations.rollups import (
+from generations.analytics.histograms import percentile
+from generations.analytics.models import HourlyRollup
+from generations.analytics.rollups import (
     _pieces,
     bucket_edges,
     rollup_bin_counts,
@@ -21,6 +20,8 @@ from generations.rollups import (
     rollups_recompute,
     touches_of,
 )
+from generations.fastrouter.client import GenerationDetails
+from generations.models import Generation
 from generations.services import generation_store, generation_store_many
 from tests.factories import full_payload
 

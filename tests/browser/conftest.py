@@ -22,8 +22,8 @@ from django.conf import settings as django_settings
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
+from fastrouter_simulator.server import SimulatorConfig, make_server
 from generations.roles import role_grant
-from generations.simulator import SimulatorConfig, make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

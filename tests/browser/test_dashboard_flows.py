@@ -13,10 +13,10 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from generations.analytics import EXPORT_HEADER
-from generations.client import GenerationDetails
+from fastrouter_simulator.server import demo_ids, generation_payload
+from generations.analytics.dashboard import EXPORT_HEADER
+from generations.fastrouter.client import GenerationDetails
 from generations.services import generation_store
-from generations.simulator import demo_ids, generation_payload
 from tests.browser.conftest import snapshot
 
 pytestmark = pytest.mark.browser

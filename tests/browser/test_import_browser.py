@@ -11,9 +11,10 @@ import pytest
 from django.db import DEFAULT_DB_ALIAS, connections
 from playwright.sync_api import expect
 
-from generations.models import Generation, LookupRequest
-from generations.simulator import demo_ids
-from generations.worker import FetchWorker
+from fastrouter_simulator.server import demo_ids
+from generations.ingest.models import LookupRequest
+from generations.ingest.worker import FetchWorker
+from generations.models import Generation
 from tests.browser.conftest import snapshot
 
 pytestmark = pytest.mark.browser
@@ -30,7 +31,7 @@ def fetch_worker(simulator, settings, monkeypatch) -> Iterator:
     PostgreSQL: the worker's threads have their own connections, as in production. SQLite: the
     test database is in memory, which the live server already shares with this thread as one
     connection; a second connection would get "database table is locked" instead of waiting
-    (see tests/test_worker.py), so the worker's single thread shares that connection too.
+    (see tests/ingest/test_worker.py), so the worker's single thread shares that connection too.
     """
     settings.FASTROUTER_NOT_FOUND_GRACE_SECONDS = 0
     settings.FETCH_RETRY_BASE_SECONDS = 0.01

@@ -9,8 +9,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from generations import queue
-from generations.models import KeyLabel, LookupBatch
+from generations.ingest import queue
+from generations.ingest.models import LookupBatch
+from generations.models import KeyLabel
 from tests.browser.conftest import snapshot
 from tests.factories import make_generation
 

@@ -5,8 +5,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from fastrouter_simulator.server import simulator_id
 from generations.models import Generation
-from generations.simulator import simulator_id
 from tests.browser.conftest import PASSWORD, log_in, open_page, snapshot
 from tests.factories import make_generation
 

@@ -9,10 +9,11 @@ import responses
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from generations import queue
-from generations.models import Generation, LookupBatch, LookupRequest
-from generations.simulator import SimulatorConfig, demo_ids, make_server
-from generations.worker import RateLimiter
+from fastrouter_simulator.server import SimulatorConfig, demo_ids, make_server
+from generations.ingest import queue
+from generations.ingest.models import LookupBatch, LookupRequest
+from generations.ingest.worker import RateLimiter
+from generations.models import Generation
 from tests.factories import FASTROUTER_URL, TEST_API_KEY, full_payload
 
 

@@ -4,7 +4,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from generations.models import LookupBatch, LookupRequest
+from generations.ingest.models import LookupBatch, LookupRequest
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 import pytest
 from django.core.management import CommandError, call_command
 
-from generations.models import DailyRollup, HourlyRollup
+from generations.analytics.models import DailyRollup, HourlyRollup
 from tests.factories import make_generation
 
 

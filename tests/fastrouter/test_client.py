@@ -10,8 +10,8 @@ import pytest
 import requests
 import responses
 
-from generations import client as client_module
-from generations.client import (
+from generations.fastrouter import client as client_module
+from generations.fastrouter.client import (
     MAX_GENERATION_ID_LENGTH,
     AuthenticationFailed,
     FastRouterClient,

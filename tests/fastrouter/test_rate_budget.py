@@ -10,7 +10,7 @@ import pytest
 import redis
 from django.db import connection
 
-from generations.rate_budget import (
+from generations.fastrouter.rate_budget import (
     DatabaseBudgetStore,
     RateBudget,
     RateBudgetBusy,
@@ -18,8 +18,8 @@ from generations.rate_budget import (
     RedisBudgetStore,
     budget_store,
 )
+from tests.ingest.test_worker import ONE_PER_SECOND, FixedClock
 from tests.test_faults import ROOT, _manage, _subprocess_env
-from tests.test_worker import ONE_PER_SECOND, FixedClock
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -125,7 +125,7 @@ def test_unreachable_redis_is_a_clear_error_not_a_send():
 # Their clocks stand still, so every slot is in the future and "now + wait" is the slot itself.
 _TAKE_SLOTS = """
 import json, time
-from generations.rate_budget import RateBudget
+from generations.fastrouter.rate_budget import RateBudget
 budget = RateBudget({per_minute}, name={name!r}, clock=lambda: 1000.0)
 time.sleep(max(0.0, {start_at} - time.time()))
 print(json.dumps([1000.0 + budget.take() for _ in range({slots})]))

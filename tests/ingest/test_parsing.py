@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from generations import id_import
-from generations.id_import import CHUNK_BYTES, KEPT_INVALID, MAX_LINE_CHARS, UnreadableImport, parse_ids
+from generations.ingest import parsing
+from generations.ingest.parsing import CHUNK_BYTES, KEPT_INVALID, MAX_LINE_CHARS, UnreadableImport, parse_ids
 
 
 def test_pasted_text_splits_on_lines_commas_and_spaces():
@@ -189,7 +189,7 @@ def test_an_open_file_is_parsed_as_a_stream(tmp_path):
 def test_results_do_not_depend_on_where_the_chunks_end(monkeypatch, filename, text):
     whole = parse_ids(text.encode(), filename=filename)
     for size in (1, 2, 3, 7):
-        monkeypatch.setattr(id_import, "CHUNK_BYTES", size)
+        monkeypatch.setattr(parsing, "CHUNK_BYTES", size)
         parsed = parse_ids(text.encode(), filename=filename)
         assert (parsed.ids, parsed.invalid, parsed.duplicates, parsed.format) == (
             whole.ids,

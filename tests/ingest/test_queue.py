@@ -3,8 +3,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from generations import queue
-from generations.models import Generation, LookupBatch, LookupRequest, PendingImport
+from generations.ingest import queue
+from generations.ingest.models import LookupBatch, LookupRequest, PendingImport
+from generations.models import Generation
 from tests.factories import make_generation
 
 pytestmark = pytest.mark.django_db

@@ -11,12 +11,15 @@ from django.db import DataError, OperationalError, connection
 from django.urls import reverse
 from django.utils import timezone
 
-from generations import queue, services
-from generations import worker as worker_module
-from generations.models import Generation, LookupBatch, LookupRequest, RateBudgetState, WorkerStatus
-from generations.rate_budget import BUDGET_MINUTE_SECONDS, RateBudget
-from generations.simulator import SimulatorConfig, demo_ids, make_server
-from generations.worker import STORE_DELAY_SECONDS, FetchWorker, RateLimiter, StoreBuffer, make_client
+from fastrouter_simulator.server import SimulatorConfig, demo_ids, make_server
+from generations import services
+from generations.fastrouter.models import RateBudgetState
+from generations.fastrouter.rate_budget import BUDGET_MINUTE_SECONDS, RateBudget
+from generations.ingest import queue
+from generations.ingest import worker as worker_module
+from generations.ingest.models import LookupBatch, LookupRequest, WorkerStatus
+from generations.ingest.worker import STORE_DELAY_SECONDS, FetchWorker, RateLimiter, StoreBuffer, make_client
+from generations.models import Generation
 from tests.factories import FASTROUTER_URL, TEST_API_KEY, full_payload, let_go_zero_time_through
 
 State = LookupRequest.State

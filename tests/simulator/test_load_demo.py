@@ -4,8 +4,9 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from generations.models import Generation, LookupBatch, LookupRequest
-from generations.simulator import SimulatorConfig, demo_ids, make_server
+from fastrouter_simulator.server import SimulatorConfig, demo_ids, make_server
+from generations.ingest.models import LookupBatch, LookupRequest
+from generations.models import Generation
 
 pytestmark = pytest.mark.django_db
 

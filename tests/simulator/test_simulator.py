@@ -1,6 +1,6 @@
 """The FastRouter simulator: payload realism, exact money, and fault injection over HTTP.
 
-Django-free: run with ``pytest tests/test_simulator.py -p no:django``. HTTP goes through
+Django-free: run with ``pytest tests/simulator/test_simulator.py -p no:django``. HTTP goes through
 ``urllib`` because the project blocks ``requests`` in tests.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from generations.simulator import (
+from fastrouter_simulator.server import (
     MODELS,
     RESET_STATUS,
     SIMULATOR_ID_PREFIX,
@@ -377,7 +377,7 @@ def test_new_ids_are_not_found_for_a_while(serve) -> None:
 
 
 def test_management_command_module_imports() -> None:
-    module = importlib.import_module("generations.management.commands.fastrouter_simulator")
+    module = importlib.import_module("fastrouter_simulator.management.commands.fastrouter_simulator")
     assert hasattr(module, "Command")
 
 

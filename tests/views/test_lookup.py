@@ -5,9 +5,9 @@ import pytest
 import responses
 from django.urls import reverse
 
-from generations.client import FastRouterClient
+from generations.fastrouter.client import FastRouterClient
+from generations.fastrouter.rate_budget import BUDGET_MINUTE_SECONDS, RateBudget
 from generations.models import Generation
-from generations.rate_budget import BUDGET_MINUTE_SECONDS, RateBudget
 from tests.factories import FASTROUTER_URL, full_payload, let_go_zero_time_through, make_generation, minimal_payload
 
 pytestmark = pytest.mark.django_db

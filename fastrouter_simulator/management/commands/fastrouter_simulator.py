@@ -3,7 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from generations.simulator import (
+from fastrouter_simulator.server import (
     SimulatorConfig,
     demo_ids,
     make_server,

@@ -2,10 +2,11 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from generations import queue, services
-from generations.client import FastRouterError, GenerationNotFound, UpstreamUnavailable
-from generations.models import LookupBatch
-from generations.simulator import demo_ids
+from fastrouter_simulator.server import demo_ids
+from generations import services
+from generations.fastrouter.client import FastRouterError, GenerationNotFound, UpstreamUnavailable
+from generations.ingest import queue
+from generations.ingest.models import LookupBatch
 
 
 class Command(BaseCommand):

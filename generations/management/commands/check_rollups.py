@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from generations.rollups import rollups_check
+from generations.analytics.rollups import rollups_check
 
 
 class Command(BaseCommand):

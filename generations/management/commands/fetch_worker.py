@@ -4,7 +4,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from generations.worker import FetchWorker
+from generations.ingest.worker import FetchWorker
 
 
 class Command(BaseCommand):

@@ -7,9 +7,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from generations import ingest_selectors, queue
-from generations.id_import import ParsedIds, UnreadableImport, parse_ids
-from generations.models import LookupBatch
+from generations.ingest import queue
+from generations.ingest import selectors as ingest_selectors
+from generations.ingest.models import LookupBatch
+from generations.ingest.parsing import ParsedIds, UnreadableImport, parse_ids
 
 
 class Command(BaseCommand):

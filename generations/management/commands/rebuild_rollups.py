@@ -2,7 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from generations.rollups import rollups_rebuild
+from generations.analytics.rollups import rollups_rebuild
 
 
 class Command(BaseCommand):

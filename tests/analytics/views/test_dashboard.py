@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 # key labels, four filter-choice lists, saving the zone into the session (savepoint, update,
 # release), the fetch-worker alert banner and the user's permissions and group permissions (the nav
 # shows Import to members only). Later requests skip the zone lookup and the session save.
-# From rollups (generations/rollups.py) each total is one query per grain it reads (presets are
+# From rollups (generations/analytics/rollups.py) each total is one query per grain it reads (presets are
 # whole hours, so never raw rows): the 7-day page reads its whole UTC days and the hours at both
 # edges, so the three totals are 2 queries each and the series 2 (days, and the hours of the first
 # and last bucket); a histogram is 1 query over every grain.

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import pytest
 from django.utils import timezone
 
-from generations.filters import ListCursor
+from generations.analytics.filters import ListCursor
 from tests.factories import make_generation
 
 pytestmark = pytest.mark.django_db

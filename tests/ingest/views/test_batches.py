@@ -1,8 +1,8 @@
 import pytest
 from django.urls import reverse
 
-from generations import queue
-from generations.models import LookupBatch, LookupRequest
+from generations.ingest import queue
+from generations.ingest.models import LookupBatch, LookupRequest
 
 pytestmark = pytest.mark.django_db
 State = LookupRequest.State

@@ -10,8 +10,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from generations import queue
-from generations.models import LookupBatch, LookupRequest, PendingImport
+from generations.ingest import queue
+from generations.ingest.models import LookupBatch, LookupRequest, PendingImport
 from generations.roles import role_grant
 from tests.factories import make_generation
 

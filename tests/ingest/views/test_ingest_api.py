@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from generations.ingest_tokens import ingest_token_create
-from generations.models import IngestToken, LookupBatch, LookupRequest
+from generations.ingest.models import IngestToken, LookupBatch, LookupRequest
+from generations.ingest.tokens import ingest_token_create
 from tests.factories import make_generation
 
 pytestmark = pytest.mark.django_db
@@ -121,7 +121,7 @@ def test_an_unexpected_error_answers_json_and_is_logged_without_the_token(client
     def fail(**kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr("generations.queue.generation_enqueue", fail)
+    monkeypatch.setattr("generations.ingest.queue.generation_enqueue", fail)
     response = _post(client, ["gen-a1"], token[1])
     assert response.status_code == 500
     assert response["Content-Type"] == "application/json"

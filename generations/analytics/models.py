@@ -1,0 +1,158 @@
+"""Pre-aggregated rollups of the stored generations (see rollups.py)."""
+
+from django.db import models
+
+
+class RollupMeasures(models.Model):
+    """Exact sums over the generations of one rollup bucket (see rollups.py).
+
+    Unknown costs are counted, never summed as 0, so totals from rollups and from raw rows
+    say the same thing.
+    """
+
+    bucket_start = models.DateTimeField()
+    model = models.CharField(max_length=200)
+    provider = models.CharField(max_length=100)
+    endpoint = models.CharField(max_length=200)
+    is_byok = models.BooleanField(null=True)
+    requests = models.BigIntegerField()
+    cost_pico = models.BigIntegerField()
+    cost_unknown = models.BigIntegerField()
+    credits_used_pico = models.BigIntegerField()
+    credits_unknown = models.BigIntegerField()
+    input_tokens = models.BigIntegerField()
+    output_tokens = models.BigIntegerField()
+    # Input + output tokens of the rows of known cost: the dashboard's "cost per 1K tokens".
+    priced_tokens = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class HourlyRollup(RollupMeasures):
+    """One UTC hour × (model, provider, endpoint, BYOK): time series in any whole-hour zone."""
+
+    class Meta:
+        indexes = [models.Index(fields=["bucket_start", "model"], name="rollup_hour_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.bucket_start:%Y-%m-%d %H:00} {self.model}"
+
+
+class QuarterHourRollup(RollupMeasures):
+    """One UTC quarter hour × (model, provider, endpoint, BYOK): the edges of local hours and days
+    in half- and quarter-hour zones (India, Iran, Newfoundland, central Australia; Nepal, Chatham),
+    so no zone in use reads raw rows for a local bucket."""
+
+    class Meta:
+        indexes = [models.Index(fields=["bucket_start", "model"], name="rollup_quarter_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.bucket_start:%Y-%m-%d %H:%M} {self.model}"
+
+
+class LocalDayRollup(RollupMeasures):
+    """24 hours from any UTC half hour × (model, provider, endpoint, BYOK): a local day of any
+    whole- or half-hour zone (DST days aside) in one row per combination, instead of 24 hours."""
+
+    class Meta:
+        indexes = [models.Index(fields=["bucket_start", "model"], name="rollup_local_day_idx")]
+
+    def __str__(self) -> str:
+        return f"24 h from {self.bucket_start:%Y-%m-%d %H:%M} {self.model}"
+
+
+class DailyRollup(RollupMeasures):
+    """One UTC day × (model, provider, endpoint, BYOK): the whole days of a range when no key is involved."""
+
+    class Meta:
+        indexes = [models.Index(fields=["bucket_start", "model"], name="rollup_day_low_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.bucket_start:%Y-%m-%d} {self.model}"
+
+
+class WeeklyRollup(RollupMeasures):
+    """One UTC week (from Monday) × (model, provider, endpoint, BYOK): long ranges in few rows."""
+
+    class Meta:
+        indexes = [models.Index(fields=["bucket_start", "model"], name="rollup_week_low_idx")]
+
+    def __str__(self) -> str:
+        return f"week of {self.bucket_start:%Y-%m-%d} {self.model}"
+
+
+class HourlyKeyRollup(RollupMeasures):
+    """One UTC hour × (API key, model, provider, endpoint, BYOK): the hours at the edges of a
+    range when a key is involved (the per-key breakdown, a key or team filter)."""
+
+    api_key_hash = models.CharField(max_length=200)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["bucket_start", "api_key_hash"], name="rollup_hour_key_time_idx"),
+            models.Index(fields=["api_key_hash", "bucket_start"], name="rollup_hour_key_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bucket_start:%Y-%m-%d %H:00} {self.api_key_hash} {self.model}"
+
+
+class DailyKeyRollup(RollupMeasures):
+    """One UTC day × (API key, model, provider, endpoint, BYOK): totals and everything per key."""
+
+    api_key_hash = models.CharField(max_length=200)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["bucket_start", "api_key_hash"], name="rollup_day_idx"),
+            models.Index(fields=["api_key_hash", "bucket_start"], name="rollup_day_key_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bucket_start:%Y-%m-%d} {self.api_key_hash} {self.model}"
+
+
+class WeeklyKeyRollup(RollupMeasures):
+    """One UTC week (from Monday) × (API key, model, provider, endpoint, BYOK)."""
+
+    api_key_hash = models.CharField(max_length=200)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["bucket_start", "api_key_hash"], name="rollup_week_idx"),
+            models.Index(fields=["api_key_hash", "bucket_start"], name="rollup_week_key_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"week of {self.bucket_start:%Y-%m-%d} {self.api_key_hash} {self.model}"
+
+
+class RollupHistogram(models.Model):
+    """The latency or throughput histogram of one (grain, bucket, [key,] model, provider, kind), for
+    percentiles: one row instead of one per bin, so a 90-day page reads about a thousand rows.
+
+    `counts` packs the count of bin `low + i` (see histograms.py) into bits [48·i, 48·i + 48) of one
+    little-endian integer: adding two such integers adds every bin at once.
+    Grains: `h` UTC hour, `d` UTC day and `w` UTC week (api_key_hash ""); `k` UTC day per API key."""
+
+    HOUR, DAY, WEEK, DAY_KEY = "h", "d", "w", "k"
+    LATENCY, THROUGHPUT = 1, 2
+
+    grain = models.CharField(max_length=1)
+    bucket_start = models.DateTimeField()
+    api_key_hash = models.CharField(max_length=200, default="")
+    model = models.CharField(max_length=200)
+    provider = models.CharField(max_length=100)
+    kind = models.SmallIntegerField()
+    low = models.IntegerField()
+    counts = models.BinaryField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["grain", "kind", "bucket_start", "model"], name="rollup_histogram_idx"),
+            models.Index(fields=["grain", "kind", "api_key_hash", "bucket_start"], name="rollup_histogram_key_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grain} {self.bucket_start} {self.model} kind {self.kind}"

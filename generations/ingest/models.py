@@ -1,0 +1,112 @@
+"""The fetch queue and what feeds it: batches, pending imports, ingest tokens, the worker's status."""
+
+from django.conf import settings
+from django.db import models
+
+
+class LookupBatch(models.Model):
+    """One hand-over of ids (a paste, an upload, a CLI import, an API call or the demo)."""
+
+    class Source(models.TextChoices):
+        PASTE = "paste", "Pasted"
+        UPLOAD = "upload", "Uploaded file"
+        CLI = "cli", "Command line"
+        API = "api", "Ingest API"
+        DEMO = "demo", "Demo data"
+
+    source = models.CharField(max_length=10, choices=Source.choices)
+    label = models.CharField(max_length=200, blank=True, default="")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # What the hand-over held when it arrived (the live progress is counted from LookupRequest).
+    found_count = models.PositiveIntegerField(default=0)
+    new_count = models.PositiveIntegerField(default=0)
+    already_stored_count = models.PositiveIntegerField(default=0)
+    already_queued_count = models.PositiveIntegerField(default=0)
+    invalid_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "lookup batches"
+
+    def __str__(self) -> str:
+        return f"Batch {self.pk} ({self.get_source_display()}, {self.found_count} ids)"
+
+
+class PendingImport(models.Model):
+    """Ids previewed on the Import page, kept here (not queued, never fetched) until their owner
+    confirms them, which queues them as a batch, or they expire (``queue.PREVIEW_LIFETIME``)."""
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    source = models.CharField(max_length=10, choices=LookupBatch.Source.choices)
+    label = models.CharField(max_length=200, blank=True, default="")
+    ids = models.TextField(help_text="The unique valid ids, one per line.")
+    invalid_count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Pending import {self.pk} ({self.get_source_display()})"
+
+
+class LookupRequest(models.Model):
+    """One id in the fetch queue; the worker moves it from queued to stored, not found or failed."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        FETCHING = "fetching", "Fetching"
+        STORED = "stored", "Stored"
+        NOT_FOUND = "not_found", "Not found"
+        FAILED = "failed", "Failed"
+
+    generation_id = models.CharField("generation id", max_length=256, unique=True)
+    batch = models.ForeignKey(LookupBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="requests")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Fetches counted against FETCH_MAX_ATTEMPTS.")
+    last_error = models.CharField(max_length=300, blank=True, default="", help_text="Safe to show to users.")
+    first_seen_at = models.DateTimeField(help_text="The not-found grace counts from here.")
+    next_attempt_at = models.DateTimeField()
+    claimed_by = models.CharField(max_length=120, blank=True, default="")
+    claim_expires_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="lookup_due_idx"),
+            models.Index(fields=["batch", "state"], name="lookup_batch_state_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.generation_id} ({self.state})"
+
+
+class IngestToken(models.Model):
+    """A per-integration bearer token for POST /api/ingest. Only its SHA-256 is stored."""
+
+    name = models.CharField(max_length=100, help_text="Which application or integration uses it.")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=16, editable=False, help_text="The token's first characters, to recognise it.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class WorkerStatus(models.Model):
+    """One shared row: lets every web server see that a fetch worker (on any machine) is paused."""
+
+    auth_failed_at = models.DateTimeField(null=True, blank=True)
+    auth_message = models.CharField(max_length=300, blank=True, default="")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=120, blank=True, default="")
+
+    class Meta:
+        verbose_name_plural = "worker status"
+
+    def __str__(self) -> str:
+        return "Fetch worker status"

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from generations.ingest import views
+
+urlpatterns = [
+    path("import/", views.import_ids, name="import"),
+    path("batches/", views.batch_list, name="batch-list"),
+    path("batches/<int:pk>/", views.batch_detail, name="batch-detail"),
+    path("batches/<int:pk>/retry/", views.batch_retry, name="batch-retry"),
+    path("api/ingest", views.ingest_api, name="ingest-api"),
+]
