@@ -29,7 +29,7 @@ from generations.fastrouter.client import (
     clean_generation_id,
 )
 
-SAMPLES = Path(__file__).resolve().parent / "fixtures" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples"
 BASE_URL = "https://fastrouter.test"
 URL = BASE_URL + "/api/v1/generation"
 KEY = "fr-test-secret-9f3"  # short on purpose: must not look like a real key

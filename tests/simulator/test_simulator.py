@@ -32,7 +32,7 @@ from fastrouter_simulator.server import (
     simulator_id,
 )
 
-SPEC_PATH = Path(__file__).resolve().parent / "fixtures" / "fastrouter-openapi.json"
+SPEC_PATH = Path(__file__).resolve().parents[1] / "fixtures" / "fastrouter-openapi.json"
 NOW = datetime(2025, 11, 26, 12, 34, 56, tzinfo=UTC)
 API_KEY = "test-key"
 JSON_TYPES = {
