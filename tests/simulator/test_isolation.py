@@ -3,7 +3,9 @@
 import ast
 from pathlib import Path
 
-GENERATIONS = Path(__file__).resolve().parents[2] / "generations"
+import generations
+
+GENERATIONS = Path(generations.__file__).resolve().parent
 
 
 def _imported_modules(path: Path) -> set[str]:
