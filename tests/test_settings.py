@@ -96,3 +96,25 @@ def test_a_redis_cache_url_makes_redis_django_s_cache():
         text=True,
     )
     assert "RedisCache" in result.stdout
+
+
+def test_postgresql_connections_keep_their_url_options_and_turn_jit_off():
+    from fastrouter_dash.settings import envdatabase
+
+    os.environ["TEST_JIT_DATABASE_URL"] = "postgres://u@db.example.com:5432/dash?options=-c%20search_path%3Ddash"
+    try:
+        config = envdatabase("TEST_JIT_DATABASE_URL", "")
+    finally:
+        del os.environ["TEST_JIT_DATABASE_URL"]
+    assert config["OPTIONS"]["options"] == "-c search_path=dash -c jit=off"
+
+
+@pytest.mark.django_db
+def test_the_database_connection_runs_without_jit_on_postgresql():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("JIT is a PostgreSQL setting; this run uses " + connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
