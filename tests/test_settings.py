@@ -117,3 +117,25 @@ _SIMULATOR_INSTALLED = (
 def test_the_simulator_app_is_installed_only_with_demo_tools(env, installed):
     result = _start(_SIMULATOR_INSTALLED, **env)
     assert result.stdout.strip() == installed, result.stderr
+
+
+def test_postgresql_connections_keep_their_url_options_and_turn_jit_off():
+    from fastrouter_dash.settings import envdatabase
+
+    os.environ["TEST_JIT_DATABASE_URL"] = "postgres://u@db.example.com:5432/dash?options=-c%20search_path%3Ddash"
+    try:
+        config = envdatabase("TEST_JIT_DATABASE_URL", "")
+    finally:
+        del os.environ["TEST_JIT_DATABASE_URL"]
+    assert config["OPTIONS"]["options"] == "-c search_path=dash -c jit=off"
+
+
+@pytest.mark.django_db
+def test_the_database_connection_runs_without_jit_on_postgresql():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("JIT is a PostgreSQL setting; this run uses " + connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"

@@ -22,7 +22,7 @@ import operator
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
 from zoneinfo import ZoneInfo
@@ -35,10 +35,11 @@ from django.urls import reverse
 from generations.analytics.filters import DEFAULT_SORT, NULLABLE_SORTS, SORTS, DashboardFilters, ListCursor
 from generations.analytics.histograms import percentile, percentiles
 from generations.analytics.models import DailyKeyRollup
+from generations.analytics.rollups import MEASURES as ROLLUP_MEASURES
 from generations.analytics.rollups import (
     bucket_edges,
     rollup_bin_counts_by_kind,
-    rollup_series,
+    rollup_series_measures,
     rollup_totals,
     rollups_cover,
 )
@@ -141,13 +142,21 @@ def _sum(totals: Iterable[Totals]) -> Totals:
     return Totals(*map(sum, zip(*values, strict=True))) if values else Totals()
 
 
-def _summed(pairs: Iterable[tuple[object, Totals]]) -> dict[object, Totals]:
-    """{key: the sum of its totals} for (key, totals) pairs."""
-    parts: dict[object, list[Totals]] = defaultdict(list)
-    for key, totals in pairs:
-        parts[key].append(totals)
+# A Totals' fields in order, not yet made into one: a page of hourly buckets reads thousands of
+# rows, and summing tuples before making each group's Totals once halves its Python time.
+Sums = tuple[int, ...]
+
+
+def _summed(pairs: Iterable[tuple[object, Sums]]) -> dict[object, Totals]:
+    """{key: the Totals of its sums} for (key, sums) pairs."""
+    parts: dict[object, list[Sums]] = defaultdict(list)
+    for key, sums in pairs:
+        parts[key].append(sums)
     # Most keys of a grouped read come once: no sum to make.
-    return {key: items[0] if len(items) == 1 else _sum(items) for key, items in parts.items()}
+    return {
+        key: Totals(*items[0]) if len(items) == 1 else Totals(*map(sum, zip(*items, strict=True)))
+        for key, items in parts.items()
+    }
 
 
 # ---- the core queries ---------------------------------------------------------------
@@ -198,16 +207,18 @@ def _source(filters: DashboardFilters, *, raw: bool = False, prefix: str = "") -
     return _Source(filters.start, filters.end, dimensions, prefix=prefix, raw=raw)
 
 
-def _from_rollup(row: dict) -> Totals:
-    return Totals(
-        requests=row["requests"],
-        priced_requests=row["requests"] - row["cost_unknown"],
-        cost_pico=row["cost_pico"],
-        credits_pico=row["credits_used_pico"],
-        input_tokens=row["input_tokens"],
-        output_tokens=row["output_tokens"],
-        priced_tokens=row["priced_tokens"],
-        byok_requests=row["requests"] if row["is_byok"] is True else 0,
+def _sums(measures: list[int], is_byok: bool | None) -> Sums:
+    """A Totals' fields from rollup sums in `rollups.MEASURES` order, for rows of one BYOK flag."""
+    requests, cost_pico, cost_unknown, credits_pico, _, input_tokens, output_tokens, priced_tokens = measures
+    return (
+        requests,
+        requests - cost_unknown,
+        cost_pico,
+        credits_pico,
+        input_tokens,
+        output_tokens,
+        priced_tokens,
+        requests if is_byok is True else 0,
     )
 
 
@@ -219,7 +230,10 @@ def _with_byok(group_by: list[str]) -> list[str]:
 def _totals(source: _Source, group_by: list[str]) -> dict[tuple, Totals]:
     if source.from_rollups:
         rows = rollup_totals(source.start, source.end, source.dimensions, _with_byok(group_by))
-        grouped = _summed((tuple(row[name] for name in group_by), _from_rollup(row)) for row in rows)
+        grouped = _summed(
+            (tuple(row[name] for name in group_by), _sums([row[name] for name in ROLLUP_MEASURES], row["is_byok"]))
+            for row in rows
+        )
         return grouped if group_by or grouped else {(): Totals()}
     rows = source.rows()
     if not group_by:
@@ -228,14 +242,20 @@ def _totals(source: _Source, group_by: list[str]) -> dict[tuple, Totals]:
     return {tuple(row[name] for name in group_by): Totals.from_row(row) for row in rows}
 
 
-def _series(source: _Source, bucket: str, zone: str, split_by: list[str]) -> dict[tuple, Totals]:
-    """Totals per (bucket start in UTC, *split values): a UTC instant, so the two 02:00 hours of a
-    fall-back day stay two buckets."""
-    zone_info, split = ZoneInfo(zone), _with_byok(split_by)
-    rows = rollup_series(source.start, source.end, zone_info, bucket, source.dimensions, split, raw=source.raw)
-    return _summed(
-        ((row["bucket"].astimezone(UTC), *(row[name] for name in split_by)), _from_rollup(row)) for row in rows
+def _series(source: _Source, bucket: str, zone: str, split_by: list[str]) -> dict[tuple, Sums]:
+    """Sums per (bucket start in UTC, *split values): a UTC instant, so the two 02:00 hours of a
+    fall-back day stay two buckets. Charts sum them further (`_rollup`) before making Totals."""
+    split = _with_byok(split_by)
+    edges, measures = rollup_series_measures(
+        source.start, source.end, ZoneInfo(zone), bucket, source.dimensions, split, raw=source.raw
     )
+    byok = 1 + split.index("is_byok")
+    series: dict[tuple, Sums] = {}
+    for key, values in measures.items():
+        group, sums = (edges[key[0]], *key[1 : 1 + len(split_by)]), _sums(values, key[byok])
+        previous = series.get(group)  # a second BYOK flag, when BYOK is not a split of its own
+        series[group] = sums if previous is None else tuple(map(operator.add, previous, sums))
+    return series
 
 
 def _bin_counts(source: _Source, group_by: list[str], kinds: tuple[str, ...]) -> dict[str, dict[tuple, dict[int, int]]]:
@@ -460,8 +480,13 @@ class _Links:
         return self._made[key]
 
 
-def _rollup(groups: dict[tuple, Totals], key: Callable[[tuple], object]) -> dict[object, Totals]:
-    return _summed((key(group), totals) for group, totals in groups.items())
+def _rollup(groups: dict[tuple, Totals] | dict[tuple, Sums], key: Callable[[tuple], object]) -> dict[object, Totals]:
+    """The groups summed per `key(group)`."""
+    return _summed((key(group), _as_sums(totals)) for group, totals in groups.items())
+
+
+def _as_sums(totals: Totals | Sums) -> Sums:
+    return totals if isinstance(totals, tuple) else _totals_values(totals)
 
 
 def _merge_bins(groups: dict[tuple, dict[int, int]], key: Callable[[tuple], object]) -> dict[object, dict[int, int]]:
@@ -582,14 +607,20 @@ def _percentile_chart(
     )
 
 
-def _time_charts(filters: DashboardFilters, series: dict[tuple, Totals], links: _Links) -> tuple[list[Chart], int]:
+def _time_charts(
+    filters: DashboardFilters, series: dict[tuple, Sums], groups: dict[tuple, Totals], links: _Links
+) -> tuple[list[Chart], int]:
+    """`series` per (bucket, model, provider, BYOK); `groups` the same summed over the range."""
     starts = bucket_starts(filters)
-    split_index = 1 if filters.split == "model" else 2
-    per_bucket = _rollup(series, lambda group: group[0])
-    per_split = _rollup(series, lambda group: group[split_index])
+    split_index = 0 if filters.split == "model" else 1
+    per_split = _rollup(groups, lambda group: group[split_index])
     top = [name for name, _ in _by_cost(per_split)[:MAX_SERIES]]
     shown = top + ([OTHER] if len(per_split) > len(top) else [])
-    stacked = _rollup(series, lambda group: (group[0], group[split_index] if group[split_index] in top else OTHER))
+    in_top = set(top)
+    stacked = _rollup(
+        series, lambda group: (group[0], group[1 + split_index] if group[1 + split_index] in in_top else OTHER)
+    )
+    per_bucket = _rollup(stacked, lambda group: group[0])
     bucket_links = []
     for start in starts:
         first, last = _bucket_dates(start.astimezone(filters.tzinfo), filters.bucket)
@@ -794,7 +825,7 @@ class _Ingredients:
 
     @cached_property
     def time_charts(self) -> tuple[list[Chart], int]:
-        return _time_charts(self.filters, self.series, self.links)
+        return _time_charts(self.filters, self.series, self.groups, self.links)
 
     @cached_property
     def key_groups(self) -> dict[tuple, Totals]:
