@@ -1,7 +1,7 @@
 """The analytics pages: dashboard, generation list, CSV downloads.
 
 Views only validate the query string with a filter form, call one analytics selector and
-render. Every number they show comes from `generations.analytics.dashboard`.
+render. Every number they show comes from `generations.analytics.queries`.
 """
 
 import zoneinfo
@@ -14,7 +14,8 @@ from django.utils.html import format_html_join
 from django.views.decorators.http import require_GET
 from django_htmx.http import push_url
 
-from generations.analytics import dashboard as analytics
+from generations.analytics import dashboard as dashboards
+from generations.analytics import listing
 from generations.analytics.filters import (
     BYOK_CHOICES,
     DEFAULT_SORT,
@@ -68,7 +69,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context = _form_context(form, request)
     status = 400
     if form.is_valid():
-        board = analytics.dashboard(form.filters())
+        board = dashboards.dashboard(form.filters())
         context.update(board=board, filters=board.filters, choices=board.choices)
         status = 200
     if request.htmx:
@@ -100,7 +101,7 @@ def dashboard_chart_csv(request: HttpRequest, chart: str) -> HttpResponse:
     form = DashboardFilterForm(request.GET, default_zone=viewer_zone(request))
     if not form.is_valid():
         return _bad_filters(form)
-    table = analytics.dashboard_chart(form.filters(), chart)
+    table = dashboards.dashboard_chart(form.filters(), chart)
     if table is None:
         raise Http404("No such chart")
     rows = [table.columns, *([row.label, *(cell.value for cell in row.cells)] for row in table.rows)]
@@ -124,7 +125,7 @@ def generation_list(request: HttpRequest) -> HttpResponse:
     context = _form_context(form, request)
     status = 400
     if form.is_valid():
-        page = analytics.generation_page(form.filters(), form.cursor, size=form.page_size)
+        page = listing.generation_page(form.filters(), form.cursor, size=form.page_size)
         context.update(
             page=page,
             filters=page.filters,
@@ -145,9 +146,9 @@ def generation_export(request: HttpRequest) -> HttpResponse:
     form = GenerationListFilterForm(request.GET, default_zone=viewer_zone(request))
     if not form.is_valid():
         return _bad_filters(form)
-    return _csv_response("generations.csv", _with_header(analytics.generation_export_rows(form.filters())))
+    return _csv_response("generations.csv", _with_header(listing.generation_export_rows(form.filters())))
 
 
 def _with_header(rows: Iterator[list[object]]) -> Iterator[list[object]]:
-    yield analytics.EXPORT_HEADER
+    yield listing.EXPORT_HEADER
     yield from rows

@@ -10,7 +10,7 @@ from html import escape
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
-from generations.analytics.dashboard import Chart
+from generations.analytics.charts import Chart
 
 register = template.Library()
 

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 
+from generations.analytics import charts, listing, queries
 from generations.analytics import dashboard as analytics
 from generations.analytics.filters import DashboardFilterForm, GenerationListFilterForm, ListCursor
 from generations.analytics.histograms import percentile
@@ -223,7 +224,7 @@ def test_filters_narrow_every_figure(data, expected_ids):
     KeyLabel.objects.create(api_key_hash="sha256:key-b", name="Search backend", team="Search")
     board = analytics.dashboard(selection(range="7d", **data))
     assert board.totals.requests == len(expected_ids)
-    page = analytics.generation_page(selection(GenerationListFilterForm, range="7d", **data))
+    page = listing.generation_page(selection(GenerationListFilterForm, range="7d", **data))
     assert {row.generation_id for row in page.rows} == expected_ids
 
 
@@ -238,7 +239,7 @@ def test_key_labels_name_keys_and_group_them_by_team():
         "sha256:key-c",
     }
     teams = {row.label: row.cells[0].value for row in board.charts_by_slug["cost-by-team"].rows}
-    assert teams == {"Support": 12, analytics.NO_TEAM: 6}
+    assert teams == {"Support": 12, charts.NO_TEAM: 6}
     assert [choice.label for choice in board.choices.keys] == ["Docs bot", "sha256:key-c", "Support bot"]
     assert board.choices.teams == ["Support"]
 
@@ -250,7 +251,7 @@ def test_colours_are_stable_per_name_across_charts():
     colours = dict(zip(by_model["labels"], by_model["datasets"][0]["backgroundColor"], strict=True))
     stacked = {d["label"]: d["backgroundColor"] for d in board.charts_by_slug["cost-over-time"].data["datasets"]}
     assert all(stacked[name] == colours[name] for name in stacked)
-    assert analytics.colour("openai/gpt-4o") == colours["openai/gpt-4o"]
+    assert charts.colour("openai/gpt-4o") == colours["openai/gpt-4o"]
 
 
 def test_previous_period_deltas():
@@ -264,7 +265,7 @@ def test_previous_period_deltas():
 def walk_pages(filters, size):
     seen, cursor = [], None
     while True:
-        page = analytics.generation_page(filters, cursor, size=size)
+        page = listing.generation_page(filters, cursor, size=size)
         seen.extend(row.generation_id for row in page.rows)
         if not page.next_cursor:
             return seen
@@ -298,7 +299,7 @@ def test_id_prefix_search():
     make_generation("chatcmpl-abc", body=False, occurred_at=NOW - timedelta(hours=1))
     make_generation("chatcmpl-abd", body=False, occurred_at=NOW - timedelta(hours=1))
     make_generation("other-abc", body=False, occurred_at=NOW - timedelta(hours=1))
-    page = analytics.generation_page(selection(GenerationListFilterForm, range="24h", q="chatcmpl-ab"))
+    page = listing.generation_page(selection(GenerationListFilterForm, range="24h", q="chatcmpl-ab"))
     assert {row.generation_id for row in page.rows} == {"chatcmpl-abc", "chatcmpl-abd"}
     assert page.totals.requests == 2
 
@@ -313,8 +314,8 @@ def test_export_rows_hold_exact_money_and_both_times():
     )
     KeyLabel.objects.create(api_key_hash="sha256:key-a", name="Support bot", team="Support")
     filters = selection(GenerationListFilterForm, zone="Europe/Berlin", range="24h")
-    [row] = list(analytics.generation_export_rows(filters))
-    record = dict(zip(analytics.EXPORT_HEADER, row, strict=True))
+    [row] = list(listing.generation_export_rows(filters))
+    record = dict(zip(listing.EXPORT_HEADER, row, strict=True))
     assert record["cost_usd"] == Decimal("0.000001234567")
     assert record["occurred_at_utc"] == "2025-11-20T09:00:00+00:00"
     assert record["occurred_at_local"] == "2025-11-20T10:00:00+01:00"
@@ -395,26 +396,26 @@ def test_every_figure_and_chart_is_identical_from_rollups_and_raw_rows(random_hi
     assert from_rollups == from_rows
     listed = GenerationListFilterForm(data, default_zone=zone, now=HISTORY_NOW)
     assert listed.is_valid(), listed.errors
-    page = analytics.generation_page(listed.filters())
-    assert page.totals == analytics.generation_page(listed.filters(), raw=True).totals == from_rows.totals
+    page = listing.generation_page(listed.filters())
+    assert page.totals == listing.generation_page(listed.filters(), raw=True).totals == from_rows.totals
 
 
 def test_an_id_prefix_search_totals_raw_rows(random_history):
     form = GenerationListFilterForm({"range": "30d", "q": "gen-1"}, default_zone="UTC", now=HISTORY_NOW)
     assert form.is_valid(), form.errors
     expected = Generation.objects.filter(generation_id__startswith="gen-1", occurred_at__gte=form.filters().start)
-    assert analytics.generation_page(form.filters()).totals.requests == expected.count()
+    assert listing.generation_page(form.filters()).totals.requests == expected.count()
 
 
 def test_filter_choices_come_from_the_rollups(random_history, django_assert_num_queries):
     # The rollup version (largest id) for the cache key, then four DISTINCTs; later calls only the first.
     with django_assert_num_queries(5) as captured:
-        choices = analytics.filter_choices({})
+        choices = queries.filter_choices({})
     assert not any("generations_generation" in query["sql"] for query in captured.captured_queries)
     assert choices.models == ["anthropic/claude-sonnet-4", "openai/gpt-4o"]
     assert choices.providers == ["anthropic", "azure", "openai"]
     assert {choice.value for choice in choices.keys} == {"sha256:key-a", "sha256:key-b", "sha256:key-c"}
     with django_assert_num_queries(1):
-        assert analytics.filter_choices({}) == choices
+        assert queries.filter_choices({}) == choices
     delete_generations(Generation.objects.filter(model="anthropic/claude-sonnet-4"))
-    assert analytics.filter_choices({}).models == ["openai/gpt-4o"]
+    assert queries.filter_choices({}).models == ["openai/gpt-4o"]

@@ -1,0 +1,410 @@
+"""Charts as data: each `Chart` carries its table rows (the page's table and its CSV) and its
+Chart.js payload, built from `queries` results; colours and drill-down links live here.
+"""
+
+import calendar
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.urls import reverse
+
+from generations.analytics.filters import DashboardFilters
+from generations.analytics.histograms import percentiles
+from generations.analytics.queries import (
+    Sums,
+    Totals,
+    rollup,
+    sum_totals,
+)
+from generations.analytics.rollups import (
+    bucket_edges,
+)
+from generations.money import format_usd
+
+# A stacked time chart with more series than this is unreadable; the rest become "Other".
+MAX_SERIES = 8
+
+
+OTHER = "Other"
+
+
+NO_TEAM = "(no team)"
+
+
+PERCENTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
+
+
+PERCENTILE_COLOURS = {"p50": "hsl(210 70% 50%)", "p95": "hsl(35 85% 50%)", "p99": "hsl(350 70% 52%)"}
+
+
+TOKEN_COLOURS = {"Input tokens": "hsl(200 65% 48%)", "Output tokens": "hsl(150 55% 42%)"}
+
+
+KEY_TYPE_COLOURS = {"BYOK": "hsl(265 70% 60%)", "Platform key": "hsl(210 70% 50%)", "Unknown": "hsl(0 0% 60%)"}
+
+
+def bucket_starts(filters: DashboardFilters) -> list[datetime]:
+    """Every bucket the range touches, as UTC starts, so empty buckets show as zeros."""
+    return bucket_edges(filters.start, filters.end, filters.tzinfo, filters.bucket)[:-1]
+
+
+def _bucket_dates(start: datetime, bucket: str) -> tuple[date, date]:
+    """The local dates a bucket (its local start) covers (inclusive), for drill-down links."""
+    day = start.date()
+    if bucket == "week":
+        return day, day + timedelta(days=6)
+    if bucket == "month":
+        return day, day.replace(day=calendar.monthrange(day.year, day.month)[1])
+    return day, day
+
+
+def _bucket_label(start: datetime, bucket: str) -> str:
+    """`start` is local; an hour that happens twice (a fall-back day) is told apart by its zone's
+    abbreviation: "02:00 CEST", then "02:00 CET"."""
+    if bucket == "hour":
+        repeated = start.replace(fold=1 - start.fold).utcoffset() != start.utcoffset()
+        return start.strftime("%a %d %b %H:00 %Z" if repeated else "%a %d %b %H:00")
+    if bucket == "day":
+        return start.strftime("%a %d %b %Y")
+    if bucket == "week":
+        return f"Week of {start:%d %b %Y}"
+    return start.strftime("%b %Y")
+
+
+def colour(name: str) -> str:
+    """A colour derived from the name, so a model or provider looks the same in every chart."""
+    if name == OTHER:
+        return "hsl(0 0% 62%)"
+    digest = hashlib.sha256(name.encode()).digest()
+    hue = int.from_bytes(digest[:2], "big") % 360
+    saturation = 55 + digest[2] % 30
+    lightness = 38 + digest[3] % 24
+    return f"hsl({hue} {saturation}% {lightness}%)"
+
+
+def _money_number(amount: Decimal | None) -> float:
+    # Chart.js draws floats; every table and CSV shows the exact Decimal.
+    return float(amount) if amount is not None else 0.0
+
+
+def count_text(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}"
+
+
+def ms_text(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.0f} ms" if value < 10_000 else f"{value / 1000:,.1f} s"
+
+
+def rate_text(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.1f} tok/s"
+
+
+def share_text(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+@dataclass(slots=True)
+class Cell:
+    text: str
+    value: object = None
+    numeric: bool = True
+
+
+@dataclass(slots=True)
+class Row:
+    label: str
+    cells: list[Cell]
+    link: str = ""
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Chart:
+    slug: str
+    title: str
+    columns: list[str]
+    rows: list[Row]
+    data: dict
+    description: str = ""
+    total_cost: Decimal | None = None
+    total_requests: int | None = None
+
+    @property
+    def json_id(self) -> str:
+        return f"chart-data-{self.slug}"
+
+
+def usd_text(amount: Decimal | None) -> str:
+    return "unknown" if amount is None else format_usd(amount)
+
+
+class Links:
+    """Drill-down URLs: the generation list with the page's filters plus one more."""
+
+    def __init__(self, filters: DashboardFilters) -> None:
+        self.filters = filters
+        self.base = reverse("generation-list")
+        self._made: dict[tuple, str] = {}  # a model's link appears in four charts
+
+    def __call__(self, **overrides: object) -> str:
+        key = tuple(sorted(overrides.items()))
+        if key not in self._made:
+            self._made[key] = f"{self.base}?{self.filters.querystring(**overrides)}"
+        return self._made[key]
+
+
+def by_cost(groups: dict[object, Totals]) -> list[tuple[object, Totals]]:
+    return sorted(groups.items(), key=lambda item: (-item[1].cost_pico, -item[1].requests, str(item[0])))
+
+
+def _cost_cells(totals: Totals, grand: Totals) -> list[Cell]:
+    share = totals.cost_pico / grand.cost_pico if grand.cost_pico else None
+    return [
+        Cell(count_text(totals.requests), totals.requests),
+        Cell(usd_text(totals.cost), totals.cost),
+        Cell(count_text(totals.unknown_cost_requests), totals.unknown_cost_requests),
+        Cell(usd_text(totals.average_cost), totals.average_cost),
+        Cell(share_text(share), round(share, 6) if share is not None else None),
+    ]
+
+
+COST_COLUMNS = ["Requests", "Cost", "Unknown-cost requests", "Avg cost / request", "Share of cost"]
+
+
+def cost_breakdown(
+    slug: str,
+    title: str,
+    heading: str,
+    groups: dict[object, Totals],
+    *,
+    label: Callable[[object], str],
+    link: Callable[[object], str],
+    kind: str = "bar",
+    colours: Callable[[object], str] | None = None,
+) -> Chart:
+    ordered = by_cost(groups)
+    grand = sum_totals(groups.values())
+    names = [label(key) for key, _ in ordered]
+    links = [link(key) for key, _ in ordered]
+    colour_of = colours or (lambda key: colour(label(key)))
+    return Chart(
+        slug=slug,
+        title=title,
+        columns=[heading, *COST_COLUMNS],
+        rows=[
+            Row(label=name, link=url, cells=_cost_cells(totals, grand))
+            for name, url, (_, totals) in zip(names, links, ordered, strict=True)
+        ],
+        data={
+            "type": kind,
+            "money": True,
+            "horizontal": kind == "bar",
+            "labels": names,
+            "links": links,
+            "datasets": [
+                {
+                    "label": "Cost (USD)",
+                    "data": [_money_number(totals.cost) for _, totals in ordered],
+                    "backgroundColor": [colour_of(key) for key, _ in ordered],
+                }
+            ],
+        },
+        total_cost=grand.cost,
+        total_requests=grand.requests,
+    )
+
+
+def percentile_chart(
+    slug: str,
+    title: str,
+    heading: str,
+    bins: dict[object, dict[int, int]],
+    *,
+    names: list[str],
+    link: Callable[[str], str],
+    show: Callable[[float | None], str],
+    unit: str,
+    description: str,
+) -> Chart:
+    keys = [name for name in names if bins.get(name)]
+    values = {name: dict(zip(PERCENTILES, percentiles(bins[name], PERCENTILES.values()), strict=True)) for name in keys}
+    return Chart(
+        slug=slug,
+        title=title,
+        description=description,
+        columns=[heading, "Requests measured", *(f"{p} ({unit})" for p in PERCENTILES)],
+        rows=[
+            Row(
+                label=name,
+                link=link(name),
+                cells=[
+                    Cell(count_text(sum(bins[name].values())), sum(bins[name].values())),
+                    *(Cell(show(values[name][p]), round(values[name][p], 3)) for p in PERCENTILES),
+                ],
+            )
+            for name in keys
+        ],
+        data={
+            "type": "bar",
+            "unit": unit,
+            "rotate_labels": True,
+            "labels": keys,
+            "links": [link(name) for name in keys],
+            "datasets": [
+                {
+                    "label": p,
+                    "data": [round(values[name][p], 3) for name in keys],
+                    "backgroundColor": PERCENTILE_COLOURS[p],
+                }
+                for p in PERCENTILES
+            ],
+        },
+    )
+
+
+def time_charts(
+    filters: DashboardFilters, series: dict[tuple, Sums], groups: dict[tuple, Totals], links: Links
+) -> tuple[list[Chart], int]:
+    """`series` per (bucket, model, provider, BYOK); `groups` the same summed over the range."""
+    starts = bucket_starts(filters)
+    split_index = 0 if filters.split == "model" else 1
+    per_split = rollup(groups, lambda group: group[split_index])
+    top = [name for name, _ in by_cost(per_split)[:MAX_SERIES]]
+    shown = top + ([OTHER] if len(per_split) > len(top) else [])
+    in_top = set(top)
+    stacked = rollup(
+        series, lambda group: (group[0], group[1 + split_index] if group[1 + split_index] in in_top else OTHER)
+    )
+    per_bucket = rollup(stacked, lambda group: group[0])
+    bucket_links = []
+    for start in starts:
+        first, last = _bucket_dates(start.astimezone(filters.tzinfo), filters.bucket)
+        bucket_links.append(links(range="custom", start=first.isoformat(), end=last.isoformat()))
+    labels = [_bucket_label(start.astimezone(filters.tzinfo), filters.bucket) for start in starts]
+    empty = Totals()
+    totals = [per_bucket.get(start, empty) for start in starts]
+    grand = sum_totals(totals)
+    split_label = filters.split.title()
+
+    cost_chart = Chart(
+        slug="cost-over-time",
+        title=f"Cost over time by {filters.split}",
+        description=f"Stacked by {filters.split}; the {MAX_SERIES} costliest are shown, the rest as “{OTHER}”.",
+        columns=[f"{filters.bucket.title()} ({filters.zone})", "Total cost", *(f"{split_label}: {n}" for n in shown)],
+        rows=[
+            Row(
+                label=label,
+                link=url,
+                cells=[
+                    Cell(usd_text(bucket.cost if bucket.requests else Decimal(0)), bucket.cost),
+                    *(
+                        Cell(
+                            usd_text(stacked[(start, n)].cost) if (start, n) in stacked else "—",
+                            _cost_of(stacked, start, n),
+                        )
+                        for n in shown
+                    ),
+                ],
+            )
+            for label, url, start, bucket in zip(labels, bucket_links, starts, totals, strict=True)
+        ],
+        data={
+            "type": "bar",
+            "money": True,
+            "stacked": True,
+            "labels": labels,
+            "links": bucket_links,
+            "datasets": [
+                {
+                    "label": name,
+                    "data": [_money_number(_cost_of(stacked, start, name)) for start in starts],
+                    "backgroundColor": colour(name),
+                }
+                for name in shown
+            ],
+        },
+        total_cost=grand.cost,
+        total_requests=grand.requests,
+    )
+    requests_chart = Chart(
+        slug="requests-over-time",
+        title="Requests over time",
+        columns=[f"{filters.bucket.title()} ({filters.zone})", "Requests", "Unknown-cost requests", "Output tokens"],
+        rows=[
+            Row(
+                label=label,
+                link=url,
+                cells=[
+                    Cell(count_text(bucket.requests), bucket.requests),
+                    Cell(count_text(bucket.unknown_cost_requests), bucket.unknown_cost_requests),
+                    Cell(count_text(bucket.output_tokens), bucket.output_tokens),
+                ],
+            )
+            for label, url, bucket in zip(labels, bucket_links, totals, strict=True)
+        ],
+        data={
+            "type": "line",
+            "labels": labels,
+            "links": bucket_links,
+            "datasets": [
+                {
+                    "label": "Requests",
+                    "data": [bucket.requests for bucket in totals],
+                    "backgroundColor": "hsl(210 70% 50%)",
+                }
+            ],
+        },
+        total_cost=grand.cost,
+        total_requests=grand.requests,
+    )
+    return [cost_chart, requests_chart], len(starts)
+
+
+def _cost_of(stacked: dict[tuple, Totals], start: datetime, name: str) -> Decimal | None:
+    totals = stacked.get((start, name))
+    return totals.cost if totals else None
+
+
+def tokens_chart(by_model: dict[object, Totals], links: Links) -> Chart:
+    ordered = sorted(by_model.items(), key=lambda item: -(item[1].input_tokens + item[1].output_tokens))
+    names = [str(name) or "unknown" for name, _ in ordered]
+    urls = [links(model=name) for name, _ in ordered]
+    return Chart(
+        slug="tokens-by-model",
+        title="Input and output tokens by model",
+        columns=["Model", "Requests", "Input tokens", "Output tokens"],
+        rows=[
+            Row(
+                label=name,
+                link=url,
+                cells=[
+                    Cell(count_text(t.requests), t.requests),
+                    Cell(count_text(t.input_tokens), t.input_tokens),
+                    Cell(count_text(t.output_tokens), t.output_tokens),
+                ],
+            )
+            for name, url, (_, t) in zip(names, urls, ordered, strict=True)
+        ],
+        data={
+            "type": "bar",
+            "stacked": True,
+            "horizontal": True,
+            "labels": names,
+            "links": urls,
+            "datasets": [
+                {
+                    "label": label,
+                    "data": [getattr(t, attr) for _, t in ordered],
+                    "backgroundColor": TOKEN_COLOURS[label],
+                }
+                for label, attr in (("Input tokens", "input_tokens"), ("Output tokens", "output_tokens"))
+            ],
+        },
+        total_requests=sum_totals(by_model.values()).requests,
+        total_cost=sum_totals(by_model.values()).cost,
+    )

@@ -1,0 +1,335 @@
+"""The figures behind every page: one selector layer, so two pages can never disagree.
+
+Three core queries over a `Source` (a UTC range and dimension filters), each answered from the
+rollup tables (generations/analytics/rollups.py) whenever the filters allow and from raw rows
+otherwise (an id-prefix search; `raw=True`), with identical results:
+
+* `totals_by(source, group_by)`: summed measures per group;
+* `series_by(source, bucket, zone, split_by)`: the same per local time bucket;
+* `bin_counts_by(source, group_by, kinds)`: histogram counts per kind, for percentiles.
+
+Money is summed as integer pico-units in the database and converted to `Decimal` only for
+display; rows of unknown cost are counted, never summed as $0. Every breakdown on the
+dashboard is derived in Python from one grouped query, so each chart adds up to the headline
+exactly; the list's "matching totals" use the same `totals_by`.
+"""
+
+import operator
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields, replace
+from datetime import datetime
+from decimal import Decimal
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+from django.core.cache import cache
+from django.db.models import Count, Max, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+
+from generations.analytics.filters import DashboardFilters
+from generations.analytics.models import DailyKeyRollup
+from generations.analytics.rollups import MEASURES as ROLLUP_MEASURES
+from generations.analytics.rollups import (
+    rollup_bin_counts_by_kind,
+    rollup_series_measures,
+    rollup_totals,
+    rollups_cover,
+)
+from generations.models import Generation, KeyLabel
+from generations.money import from_pico
+
+PICO = Decimal(1).scaleb(-12)
+
+
+# Breakdown keys of the time series most dashboard figures are derived from; the per-key (and
+# per-team) breakdown is a second, exact query by key alone: without the key the rollups answer
+# from the small keyless tables, with it only from the key tables.
+DIMENSIONS = ["model", "provider", "is_byok"]
+
+
+MEASURE_PREFIX = "m_"  # keeps aggregate names apart from the column names they sum
+
+
+def _measures() -> dict:
+    """Totals field → aggregate over the source; the only place measures are defined."""
+    measures = {
+        "requests": Count("id"),
+        "priced_requests": Count("cost_pico"),
+        "cost_pico": Sum("cost_pico"),
+        "credits_pico": Sum("credits_used_pico"),
+        "input_tokens": Sum("input_tokens"),
+        "output_tokens": Sum("output_tokens"),
+        "priced_tokens": Sum(
+            Coalesce("input_tokens", Value(0)) + Coalesce("output_tokens", Value(0)),
+            filter=Q(cost_pico__isnull=False),
+        ),
+        "byok_requests": Count("id", filter=Q(is_byok=True)),
+    }
+    return {MEASURE_PREFIX + name: expression for name, expression in measures.items()}
+
+
+def exact(amount: Decimal) -> Decimal:
+    """A quotient to the pico-unit, the precision money is stored with."""
+    return amount.quantize(PICO).normalize()
+
+
+# Totals, cells and rows are made by the thousand per page and never changed after: plain (not
+# frozen) dataclasses, whose constructors cost a fifth of a frozen one's.
+@dataclass
+class Totals:
+    requests: int = 0
+    priced_requests: int = 0
+    cost_pico: int = 0
+    credits_pico: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    priced_tokens: int = 0
+    byok_requests: int = 0
+
+    @classmethod
+    def from_row(cls, row: dict) -> "Totals":
+        # PostgreSQL sums bigints as numeric (Decimal); SQLite as int. An empty sum is NULL.
+        return cls(**{f.name: int(row.get(MEASURE_PREFIX + f.name) or 0) for f in fields(cls)})
+
+    @property
+    def unknown_cost_requests(self) -> int:
+        return self.requests - self.priced_requests
+
+    @cached_property  # Decimal arithmetic, read by several cells and charts
+    def cost(self) -> Decimal | None:
+        """None when the group has requests but none of known cost (so never a made-up $0)."""
+        return None if self.requests and not self.priced_requests else from_pico(self.cost_pico)
+
+    @cached_property
+    def credits(self) -> Decimal:
+        return from_pico(self.credits_pico)
+
+    @cached_property
+    def average_cost(self) -> Decimal | None:
+        return exact(from_pico(self.cost_pico) / self.priced_requests) if self.priced_requests else None
+
+    @cached_property
+    def cost_per_1k_tokens(self) -> Decimal | None:
+        return exact(from_pico(self.cost_pico) * 1000 / self.priced_tokens) if self.priced_tokens else None
+
+    @property
+    def byok_share(self) -> float | None:
+        return self.byok_requests / self.requests if self.requests else None
+
+
+TOTALS_FIELDS = tuple(f.name for f in fields(Totals))
+
+
+_totals_values = operator.attrgetter(*TOTALS_FIELDS)
+
+
+def sum_totals(totals: Iterable[Totals]) -> Totals:
+    # Field by field in C (one transposition, eight sums), not one new Totals per addition.
+    values = [_totals_values(item) for item in totals]
+    return Totals(*map(sum, zip(*values, strict=True))) if values else Totals()
+
+
+# A Totals' fields in order, not yet made into one: a page of hourly buckets reads thousands of
+# rows, and summing tuples before making each group's Totals once halves its Python time.
+Sums = tuple[int, ...]
+
+
+def _summed(pairs: Iterable[tuple[object, Sums]]) -> dict[object, Totals]:
+    """{key: the Totals of its sums} for (key, sums) pairs."""
+    parts: dict[object, list[Sums]] = defaultdict(list)
+    for key, sums in pairs:
+        parts[key].append(sums)
+    # Most keys of a grouped read come once: no sum to make.
+    return {
+        key: Totals(*items[0]) if len(items) == 1 else Totals(*map(sum, zip(*items, strict=True)))
+        for key, items in parts.items()
+    }
+
+
+@dataclass(frozen=True)
+class Source:
+    """The generations a figure aggregates: a UTC range and dimension filters.
+
+    Answered from the rollup tables (generations/analytics/rollups.py) whenever they can, from raw rows
+    otherwise (an id-prefix search, or `raw=True` for a cross-check); both give identical totals.
+    """
+
+    start: datetime
+    end: datetime
+    # {dimension: value or list of values}: a team filter is the list of its keys' hashes.
+    dimensions: dict[str, object]
+    prefix: str = ""
+    raw: bool = False
+
+    @property
+    def from_rollups(self) -> bool:
+        return not self.raw and not self.prefix and rollups_cover(self.dimensions)
+
+    def rows(self) -> QuerySet:
+        rows = Generation.objects.filter(occurred_at__gte=self.start, occurred_at__lt=self.end)
+        for name, value in self.dimensions.items():
+            rows = rows.filter(**{f"{name}__in" if isinstance(value, list) else name: value})
+        return rows.filter(generation_id__startswith=self.prefix) if self.prefix else rows
+
+    def shifted(self, start: datetime, end: datetime) -> "Source":
+        return replace(self, start=start, end=end)
+
+
+def source_of(filters: DashboardFilters, *, raw: bool = False, prefix: str = "") -> Source:
+    dimensions: dict[str, object] = {
+        name: value
+        for name, value in (("model", filters.model), ("provider", filters.provider), ("endpoint", filters.endpoint))
+        if value
+    }
+    if filters.byok is not None:
+        dimensions["is_byok"] = filters.byok
+    if filters.team:
+        team_keys = set(KeyLabel.objects.filter(team=filters.team).values_list("api_key_hash", flat=True))
+        dimensions["api_key_hash"] = sorted(team_keys & {filters.key} if filters.key else team_keys)
+    elif filters.key:
+        dimensions["api_key_hash"] = filters.key
+    return Source(filters.start, filters.end, dimensions, prefix=prefix, raw=raw)
+
+
+def _sums(measures: list[int], is_byok: bool | None) -> Sums:
+    """A Totals' fields from rollup sums in `rollups.MEASURES` order, for rows of one BYOK flag."""
+    requests, cost_pico, cost_unknown, credits_pico, _, input_tokens, output_tokens, priced_tokens = measures
+    return (
+        requests,
+        requests - cost_unknown,
+        cost_pico,
+        credits_pico,
+        input_tokens,
+        output_tokens,
+        priced_tokens,
+        requests if is_byok is True else 0,
+    )
+
+
+def _with_byok(group_by: list[str]) -> list[str]:
+    # Rollups count BYOK requests by grouping on the flag (it is a rollup dimension).
+    return group_by if "is_byok" in group_by else [*group_by, "is_byok"]
+
+
+def totals_by(source: Source, group_by: list[str]) -> dict[tuple, Totals]:
+    if source.from_rollups:
+        rows = rollup_totals(source.start, source.end, source.dimensions, _with_byok(group_by))
+        grouped = _summed(
+            (tuple(row[name] for name in group_by), _sums([row[name] for name in ROLLUP_MEASURES], row["is_byok"]))
+            for row in rows
+        )
+        return grouped if group_by or grouped else {(): Totals()}
+    rows = source.rows()
+    if not group_by:
+        return {(): Totals.from_row(rows.aggregate(**_measures()))}
+    rows = rows.values(*group_by).annotate(**_measures()).order_by()
+    return {tuple(row[name] for name in group_by): Totals.from_row(row) for row in rows}
+
+
+def series_by(source: Source, bucket: str, zone: str, split_by: list[str]) -> dict[tuple, Sums]:
+    """Sums per (bucket start in UTC, *split values): a UTC instant, so the two 02:00 hours of a
+    fall-back day stay two buckets. Charts sum them further (`rollup`) before making Totals."""
+    split = _with_byok(split_by)
+    edges, measures = rollup_series_measures(
+        source.start, source.end, ZoneInfo(zone), bucket, source.dimensions, split, raw=source.raw
+    )
+    byok = 1 + split.index("is_byok")
+    series: dict[tuple, Sums] = {}
+    for key, values in measures.items():
+        group, sums = (edges[key[0]], *key[1 : 1 + len(split_by)]), _sums(values, key[byok])
+        previous = series.get(group)  # a second BYOK flag, when BYOK is not a split of its own
+        series[group] = sums if previous is None else tuple(map(operator.add, previous, sums))
+    return series
+
+
+def bin_counts_by(
+    source: Source, group_by: list[str], kinds: tuple[str, ...]
+) -> dict[str, dict[tuple, dict[int, int]]]:
+    """{kind: {group: {bin: count}}} for "latency" and/or "throughput" (the dashboard's: never an
+    id-prefix search, so the rollup read API answers both ways, from raw rows with `raw`)."""
+    return rollup_bin_counts_by_kind(source.start, source.end, source.dimensions, group_by, kinds, raw=source.raw)
+
+
+def rollup(groups: dict[tuple, Totals] | dict[tuple, Sums], key: Callable[[tuple], object]) -> dict[object, Totals]:
+    """The groups summed per `key(group)`."""
+    return _summed((key(group), _as_sums(totals)) for group, totals in groups.items())
+
+
+def _as_sums(totals: Totals | Sums) -> Sums:
+    return totals if isinstance(totals, tuple) else _totals_values(totals)
+
+
+def merge_bins(groups: dict[tuple, dict[int, int]], key: Callable[[tuple], object]) -> dict[object, dict[int, int]]:
+    merged: dict[object, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for group, counts in groups.items():
+        into = merged[key(group)]
+        for index, count in counts.items():
+            into[index] += count
+    return merged
+
+
+@dataclass(frozen=True)
+class KeyChoice:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    models: list[str]
+    providers: list[str]
+    endpoints: list[str]
+    keys: list[KeyChoice]
+    teams: list[str]
+
+
+def key_labels() -> dict[str, KeyLabel]:
+    return {label.api_key_hash: label for label in KeyLabel.objects.all()}
+
+
+def key_name(key_hash: str, labels: dict[str, KeyLabel]) -> str:
+    label = labels.get(key_hash)
+    if label:
+        return label.name
+    if not key_hash:
+        return "unknown key"
+    return key_hash if len(key_hash) <= 16 else f"{key_hash[:14]}…{key_hash[-4:]}"
+
+
+CHOICE_COLUMNS = ("model", "provider", "endpoint", "api_key_hash")
+
+
+def _dimension_values() -> dict[str, list[str]]:
+    """Every stored value of each filter column, from the daily key rollup (every value of every
+    stored generation, in tens of thousands of rows) instead of a DISTINCT over the generations.
+
+    Cached under the rollup's largest id: a recompute re-inserts rows with new ids, so any change
+    to the stored generations makes a new cache key (one index probe instead of four DISTINCTs).
+    """
+    version = DailyKeyRollup.objects.aggregate(last=Max("id"))["last"]
+    cache_key = f"analytics:dimension-values:{version}"
+    values = cache.get(cache_key)
+    if values is None:
+        values = {
+            column: [
+                value
+                for value in DailyKeyRollup.objects.order_by(column).values_list(column, flat=True).distinct()
+                if value
+            ]
+            for column in CHOICE_COLUMNS
+        }
+        cache.set(cache_key, values, timeout=3600)
+    return values
+
+
+def filter_choices(labels: dict[str, KeyLabel]) -> FilterChoices:
+    values = _dimension_values()
+    keys = values["api_key_hash"]
+    return FilterChoices(
+        models=values["model"],
+        providers=values["provider"],
+        endpoints=values["endpoint"],
+        keys=sorted((KeyChoice(k, key_name(k, labels)) for k in keys), key=lambda choice: choice.label.lower()),
+        teams=sorted({label.team for label in labels.values() if label.team}),
+    )
