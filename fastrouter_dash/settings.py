@@ -134,7 +134,7 @@ WEB_QUERY_TIMEOUT_SECONDS = envfloat("WEB_QUERY_TIMEOUT_SECONDS", "20")
 # Lookups and refreshes hold a web worker: everything they send to FastRouter ends within this.
 FASTROUTER_INTERACTIVE_DEADLINE = envfloat("FASTROUTER_INTERACTIVE_DEADLINE", "5")
 
-# Bulk import, the ingest API and the fetch worker (see docs/ingest.md).
+# Bulk import, the ingest API and the fetch worker (see docs/operations.md).
 IMPORT_MAX_UPLOAD_BYTES = envint("IMPORT_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024), minimum=1)
 IMPORT_MAX_IDS = envint("IMPORT_MAX_IDS", "100000", minimum=1)
 INGEST_MAX_IDS_PER_REQUEST = envint("INGEST_MAX_IDS_PER_REQUEST", "1000", minimum=1)

@@ -1,6 +1,6 @@
 """The worker, the lookup page and refresh against a misbehaving FastRouter (the simulator).
 
-Each fault is played by the real simulator over HTTP; docs/faults.md maps every fault to what
+Each fault is played by the real simulator over HTTP; docs/design.md ("Faults") maps every fault to what
 users see and what is stored, naming the tests below.
 """
 

@@ -1,6 +1,6 @@
 """Pre-aggregated generations ("rollups"): maintenance, reads and a consistency check.
 
-Tables (the README's "Performance at millions of rows" says why these grains):
+Tables (docs/design.md, "Rollups", says why these grains):
 
 * `WeeklyRollup`, `DailyRollup`, `HourlyRollup`, `QuarterHourRollup`: UTC week (from Monday), day,
   hour and quarter hour × (model, provider, endpoint, BYOK);
