@@ -55,7 +55,7 @@ from generations.analytics.rollups import (  # noqa: E402
     rollup_series,
     rollup_totals,
 )
-from generations.fastrouter.client import GenerationDetails  # noqa: E402
+from generations.fastrouter.details import GenerationDetails  # noqa: E402
 from generations.ingest import queue  # noqa: E402
 from generations.ingest.models import LookupBatch, LookupRequest  # noqa: E402
 from generations.ingest.worker import STORE_BATCH, StoreBuffer, WorkerStats  # noqa: E402

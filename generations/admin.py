@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-from generations.analytics.models import DailyKeyRollup
+from generations.analytics.rollups import rollup_dimension_values
 from generations.ingest.models import IngestToken, LookupBatch, LookupRequest
 from generations.ingest.tokens import ingest_token_create, ingest_token_revoke
 from generations.models import Generation, GenerationBody, KeyLabel
@@ -98,12 +98,11 @@ class IndexedDatesQuerySet(QuerySet):
 
 
 class RollupValuesFilter(admin.AllValuesFieldListFilter):
-    """The distinct values of a column from the daily rollup (tens of thousands of rows) instead of
-    a DISTINCT over every generation (PostgreSQL has no skip scan: a full read of the table)."""
+    """The distinct values of a column from the rollups instead of a DISTINCT over every generation."""
 
     def __init__(self, field, request, params, model, model_admin, field_path) -> None:
         super().__init__(field, request, params, model, model_admin, field_path)
-        self.lookup_choices = DailyKeyRollup.objects.order_by(field.name).values_list(field.name, flat=True).distinct()
+        self.lookup_choices = rollup_dimension_values(field.name)
 
 
 class GenerationChangeList(ChangeList):

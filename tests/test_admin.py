@@ -1,10 +1,12 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.db.models import Max, Min
 from django.urls import reverse
 
 from generations.admin import CappedCountPaginator
+from generations.analytics.rollups import rollup_dimension_values
 from generations.models import Generation
 from tests.factories import make_generation
 
@@ -106,3 +108,27 @@ def test_date_hierarchy_pages_render(staff_client, db):
         response = staff_client.get(f"/admin/generations/generation/{query}")
         assert response.status_code == 200
         assert b"g-1" in response.content
+
+
+def test_the_provider_filter_lists_the_providers_of_the_rollups(staff_client):
+    make_generation("g-1", provider="anthropic")
+    make_generation("g-2", provider="not-rolled-up", rollups=False)
+    page = staff_client.get(CHANGELIST).content.decode()
+    assert "?provider=anthropic" in page
+    assert "?provider=not-rolled-up" not in page
+
+
+def test_only_a_dimension_column_has_rollup_values():
+    with pytest.raises(ValueError, match="cost_pico"):
+        rollup_dimension_values("cost_pico")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the planner's estimate is PostgreSQL's")
+def test_an_unfiltered_changelist_shows_the_planners_estimate(monkeypatch):
+    monkeypatch.setattr(CappedCountPaginator, "COUNT_CAP", 3)
+    for n in range(5):
+        make_generation(f"g-{n}", body=False, rollups=False)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE generations_generation")
+    paginator = CappedCountPaginator(Generation.objects.all(), 2)
+    assert (paginator.count, paginator.count_label) == (5, "about 5")
