@@ -118,8 +118,9 @@ def dst_changes(zone: str, first: date, last: date) -> list[date]:
 def plan() -> dict:
     """The URLs to fetch, from the data: run once, in the before checkout, and shared by both."""
     setup_django()
-    from generations.analytics import CHARTS
     from generations.filters import SORTS
+
+    from generations.analytics import CHARTS
     from generations.models import Generation
 
     newest_first = Generation.objects.order_by("-occurred_at", "-id")
