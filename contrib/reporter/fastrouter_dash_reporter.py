@@ -64,7 +64,7 @@ DROP_REASONS = {
     "closed": "report() was called after close()",
     "unsent_at_exit": "without a spool_dir, ids still unsent when close()'s deadline passed",
     "unreadable_spool": "lines of a spool file that could not be read (cut short by a crash)",
-    "error": "an unexpected error inside the reporter (logged)",
+    "error": "an unexpected error inside the reporter, or a spool write that failed (logged)",
 }
 
 _STOP = object()  # wakes the sender thread when closing
@@ -126,12 +126,14 @@ class Reporter:
         self._retry_at = 0.0
         self._warned_tags = False
         self._opener = urllib.request.build_opener(_NoRedirects)
+        self._spool: _FileSpool | _MemorySpool = _MemorySpool(max_queued)
         if spool_dir is not None and fcntl is None:
             logger.warning("No spool file on this platform (no flock): ids waiting for a retry are kept in memory.")
-        if spool_dir is not None and fcntl is not None:
-            self._spool: _FileSpool | _MemorySpool = _FileSpool(os.fspath(spool_dir), max_spool_bytes)
-        else:
-            self._spool = _MemorySpool(max_queued)
+        elif spool_dir is not None:
+            try:
+                self._spool = _FileSpool(os.fspath(spool_dir), max_spool_bytes)
+            except OSError as error:  # a read-only or missing disk must not stop the application
+                logger.error("Cannot spool to %s (%s): ids waiting for a retry are kept in memory.", spool_dir, error)
         self._thread = threading.Thread(target=self._run, name="fastrouter-dash-reporter", daemon=True)
         self._thread.start()
         atexit.register(self._close_at_exit)
@@ -247,8 +249,7 @@ class Reporter:
         while True:
             try:
                 if self._closing.is_set():
-                    self._finish()
-                    return
+                    break
                 pending = self._spool.pending_count()
                 wait = max(0.0, self._retry_at - time.monotonic()) if pending else None
                 self._spool_items(self._take(wait))
@@ -257,6 +258,10 @@ class Reporter:
             except Exception:
                 logger.exception("The FastRouter Dash reporter hit an unexpected error; it keeps going.")
                 self._closing.wait(min(1.0, self._flush_interval))
+        try:
+            self._finish()
+        except Exception:
+            logger.exception("The FastRouter Dash reporter could not finish its last sends.")
 
     def _take(self, first_wait: float | None) -> list[dict]:
         """Up to batch_size queued items: the first waited for up to ``first_wait`` seconds (None: until one
@@ -283,8 +288,17 @@ class Reporter:
                 return items
 
     def _spool_items(self, items: list[dict]) -> None:
-        if items:
-            self._drop("spool_full", len(items) - self._spool.append(items))
+        if not items:
+            return
+        try:
+            accepted = self._spool.append(items)
+        except OSError:  # a full or failing disk
+            logger.exception(
+                "The FastRouter Dash reporter could not write %d ids to its spool; they are dropped.", len(items)
+            )
+            self._drop("error", len(items))
+            return
+        self._drop("spool_full", len(items) - accepted)
 
     def _drain(self, deadline: float | None) -> None:
         """Send the spool, oldest first, until it is empty, a send fails, or ``deadline`` passes."""
@@ -416,7 +430,7 @@ class _FileSpool:
         self._lock_path, self._data_path, self._sent_path = base + ".lock", base + ".jsonl", base + ".sent"
         self._lock_file = open(self._lock_path, "wb")  # noqa: SIM115 (held open: the lock lives as long as the file)
         fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        self._data = open(self._data_path, "ab")  # noqa: SIM115 (appended to until close())
+        self._data = open(self._data_path, "ab", buffering=0)  # noqa: SIM115 (appended to until close())
         self._size = 0
         self._sent = 0
         self._pending = 0
@@ -487,9 +501,14 @@ class _FileSpool:
                 room -= len(line)
             if fitting:
                 data = b"".join(fitting)
-                self._data.write(data)
-                self._data.flush()
-                os.fsync(self._data.fileno())
+                try:
+                    if self._data.write(data) != len(data):  # unbuffered: a full disk writes part of it
+                        raise OSError(f"only part of {len(data)} bytes could be written")
+                    os.fsync(self._data.fileno())
+                except OSError:
+                    with contextlib.suppress(OSError):  # no half line for the next append to run into
+                        self._data.truncate(self._size)
+                    raise
                 self._size += len(data)
                 self._pending += len(fitting)
             return len(fitting)
@@ -506,7 +525,7 @@ class _FileSpool:
             os.fsync(target.fileno())
         self._data.close()
         os.replace(temporary, self._data_path)
-        self._data = open(self._data_path, "ab")  # noqa: SIM115
+        self._data = open(self._data_path, "ab", buffering=0)  # noqa: SIM115
         self._size -= self._sent
         self._sent = 0
 

@@ -245,3 +245,34 @@ def test_a_spool_cut_short_by_a_crash_sends_its_unsent_complete_lines(dashboard,
     assert dashboard.ids() == ["gen-unsent"]
     assert reporter.stats["dropped"]["unreadable_spool"] == 2
     assert os.listdir(tmp_path) == []
+
+
+def test_a_failing_spool_write_drops_and_counts_that_batch_and_leaves_no_half_line(
+    dashboard, reporters, tmp_path, monkeypatch
+):
+    real_fsync = os.fsync
+    failures = iter([OSError(28, "No space left on device")])
+
+    def fsync_failing_once(fd: int) -> None:
+        failure = next(failures, None)
+        if failure:
+            raise failure
+        real_fsync(fd)
+
+    monkeypatch.setattr(reporter_module.os, "fsync", fsync_failing_once)
+    reporter = reporters(dashboard.url, spool_dir=tmp_path)
+    reporter.report("gen-lost")
+    wait_until(lambda: reporter.stats["dropped"]["error"] == 1)
+    reporter.report("gen-kept")
+    assert reporter.close(timeout=5)
+    assert dashboard.ids() == ["gen-kept"]
+    assert reporter.stats["dropped"]["unreadable_spool"] == 0
+
+
+def test_an_unusable_spool_dir_falls_back_to_memory(dashboard, reporters, tmp_path, caplog):
+    (tmp_path / "a-file").write_text("")
+    reporter = reporters(dashboard.url, spool_dir=tmp_path / "a-file" / "spool")
+    reporter.report("gen-a1")
+    assert reporter.close(timeout=5)
+    assert dashboard.ids() == ["gen-a1"]
+    assert "ids waiting for a retry are kept in memory" in caplog.text
