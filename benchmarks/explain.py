@@ -1,4 +1,4 @@
-"""Print the query plans of the raw-row and rollup queries the pages run (for docs/perf.md).
+"""Print the query plans of the raw-row and rollup queries the pages run (docs/design.md, "Raw-row queries").
 
 DATA_DIR=/tmp/perf-sqlite python benchmarks/explain.py
 DATABASE_URL=postgres://postgres@127.0.0.1:5432/perf_bench python benchmarks/explain.py

@@ -41,7 +41,7 @@ def lookup_loop(until: float, seed: str, pause: float) -> None:
     django.setup()
     from fastrouter_simulator.server import demo_ids
     from generations import services
-    from generations.fastrouter.client import FastRouterError
+    from generations.fastrouter.errors import FastRouterError
 
     outcomes: Counter[str] = Counter()
     took: list[float] = []

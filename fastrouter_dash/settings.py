@@ -39,14 +39,17 @@ def envint(name: str, default: str, *, minimum: int = 0) -> int:
     return number
 
 
-def envfloat(name: str, default: str) -> float:
+def envfloat(name: str, default: str, *, zero_means_off: bool = False) -> float:
     value = os.getenv(name, default).strip()
     try:
         number = float(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
+    if zero_means_off and number == 0:
+        return number
     if not number > 0:
-        raise ImproperlyConfigured(f"{name} must be greater than zero, not {value!r}")
+        floor = "zero or more (0 turns it off)" if zero_means_off else "greater than zero"
+        raise ImproperlyConfigured(f"{name} must be {floor}, not {value!r}")
     return number
 
 
@@ -130,11 +133,11 @@ FASTROUTER_API_KEY = os.getenv("FASTROUTER_API_KEY", "").strip()
 FASTROUTER_BASE_URL = envurl("FASTROUTER_BASE_URL", "https://api.fastrouter.ai")
 FASTROUTER_TIMEOUT = envfloat("FASTROUTER_TIMEOUT", "10")
 # Every SQL statement of a web request is cut off after this many seconds (0: no limit).
-WEB_QUERY_TIMEOUT_SECONDS = envfloat("WEB_QUERY_TIMEOUT_SECONDS", "20")
+WEB_QUERY_TIMEOUT_SECONDS = envfloat("WEB_QUERY_TIMEOUT_SECONDS", "20", zero_means_off=True)
 # Lookups and refreshes hold a web worker: everything they send to FastRouter ends within this.
 FASTROUTER_INTERACTIVE_DEADLINE = envfloat("FASTROUTER_INTERACTIVE_DEADLINE", "5")
 
-# Bulk import, the ingest API and the fetch worker (see docs/ingest.md).
+# Bulk import, the ingest API and the fetch worker (see docs/operations.md).
 IMPORT_MAX_UPLOAD_BYTES = envint("IMPORT_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024), minimum=1)
 IMPORT_MAX_IDS = envint("IMPORT_MAX_IDS", "100000", minimum=1)
 INGEST_MAX_IDS_PER_REQUEST = envint("INGEST_MAX_IDS_PER_REQUEST", "1000", minimum=1)

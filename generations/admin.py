@@ -1,17 +1,12 @@
-from datetime import datetime, timedelta
-
 from django.contrib import admin
-from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Max, Min, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
-from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-from generations.analytics.models import DailyKeyRollup
+from generations.analytics.rollups import rollup_dimension_values
 from generations.ingest.models import IngestToken, LookupBatch, LookupRequest
 from generations.ingest.tokens import ingest_token_create, ingest_token_revoke
 from generations.models import Generation, GenerationBody, KeyLabel
@@ -53,63 +48,12 @@ class CappedCountPaginator(Paginator):
         return self._count_and_label[1]
 
 
-class IndexedDatesQuerySet(QuerySet):
-    """What the admin's date hierarchy asks, answered from the time index instead of a scan:
-    the first and last time are two index lookups (SQLite does not use the index for MIN and
-    MAX in one query) and the distinct years/months/days are one EXISTS probe per period."""
-
-    def _edge(self, field: str, last: bool) -> datetime | None:
-        return self.order_by(f"-{field}" if last else field).values_list(field, flat=True).first()
-
-    def aggregate(self, *args, **kwargs):
-        first, last = kwargs.get("first"), kwargs.get("last")
-        if not args and set(kwargs) == {"first", "last"} and isinstance(first, Min) and isinstance(last, Max):
-            field = first.source_expressions[0].name
-            if field == last.source_expressions[0].name:
-                return {"first": self._edge(field, last=False), "last": self._edge(field, last=True)}
-        return super().aggregate(*args, **kwargs)
-
-    def datetimes(self, field_name: str, kind: str, order: str = "ASC", tzinfo=None):
-        first, last = self._edge(field_name, last=False), self._edge(field_name, last=True)
-        if kind not in ("year", "month", "day") or first is None:
-            return super().datetimes(field_name, kind, order, tzinfo) if first else []
-        zone = tzinfo or timezone.get_current_timezone()
-        period = timezone.localtime(first, zone).replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
-        period = (
-            period.replace(month=1, day=1) if kind == "year" else period.replace(day=1) if kind == "month" else period
-        )
-        found = []
-        while period.replace(tzinfo=zone) <= last:
-            if kind == "day":
-                following = period + timedelta(days=1)
-            elif kind == "month":
-                following = (period.replace(day=28) + timedelta(days=4)).replace(day=1)
-            else:
-                following = period.replace(year=period.year + 1)
-            span = {
-                f"{field_name}__gte": period.replace(tzinfo=zone),
-                f"{field_name}__lt": following.replace(tzinfo=zone),
-            }
-            # An ordered first row, not EXISTS: PostgreSQL would seq-scan a range this wide.
-            if self.filter(**span).order_by(field_name).values_list("id", flat=True).first() is not None:
-                found.append(period.replace(tzinfo=zone))
-            period = following
-        return found if order == "ASC" else found[::-1]
-
-
 class RollupValuesFilter(admin.AllValuesFieldListFilter):
-    """The distinct values of a column from the daily rollup (tens of thousands of rows) instead of
-    a DISTINCT over every generation (PostgreSQL has no skip scan: a full read of the table)."""
+    """The distinct values of a column from the rollups instead of a DISTINCT over every generation."""
 
     def __init__(self, field, request, params, model, model_admin, field_path) -> None:
         super().__init__(field, request, params, model, model_admin, field_path)
-        self.lookup_choices = DailyKeyRollup.objects.order_by(field.name).values_list(field.name, flat=True).distinct()
-
-
-class GenerationChangeList(ChangeList):
-    def get_queryset(self, request: HttpRequest, exclude_parameters=None) -> QuerySet:
-        queryset = super().get_queryset(request, exclude_parameters)
-        return IndexedDatesQuerySet(model=queryset.model, query=queryset.query, using=queryset.db)
+        self.lookup_choices = rollup_dimension_values(field.name)
 
 
 class GenerationBodyInline(admin.StackedInline):
@@ -161,7 +105,6 @@ class GenerationAdmin(admin.ModelAdmin):
     ]
     search_fields = ["^generation_id", "model", "provider", "^api_key_hash", "endpoint"]
     search_help_text = "Id or key hash (starts with), model, provider or endpoint (contains)."
-    date_hierarchy = "occurred_at"
     ordering = ["-occurred_at", "-id"]
     # No COUNT(*) over the whole table on every page load.
     show_full_result_count = False
@@ -174,9 +117,6 @@ class GenerationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
-
-    def get_changelist(self, request: HttpRequest, **kwargs) -> type[ChangeList]:
-        return GenerationChangeList
 
     @admin.display(description="Cost", ordering="cost_pico")
     def cost(self, generation: Generation) -> str:

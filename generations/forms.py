@@ -1,10 +1,7 @@
 from django import forms
 
-from generations.fastrouter.client import (
-    MAX_GENERATION_ID_LENGTH,
-    InvalidGenerationId,
-    clean_generation_id,
-)
+from generations.fastrouter.errors import InvalidGenerationId
+from generations.fastrouter.ids import MAX_GENERATION_ID_LENGTH, clean_generation_id
 
 
 class LookupForm(forms.Form):

@@ -3,7 +3,9 @@
 import json
 from dataclasses import dataclass
 
-from generations.models import Generation, GenerationBody, KeyLabel
+from django.contrib.auth.models import AbstractBaseUser
+
+from generations.models import Generation, GenerationBody, KeyLabel, ViewerPreference
 
 BODY_DISPLAY_LIMIT = 256 * 1024
 # One chat message on the page; the whole text stays in the request/response bodies below it.
@@ -144,3 +146,8 @@ def generation_detail(*, generation_id: str) -> GenerationDetail | None:
         metadata=pretty_body(body.metadata) if body else None,
         conversation=conversation(body.request, body.response) if body else [],
     )
+
+
+def viewer_saved_zone(*, user: AbstractBaseUser) -> str:
+    """The reporting zone the viewer saved, or "" when none is."""
+    return ViewerPreference.objects.filter(user=user).values_list("time_zone", flat=True).first() or ""

@@ -5,7 +5,6 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -15,42 +14,16 @@ from django.utils import timezone
 
 from generations.analytics.histograms import bin_index
 from generations.analytics.rollups import Touch, rollups_recompute, touches_of
-from generations.fastrouter.client import FastRouterClient, GenerationDetails, MalformedResponse, RateLimited
-from generations.fastrouter.rate_budget import INTERACTIVE_WAIT_SECONDS, RateBudget
+from generations.fastrouter.client import FastRouterClient
+from generations.fastrouter.details import GenerationDetails
+from generations.fastrouter.errors import MalformedResponse, RateLimited
+from generations.fastrouter.factory import fastrouter_client
+from generations.fastrouter.rate_budget import RateBudget
 from generations.models import Generation, GenerationBody, GenerationTag, ViewerPreference
 from generations.money import to_pico
 from generations.roles import fetch_allowance_spend
 
 logger = logging.getLogger("generations.services")
-
-_clients: dict[tuple[str, str, float, float, int], FastRouterClient] = {}
-
-
-def fastrouter_client() -> FastRouterClient:
-    """The client of interactive calls (lookup, refresh): one per configuration, for the process.
-
-    They hold a web worker, so: a short deadline, never a sleep on a Retry-After (the user is told
-    how long to wait instead), and every attempt takes a slot of the budget the fetch workers share.
-    """
-    config = (
-        settings.FASTROUTER_BASE_URL,
-        settings.FASTROUTER_API_KEY,
-        settings.FASTROUTER_TIMEOUT,
-        settings.FASTROUTER_INTERACTIVE_DEADLINE,
-        settings.FASTROUTER_MAX_RPM,
-    )
-    if config not in _clients:
-        base_url, api_key, timeout, deadline, per_minute = config
-        slot_wait = min(INTERACTIVE_WAIT_SECONDS, deadline / 2)  # room left for the request itself
-        _clients[config] = FastRouterClient(
-            base_url=base_url,
-            api_key=api_key,
-            timeout=timeout,
-            deadline=deadline,
-            max_retry_after=0,
-            take_slot=partial(RateBudget(per_minute).take, max_wait=slot_wait),
-        )
-    return _clients[config]
 
 
 def _latency_ms(details: GenerationDetails) -> float | None:
@@ -305,6 +278,12 @@ def generation_fetch(*, generation_id: str, client: FastRouterClient | None = No
         # A value the client let through but no column or rollup can take: this answer's fault.
         logger.exception("Could not store generation %s.", generation_id)
         raise MalformedResponse(unstorable_reason(error)) from None
+
+
+def generation_probe(*, generation_id: str) -> None:
+    """Ask FastRouter for a generation without storing it: returns when it answers, else raises the
+    client's typed errors (how `load_demo` waits for the simulator; storing is the worker's job)."""
+    fastrouter_client().get_generation(generation_id)
 
 
 def generation_lookup(*, generation_id: str, user: AbstractUser) -> Generation:

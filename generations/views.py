@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import push_url
 
 from generations import selectors, services
-from generations.fastrouter.client import FastRouterError
+from generations.fastrouter.errors import FastRouterError
 from generations.forms import LookupForm
 from generations.middleware import SESSION_TIME_ZONE_KEY
 from generations.roles import FetchRefused

@@ -2,8 +2,8 @@ import pytest
 import responses
 from django.core.cache import cache
 
-from generations import services
 from generations.fastrouter.client import FastRouterClient
+from generations.fastrouter.factory import fastrouter_clients_reset
 from generations.roles import role_grant
 from tests.factories import TEST_API_KEY
 
@@ -39,9 +39,9 @@ def no_retry_waits(monkeypatch):
         original_init(self, **options)
 
     monkeypatch.setattr(FastRouterClient, "__init__", init_without_sleeping)
-    services._clients.clear()
+    fastrouter_clients_reset()
     yield
-    services._clients.clear()
+    fastrouter_clients_reset()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ exactly as a lookup would store it.
 import json
 
 from generations import services
-from generations.fastrouter.client import GenerationDetails
+from generations.fastrouter.details import GenerationDetails
 from generations.models import Generation
 from tests.factories import full_payload
 

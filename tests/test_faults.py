@@ -1,6 +1,6 @@
 """The worker, the lookup page and refresh against a misbehaving FastRouter (the simulator).
 
-Each fault is played by the real simulator over HTTP; docs/faults.md maps every fault to what
+Each fault is played by the real simulator over HTTP; docs/design.md ("Faults") maps every fault to what
 users see and what is stored, naming the tests below.
 """
 
@@ -21,7 +21,7 @@ from django.forms.models import model_to_dict
 from django.urls import reverse
 
 from fastrouter_simulator.server import RESET_STATUS, SimulatorConfig, demo_ids, make_server, simulator_id
-from generations import services
+from generations.fastrouter.factory import fastrouter_clients_reset
 from generations.ingest import queue
 from generations.ingest.models import LookupBatch, LookupRequest
 from generations.ingest.worker import FetchWorker, RateLimiter
@@ -66,9 +66,7 @@ def simulator(http_mock, settings):
     yield start
     # Kept-alive connections outlive shutdown(): drop the page's pooled client so a later test
     # whose simulator gets the same port cannot reach an old server's handler thread.
-    for client in services._clients.values():
-        client.close()
-    services._clients.clear()
+    fastrouter_clients_reset()
     for server in servers:
         server.shutdown()
         server.server_close()

@@ -7,7 +7,8 @@ import responses
 from generations import services
 from generations.analytics.histograms import bin_index
 from generations.analytics.rollups import rollup_totals, rollups_check
-from generations.fastrouter.client import GenerationDetails, MalformedResponse
+from generations.fastrouter.details import GenerationDetails
+from generations.fastrouter.errors import MalformedResponse
 from generations.models import Generation, GenerationBody
 from generations.services import generation_store, generation_store_many
 from tests.factories import FASTROUTER_URL, full_payload, minimal_payload

@@ -48,6 +48,7 @@ def test_debug_on_has_a_development_secret_key():
         ("DATABASE_URL", "nonsense://x"),
         ("CACHE_URL", "memcached://127.0.0.1:11211"),
         ("FASTROUTER_INTERACTIVE_DEADLINE", "0"),
+        ("WEB_QUERY_TIMEOUT_SECONDS", "-1"),
     ],
 )
 def test_malformed_values_stop_start_up_naming_the_variable(name, value):
@@ -55,6 +56,15 @@ def test_malformed_values_stop_start_up_naming_the_variable(name, value):
     assert result.returncode != 0
     assert name in result.stderr.splitlines()[-1]
     assert "Traceback" in result.stderr  # an ImproperlyConfigured, not a silent default
+
+
+def test_a_zero_web_query_timeout_turns_the_limit_off():
+    result = _start(
+        "import django; django.setup(); from django.conf import settings; print(settings.WEB_QUERY_TIMEOUT_SECONDS)",
+        SECRET_KEY="s3cret-for-test",
+        WEB_QUERY_TIMEOUT_SECONDS="0",
+    )
+    assert result.stdout.strip() == "0.0", result.stderr
 
 
 def test_base_url_is_a_setting_for_either_documented_host():

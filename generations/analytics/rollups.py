@@ -1,6 +1,6 @@
 """Pre-aggregated generations ("rollups"): maintenance, reads and a consistency check.
 
-Tables (the README's "Performance at millions of rows" says why these grains):
+Tables (docs/design.md, "Rollups", says why these grains):
 
 * `WeeklyRollup`, `DailyRollup`, `HourlyRollup`, `QuarterHourRollup`: UTC week (from Monday), day,
   hour and quarter hour × (model, provider, endpoint, BYOK);
@@ -934,3 +934,12 @@ def _differences(label: str, expected: dict, actual: dict, limit: int = 20) -> l
                 problems.append(f"{label}: more differences not listed")
                 break
     return problems
+
+
+def rollup_dimension_values(column: str) -> QuerySet:
+    """The distinct values of a dimension column (model, provider, endpoint, …) of the stored
+    generations, from the daily per-key rollup: tens of thousands of rows, where a DISTINCT over
+    every generation reads the whole table (PostgreSQL has no skip scan)."""
+    if column not in DIMENSIONS:
+        raise ValueError(f"{column!r} is not a rollup dimension.")
+    return DailyKeyRollup.objects.order_by(column).values_list(column, flat=True).distinct()

@@ -26,7 +26,7 @@ from generations.analytics.filters import (
 )
 from generations.csv_cells import csv_lines
 from generations.middleware import SESSION_TIME_ZONE_KEY
-from generations.models import ViewerPreference
+from generations.selectors import viewer_saved_zone
 
 # The zone picker's ~600 <option>s, built once: through the template engine on every page they
 # cost more than some of the charts.
@@ -47,7 +47,7 @@ def viewer_zone(request: HttpRequest) -> str:
     """The viewer's saved reporting zone, mirrored into the session (one query per session)."""
     name = request.session.get(SESSION_TIME_ZONE_KEY)
     if name is None:
-        name = ViewerPreference.objects.filter(user=request.user).values_list("time_zone", flat=True).first() or ""
+        name = viewer_saved_zone(user=request.user)
         request.session[SESSION_TIME_ZONE_KEY] = name
     return name or settings.TIME_ZONE
 

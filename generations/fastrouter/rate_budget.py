@@ -37,7 +37,7 @@ import redis
 from django.conf import settings
 from django.db import transaction
 
-from generations.fastrouter.client import FastRouterError
+from generations.fastrouter.errors import FastRouterError
 from generations.fastrouter.models import RateBudgetState
 
 DEFAULT_BUDGET = "fastrouter"

@@ -23,7 +23,8 @@ from itertools import chain, count, islice
 from pathlib import PurePath
 from typing import Any, BinaryIO
 
-from generations.fastrouter.client import MAX_GENERATION_ID_LENGTH, InvalidGenerationId, clean_generation_id
+from generations.fastrouter.errors import InvalidGenerationId
+from generations.fastrouter.ids import MAX_GENERATION_ID_LENGTH, clean_generation_id
 
 # Header names that mean "this column holds generation ids", best first.
 ID_COLUMN_NAMES = ("generation_id", "generation id", "generationid", "generation", "id")

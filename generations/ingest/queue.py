@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
 
-from generations.fastrouter.client import GenerationDetails
+from generations.fastrouter.details import GenerationDetails
 from generations.ingest.models import IngestToken, LookupBatch, LookupRequest, PendingImport, WorkerStatus
 from generations.models import Generation
 from generations.roles import fetch_allowance_spend

@@ -30,11 +30,11 @@ from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
 from generations import services
-from generations.fastrouter.client import (
+from generations.fastrouter.client import FastRouterClient
+from generations.fastrouter.details import GenerationDetails
+from generations.fastrouter.errors import (
     AuthenticationFailed,
-    FastRouterClient,
     FastRouterError,
-    GenerationDetails,
     GenerationNotFound,
     InvalidGenerationId,
     NotConfigured,

@@ -8,7 +8,7 @@ from generations.analytics import charts, listing, queries
 from generations.analytics import dashboard as analytics
 from generations.analytics.filters import DashboardFilterForm, GenerationListFilterForm, ListCursor
 from generations.analytics.histograms import percentile
-from generations.fastrouter.client import GenerationDetails
+from generations.fastrouter.details import GenerationDetails
 from generations.models import Generation, KeyLabel
 from generations.money import from_pico
 from generations.services import generation_store, generation_store_many

@@ -20,7 +20,7 @@ from generations.analytics.rollups import (
     rollups_recompute,
     touches_of,
 )
-from generations.fastrouter.client import GenerationDetails
+from generations.fastrouter.details import GenerationDetails
 from generations.models import Generation
 from generations.services import generation_store, generation_store_many
 from tests.factories import full_payload

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from fastrouter_simulator.server import demo_ids, generation_payload
 from generations.analytics.listing import EXPORT_HEADER
-from generations.fastrouter.client import GenerationDetails
+from generations.fastrouter.details import GenerationDetails
 from generations.services import generation_store
 from tests.browser.conftest import snapshot
 

@@ -11,23 +11,20 @@ import requests
 import responses
 
 from generations.fastrouter import client as client_module
-from generations.fastrouter.client import (
-    MAX_GENERATION_ID_LENGTH,
+from generations.fastrouter.client import FastRouterClient
+from generations.fastrouter.details import GenerationDetails, Timing, Usage
+from generations.fastrouter.errors import (
     AuthenticationFailed,
-    FastRouterClient,
     FastRouterError,
-    GenerationDetails,
     GenerationNotFound,
     InvalidGenerationId,
     MalformedResponse,
     NotConfigured,
     RateLimited,
-    Timing,
     UpstreamError,
     UpstreamUnavailable,
-    Usage,
-    clean_generation_id,
 )
+from generations.fastrouter.ids import MAX_GENERATION_ID_LENGTH, clean_generation_id
 
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples"
 BASE_URL = "https://fastrouter.test"

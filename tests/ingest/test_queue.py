@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from generations.fastrouter.client import GenerationDetails
+from generations.fastrouter.details import GenerationDetails
 from generations.ingest import queue
 from generations.ingest.models import LookupBatch, LookupRequest, PendingImport
 from generations.models import Generation, GenerationTag

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from fastrouter_simulator.server import demo_ids
 from generations import services
-from generations.fastrouter.client import FastRouterError, GenerationNotFound, UpstreamUnavailable
+from generations.fastrouter.errors import FastRouterError, GenerationNotFound, UpstreamUnavailable
 from generations.ingest import queue
 from generations.ingest.models import LookupBatch
 
@@ -31,10 +31,9 @@ class Command(BaseCommand):
     def _wait_for_upstream(self, generation_id: str, wait: float) -> None:
         """Only checks that the simulator answers; storing is the worker's job."""
         deadline = time.monotonic() + wait
-        client = services.fastrouter_client()
         while True:
             try:
-                client.get_generation(generation_id)
+                services.generation_probe(generation_id=generation_id)
                 return
             except (UpstreamUnavailable, GenerationNotFound):
                 if time.monotonic() > deadline:
