@@ -184,8 +184,17 @@ class LookupBatchAdmin(admin.ModelAdmin):
 
 @admin.register(LookupRequest)
 class LookupRequestAdmin(admin.ModelAdmin):
-    list_display = ["generation_id", "state", "attempts", "last_error", "next_attempt_at", "claimed_by", "batch"]
-    list_filter = ["state"]
+    list_display = [
+        "generation_id",
+        "state",
+        "source",
+        "attempts",
+        "last_error",
+        "next_attempt_at",
+        "claimed_by",
+        "batch",
+    ]
+    list_filter = ["state", "source"]
     search_fields = ["^generation_id"]
     readonly_fields = [f.name for f in LookupRequest._meta.fields]
     show_full_result_count = False

@@ -14,6 +14,7 @@ from django.db.models.functions import Upper
 from generations.analytics import models as analytics_models  # noqa: F401
 from generations.fastrouter import models as fastrouter_models  # noqa: F401
 from generations.ingest import models as ingest_models  # noqa: F401
+from generations.ingest.tags import MAX_KEY_LENGTH, MAX_VALUE_LENGTH
 
 
 class Generation(models.Model):
@@ -84,6 +85,23 @@ class GenerationBody(models.Model):
 
     def __str__(self) -> str:
         return f"Body of {self.generation_id}"
+
+
+class GenerationTag(models.Model):
+    """A tag the application handed over with the id (feature=search), copied from its lookup request
+    when the generation is stored: what tag filters and cost by tag read. A table of its own keeps
+    Generation's hot row lean."""
+
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="tags")
+    key = models.CharField(max_length=MAX_KEY_LENGTH)
+    value = models.CharField(max_length=MAX_VALUE_LENGTH)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["generation", "key"], name="generation_tag_unique_key")]
+        indexes = [models.Index(fields=["key", "value"], name="generation_tag_key_value_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"
 
 
 class KeyLabel(models.Model):

@@ -19,7 +19,7 @@ from generations.fastrouter.details import GenerationDetails
 from generations.fastrouter.errors import MalformedResponse, RateLimited
 from generations.fastrouter.factory import fastrouter_client
 from generations.fastrouter.rate_budget import RateBudget
-from generations.models import Generation, GenerationBody, ViewerPreference
+from generations.models import Generation, GenerationBody, GenerationTag, ViewerPreference
 from generations.money import to_pico
 from generations.roles import fetch_allowance_spend
 
@@ -227,6 +227,26 @@ def generation_store_many(*, items: list[tuple[str, GenerationDetails]], chunk: 
             touches |= {Touch(f["occurred_at"], f["model"], f["api_key_hash"]) for f in rows.values()}
     rollups_recompute(touches)
     return len(latest)
+
+
+def generation_tags_add(*, tags: dict[str, dict[str, str]]) -> int:
+    """Tag stored generations (generation id → clean tags): a key they already have takes the new value,
+    other keys stay. Returns the number of tags written."""
+    rows = []
+    ids = list(tags)
+    for offset in range(0, len(ids), 500):
+        part = ids[offset : offset + 500]
+        pks = dict(Generation.objects.filter(generation_id__in=part).values_list("generation_id", "id"))
+        rows += [
+            GenerationTag(generation_id=pks[gid], key=key, value=value)
+            for gid in part
+            if gid in pks
+            for key, value in tags[gid].items()
+        ]
+    GenerationTag.objects.bulk_create(
+        rows, batch_size=500, update_conflicts=True, unique_fields=["generation", "key"], update_fields=["value"]
+    )
+    return len(rows)
 
 
 def database_trouble(error: Exception) -> bool:

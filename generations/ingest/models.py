@@ -12,11 +12,16 @@ class LookupBatch(models.Model):
         UPLOAD = "upload", "Uploaded file"
         CLI = "cli", "Command line"
         API = "api", "Ingest API"
+        REPORTER = "reporter", "Reporter"
         DEMO = "demo", "Demo data"
 
     source = models.CharField(max_length=10, choices=Source.choices)
     label = models.CharField(max_length=200, blank=True, default="")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # Which integration handed the ids over (API, reporter): coverage per token survives a renamed token.
+    ingest_token = models.ForeignKey(
+        "IngestToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="batches"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     # What the hand-over held when it arrived (the live progress is counted from LookupRequest).
     found_count = models.PositiveIntegerField(default=0)
@@ -60,6 +65,9 @@ class LookupRequest(models.Model):
 
     generation_id = models.CharField("generation id", max_length=256, unique=True)
     batch = models.ForeignKey(LookupBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="requests")
+    # The hand-over that last queued the id, kept here too because a batch may be deleted ("" = unknown).
+    source = models.CharField(max_length=10, choices=LookupBatch.Source.choices, blank=True, default="")
+    tags = models.JSONField(default=dict, blank=True, help_text="Copied to GenerationTag when the id is stored.")
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0, help_text="Fetches counted against FETCH_MAX_ATTEMPTS.")
     last_error = models.CharField(max_length=300, blank=True, default="", help_text="Safe to show to users.")

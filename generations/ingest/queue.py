@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,10 +22,10 @@ from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from generations.fastrouter.details import GenerationDetails
-from generations.ingest.models import LookupBatch, LookupRequest, PendingImport, WorkerStatus
+from generations.ingest.models import IngestToken, LookupBatch, LookupRequest, PendingImport, WorkerStatus
 from generations.models import Generation
 from generations.roles import fetch_allowance_spend
-from generations.services import generation_store_many
+from generations.services import generation_store_many, generation_tags_add
 
 State = LookupRequest.State
 PENDING_STATES = (State.QUEUED, State.FETCHING)
@@ -139,10 +139,14 @@ def generation_enqueue(
     label: str = "",
     invalid: int = 0,
     refresh: bool = False,
+    tags: Mapping[str, dict[str, str]] | None = None,
+    ingest_token: IngestToken | None = None,
 ) -> LookupBatch:
     """Queue every id that is neither stored nor queued (and, with ``refresh``, stored ones too).
     A ``user`` (the web import) spends their daily limit on them, or FetchRefused queues nothing;
-    the command line, the ingest API and the demo pass none."""
+    the command line, the ingest API and the demo pass none. ``tags`` (id → clean tags, see
+    `tags.clean_tags`) and ``source`` go on the rows this queues; an id already queued keeps its own."""
+    tags = tags or {}
     unique = list(dict.fromkeys(ids))
     stored, queued = _stored_and_queued(unique)
     to_queue = [i for i in unique if i not in queued and (refresh or i not in stored)]
@@ -152,6 +156,7 @@ def generation_enqueue(
         source=source,
         label=label[:200],
         created_by=user if user is not None and user.is_authenticated else None,
+        ingest_token=ingest_token,
         found_count=len(unique),
         new_count=len(unique) - len(stored) - len(queued),
         already_stored_count=len(stored),
@@ -160,29 +165,50 @@ def generation_enqueue(
     )
     now = timezone.now()
     for chunk in _chunks(to_queue):
-        # Rows that exist (finished earlier) are re-queued; the rest are inserted. A row
-        # another process queued meanwhile is left alone (the state guard, ignore_conflicts).
-        LookupRequest.objects.filter(generation_id__in=chunk).exclude(state__in=PENDING_STATES).update(
-            batch=batch, state=State.QUEUED, attempts=0, last_error="", next_attempt_at=now, claimed_by="",
-            claim_expires_at=None, updated_at=now,
-        )  # fmt: skip
-        existing = set(LookupRequest.objects.filter(generation_id__in=chunk).values_list("generation_id", flat=True))
-        _insert_queued([i for i in chunk if i not in existing], batch=batch, now=now)
+        existing = dict(LookupRequest.objects.filter(generation_id__in=chunk).values_list("generation_id", "state"))
+        # Rows that exist (finished earlier) are re-queued, one UPDATE per distinct set of tags; the rest
+        # are inserted. A row another process queued meanwhile is left alone (the state guard, ON CONFLICT).
+        finished = defaultdict(list)
+        for generation_id, state in existing.items():
+            if state not in PENDING_STATES:
+                finished[tuple(sorted(tags.get(generation_id, {}).items()))].append(generation_id)
+        for tag_items, group in finished.items():
+            LookupRequest.objects.filter(generation_id__in=group).exclude(state__in=PENDING_STATES).update(
+                batch=batch, source=source, tags=dict(tag_items), state=State.QUEUED, attempts=0, last_error="",
+                next_attempt_at=now, claimed_by="", claim_expires_at=None, updated_at=now,
+            )  # fmt: skip
+        _insert_queued([i for i in chunk if i not in existing], batch=batch, tags=tags, now=now)
     return batch
 
 
-def _insert_queued(ids: list[str], *, batch: LookupBatch, now: datetime) -> None:
+def _insert_queued(ids: list[str], *, batch: LookupBatch, tags: Mapping[str, dict[str, str]], now: datetime) -> None:
     """New queued rows, skipping ids inserted meanwhile. One executemany: bulk_create built a model
     instance and prepared every field of every row in Python, most of the time of queueing 100,000 ids."""
     table = connection.ops.quote_name(LookupRequest._meta.db_table)
     when = connection.ops.adapt_datetimefield_value(now)
+    tags_field = LookupRequest._meta.get_field("tags")
+    no_tags = tags_field.get_db_prep_value({}, connection)
     # The table's own name; every value is a bound parameter.
     sql = (
-        f"INSERT INTO {table} (generation_id, batch_id, state, attempts, last_error, first_seen_at, next_attempt_at, "  # noqa: S608
-        "claimed_by, updated_at) VALUES (%s, %s, %s, 0, '', %s, %s, '', %s) ON CONFLICT (generation_id) DO NOTHING"
+        f"INSERT INTO {table} (generation_id, batch_id, source, tags, state, attempts, last_error, first_seen_at, "  # noqa: S608
+        "next_attempt_at, claimed_by, updated_at) VALUES (%s, %s, %s, %s, %s, 0, '', %s, %s, '', %s) "
+        "ON CONFLICT (generation_id) DO NOTHING"
     )
+    rows = [
+        (
+            i,
+            batch.pk,
+            batch.source,
+            tags_field.get_db_prep_value(tags[i], connection) if i in tags else no_tags,
+            State.QUEUED,
+            when,
+            when,
+            when,
+        )
+        for i in ids
+    ]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [(i, batch.pk, State.QUEUED, when, when, when) for i in ids])
+        cursor.executemany(sql, rows)
 
 
 @transaction.atomic
@@ -244,13 +270,14 @@ def _finish(request: LookupRequest, **fields: object) -> bool:
 
 
 def lookup_record_stored(*, results: list[tuple[LookupRequest, GenerationDetails]]) -> None:
-    """Store fetched generations and mark their rows stored, all in one transaction (a batch
-    recomputes each touched rollup bucket once, however many of its generations it holds)."""
+    """Store fetched generations, their requests' tags, and mark their rows stored, all in one
+    transaction (a batch recomputes each touched rollup bucket once, however many of its generations it holds)."""
     claims = defaultdict(list)
     for request, _ in results:
         claims[request.claimed_by].append(request.pk)
     with transaction.atomic():
         generation_store_many(items=[(request.generation_id, details) for request, details in results])
+        generation_tags_add(tags={request.generation_id: request.tags for request, _ in results if request.tags})
         for claimed_by, pks in claims.items():
             _finish_claimed(pks, claimed_by, state=State.STORED, attempts=F("attempts") + 1, last_error="")
 

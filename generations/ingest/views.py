@@ -2,6 +2,7 @@
 
 import json
 import logging
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib import messages
@@ -18,6 +19,7 @@ from generations.ingest import selectors as ingest_selectors
 from generations.ingest.forms import ImportConfirmForm, ImportForm
 from generations.ingest.models import LookupBatch
 from generations.ingest.parsing import ParsedIds
+from generations.ingest.tags import InvalidTags, clean_tags
 from generations.ingest.tokens import ingest_token_authenticate
 from generations.ingest.uploads import PasteAsFileHandler
 
@@ -102,6 +104,77 @@ def batch_retry(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("batch-detail", pk=batch.pk)
 
 
+BODY_FORMATS = (
+    'a list of ids, {"ids": [...]}, or {"items": [{"id": ..., "tags": {...}}, ...]}; '
+    'either object may add "tags" (for every id) and "source".'
+)
+# Who may say what through the API: the other sources are the Import page's, the command line's and the demo's.
+API_SOURCES = (LookupBatch.Source.API, LookupBatch.Source.REPORTER)
+
+
+class _BadIngestBody(ValueError):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class _HandedOver:
+    parsed: ParsedIds
+    tags: dict[str, dict[str, str]] = field(default_factory=dict)  # id → its tags, for ids that have any
+    source: str = LookupBatch.Source.API
+
+
+def _read_ingest_document(document: object, *, limit: int) -> _HandedOver:
+    """The ids, tags and source of a JSON body: a bad body raises _BadIngestBody; a bad id or an id's bad tags
+    only make that item invalid, reported in the answer."""
+    common: dict[str, str] = {}
+    source = LookupBatch.Source.API
+    if isinstance(document, dict):
+        unknown = sorted(set(document) - {"ids", "items", "tags", "source"})
+        if unknown:
+            raise _BadIngestBody(f"Unknown field {unknown[0]!r}. The body must be {BODY_FORMATS}")
+        if "ids" in document and "items" in document:
+            raise _BadIngestBody('Send either "ids" or "items", not both.')
+        if "tags" in document:
+            try:
+                common = clean_tags(document["tags"])
+            except InvalidTags as error:
+                raise _BadIngestBody(f"tags: {error}") from None
+        source = document.get("source", source)
+        if source not in API_SOURCES:
+            raise _BadIngestBody(f"source must be one of {', '.join(map(repr, map(str, API_SOURCES)))}.")
+        entries = document.get("items", document.get("ids"))
+        with_tags = "items" in document
+    else:
+        entries, with_tags = document, False
+    if not isinstance(entries, list):
+        raise _BadIngestBody(f"The body must be {BODY_FORMATS}")
+    if len(entries) > limit:
+        raise _BadIngestBody(f"{len(entries):,} ids sent; at most {limit:,} are accepted per request.", 413)
+    handed_over = _HandedOver(parsed=ParsedIds(format="api", keep_invalid=limit), source=source)
+    parsed = handed_over.parsed
+    for number, entry in enumerate(entries, start=1):
+        location = f"item {number}"
+        tags = common
+        if with_tags:
+            if not isinstance(entry, dict) or set(entry) - {"id", "tags"} or "id" not in entry:
+                parsed.reject(location, entry, 'not an object {"id": ..., "tags": {...}}')
+                continue
+            try:
+                # Its own tags win over the common ones; the two together are checked against the limits again.
+                tags = clean_tags({**common, **clean_tags(entry["tags"])}) if "tags" in entry else common
+            except InvalidTags as error:
+                parsed.reject(location, entry["id"], f"tags: {error}")
+                continue
+            entry = entry["id"]
+        known = len(parsed.ids)
+        parsed.add(entry, location)
+        if tags and len(parsed.ids) > known:
+            handed_over.tags[parsed.ids[-1]] = tags
+    return handed_over
+
+
 def _api_error(message: str, status: int) -> JsonResponse:
     response = JsonResponse({"error": message}, status=status)
     if status == 401:
@@ -137,22 +210,23 @@ def _ingest(request: HttpRequest) -> JsonResponse:
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, ValueError):
-        return _api_error('The body must be JSON: a list of ids, or {"ids": [...]}.', 400)
+        return _api_error(f"The body must be JSON: {BODY_FORMATS}", 400)
     except RecursionError:
-        return _api_error('The JSON is nested too deeply. The body must be a list of ids, or {"ids": [...]}.', 400)
-    if isinstance(document, dict):
-        document = document.get("ids")
-    if not isinstance(document, list):
-        return _api_error('The body must be JSON: a list of ids, or {"ids": [...]}.', 400)
-    if len(document) > limit:
-        return _api_error(f"{len(document):,} ids sent; at most {limit:,} are accepted per request.", 413)
-    parsed = ParsedIds(format="api", keep_invalid=limit)
-    for number, item in enumerate(document, start=1):
-        parsed.add(item, f"item {number}")
+        return _api_error(f"The JSON is nested too deeply. The body must be {BODY_FORMATS}", 400)
+    try:
+        handed_over = _read_ingest_document(document, limit=limit)
+    except _BadIngestBody as error:
+        return _api_error(str(error), error.status)
+    parsed = handed_over.parsed
     result = {"queued": 0, "already_stored": 0, "already_queued": 0, "batch": None}
     if parsed.ids:
         batch = queue.generation_enqueue(
-            ids=parsed.ids, source=LookupBatch.Source.API, label=token.name, invalid=parsed.invalid_count
+            ids=parsed.ids,
+            source=handed_over.source,
+            label=token.name,
+            invalid=parsed.invalid_count,
+            tags=handed_over.tags,
+            ingest_token=token,
         )
         result = {
             "queued": batch.new_count,

@@ -3,10 +3,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from generations.fastrouter.details import GenerationDetails
 from generations.ingest import queue
 from generations.ingest.models import LookupBatch, LookupRequest, PendingImport
-from generations.models import Generation
-from tests.factories import make_generation
+from generations.models import Generation, GenerationTag
+from tests.factories import delete_generations, full_payload, make_generation
 
 pytestmark = pytest.mark.django_db
 State = LookupRequest.State
@@ -161,3 +162,62 @@ def test_confirm_refuses_someone_elses_or_an_expired_preview(user, staff_user):
     with pytest.raises(queue.PreviewGone):
         queue.generation_import_confirm(pending_id=pending.pk, user=user)
     assert LookupRequest.objects.count() == 0
+
+
+def _store_claimed(worker: str = "w") -> None:
+    claimed = queue.lookup_claim(worker=worker, limit=10)
+    queue.lookup_record_stored(
+        results=[(r, GenerationDetails.from_payload(full_payload(r.generation_id))) for r in claimed]
+    )
+
+
+def test_tags_of_the_request_arrive_on_the_stored_generation():
+    queue.generation_enqueue(
+        ids=["gen-a", "gen-b", "gen-c"],
+        source=LookupBatch.Source.REPORTER,
+        tags={"gen-a": {"feature": "search", "user": "42"}, "gen-b": {"feature": "chat"}},
+    )
+    _store_claimed()
+    tags = set(GenerationTag.objects.values_list("generation__generation_id", "key", "value"))
+    assert tags == {("gen-a", "feature", "search"), ("gen-a", "user", "42"), ("gen-b", "feature", "chat")}
+    assert set(LookupRequest.objects.values_list("state", "source")) == {(State.STORED, "reporter")}
+
+
+def test_a_refreshed_generation_takes_new_values_and_keeps_its_other_tags():
+    queue.generation_enqueue(ids=["gen-a"], source=LookupBatch.Source.API, tags={"gen-a": {"feature": "search"}})
+    _store_claimed()
+    queue.generation_enqueue(
+        ids=["gen-a"],
+        source=LookupBatch.Source.REPORTER,
+        refresh=True,
+        tags={"gen-a": {"feature": "chat", "team": "x"}},
+    )
+    row = LookupRequest.objects.get()
+    assert (row.state, row.source, row.tags) == (State.QUEUED, "reporter", {"feature": "chat", "team": "x"})
+    _store_claimed()
+    assert dict(GenerationTag.objects.values_list("key", "value")) == {"feature": "chat", "team": "x"}
+
+
+def test_failed_ids_requeued_with_different_tags_each_keep_their_own():
+    queue.generation_enqueue(ids=["gen-a", "gen-b", "gen-c"], source=LookupBatch.Source.CLI)
+    LookupRequest.objects.update(state=State.FAILED)
+    queue.generation_enqueue(
+        ids=["gen-a", "gen-b", "gen-c"], source=LookupBatch.Source.API, tags={"gen-a": {"k": "1"}, "gen-b": {"k": "2"}}
+    )
+    rows = dict(LookupRequest.objects.values_list("generation_id", "tags"))
+    assert rows == {"gen-a": {"k": "1"}, "gen-b": {"k": "2"}, "gen-c": {}}
+    assert set(LookupRequest.objects.values_list("state", "source")) == {(State.QUEUED, "api")}
+
+
+def test_an_id_already_queued_keeps_its_tags():
+    queue.generation_enqueue(ids=["gen-a"], source=LookupBatch.Source.API, tags={"gen-a": {"k": "first"}})
+    batch = queue.generation_enqueue(ids=["gen-a"], source=LookupBatch.Source.REPORTER, tags={"gen-a": {"k": "second"}})
+    assert batch.already_queued_count == 1
+    assert (LookupRequest.objects.get().tags, LookupRequest.objects.get().source) == ({"k": "first"}, "api")
+
+
+def test_purging_a_generation_deletes_its_tags():
+    queue.generation_enqueue(ids=["gen-a"], source=LookupBatch.Source.API, tags={"gen-a": {"k": "v"}})
+    _store_claimed()
+    delete_generations(Generation.objects.all())
+    assert GenerationTag.objects.count() == 0

@@ -165,3 +165,84 @@ def test_admin_revokes_tokens(staff_client, token):
     )
     stored.refresh_from_db()
     assert stored.revoked_at is not None
+
+
+def test_common_tags_and_the_reporter_source_go_on_every_queued_id(client, token):
+    stored, raw = token
+    body = {"ids": ["gen-a1", "gen-b2"], "tags": {"feature": "search", "user.id": "42"}, "source": "reporter"}
+    assert _post(client, body, raw).status_code == 202
+    rows = LookupRequest.objects.order_by("generation_id")
+    assert [(r.source, r.tags) for r in rows] == [("reporter", {"feature": "search", "user.id": "42"})] * 2
+    batch = LookupBatch.objects.get()
+    assert (batch.source, batch.label, batch.ingest_token) == ("reporter", "billing-service", stored)
+
+
+def test_items_carry_their_own_tags_over_the_common_ones(client, token):
+    body = {
+        "items": [{"id": "gen-a1", "tags": {"user": "7", "feature": "chat"}}, {"id": "gen-b2"}],
+        "tags": {"feature": "search"},
+    }
+    response = _post(client, body, token[1])
+    assert response.status_code == 202
+    assert response.json()["queued"] == 2
+    tags = dict(LookupRequest.objects.values_list("generation_id", "tags"))
+    assert tags == {"gen-a1": {"feature": "chat", "user": "7"}, "gen-b2": {"feature": "search"}}
+    assert set(LookupRequest.objects.values_list("source", flat=True)) == {"api"}
+
+
+def test_an_item_with_bad_tags_is_invalid_and_the_others_are_queued(client, token):
+    body = {
+        "items": [
+            {"id": "gen-a1", "tags": {"user": 42}},
+            {"id": "gen-b2", "tags": {"bad key": "x"}},
+            "gen-c3",
+            {"id": "gen-d4", "extra": 1},
+            {"id": "gen-e5", "tags": {"ok": "yes"}},
+        ]
+    }
+    response = _post(client, body, token[1])
+    assert response.status_code == 202
+    invalid = {e["item"]: e["reason"] for e in response.json()["invalid"]}
+    assert invalid["item 1"] == "tags: tag 'user' must be text, not int: send numbers as strings."
+    assert invalid["item 2"].startswith("tags: tag name 'bad key' is not accepted")
+    assert set(invalid) == {"item 1", "item 2", "item 3", "item 4"}
+    assert list(LookupRequest.objects.values_list("generation_id", "tags")) == [("gen-e5", {"ok": "yes"})]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"ids": ["gen-a1"], "tags": ["feature"]}, "tags: tags must be a JSON object"),
+        ({"ids": ["gen-a1"], "tags": {"k": "v\n"}}, "tags: tag 'k' must be 1 to 200 printable characters"),
+        ({"ids": ["gen-a1"], "tags": {"k": "v" * 201}}, "tags: tag 'k' must be 1 to 200 printable characters"),
+        ({"ids": ["gen-a1"], "tags": {"k" * 65: "v"}}, "is not accepted: use 1 to 64 letters"),
+        ({"ids": ["gen-a1"], "tags": {f"k{n}": "v" for n in range(21)}}, "21 tags sent; at most 20"),
+        ({"ids": ["gen-a1"], "tags": {"nested": {"a": "b"}}}, "tag 'nested' must be text, not dict"),
+        ({"ids": ["gen-a1"], "source": "paste"}, "source must be one of 'api', 'reporter'"),
+        ({"ids": ["gen-a1"], "items": []}, 'Send either "ids" or "items", not both.'),
+        ({"ids": ["gen-a1"], "tag": {"k": "v"}}, "Unknown field 'tag'"),
+        ({"items": "gen-a1"}, "The body must be a list of ids"),
+    ],
+)
+def test_bad_tags_source_or_fields_are_a_clear_400_and_nothing_is_queued(client, token, body, message):
+    response = _post(client, body, token[1])
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+    assert LookupBatch.objects.count() == 0
+
+
+def test_merged_tags_over_the_limit_make_the_item_invalid(client, token):
+    body = {
+        "items": [{"id": "gen-a1", "tags": {f"i{n}": "v" for n in range(11)}}],
+        "tags": {f"c{n}": "v" for n in range(10)},
+    }
+    response = _post(client, body, token[1])
+    assert response.json()["invalid"] == [
+        {"item": "item 1", "reason": "tags: 21 tags sent; at most 20 are accepted per id."}
+    ]
+
+
+def test_items_count_against_the_per_request_limit(client, token, settings):
+    settings.INGEST_MAX_IDS_PER_REQUEST = 2
+    response = _post(client, {"items": [{"id": f"gen-a{n}"} for n in range(3)]}, token[1])
+    assert response.status_code == 413
