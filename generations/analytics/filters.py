@@ -143,7 +143,8 @@ class ListFilters(DashboardFilters):
 
     def _own_params(self) -> dict[str, object]:
         values = {**super()._own_params(), "q": self.q}
-        # Left out at their defaults, not merely emptied: an override then goes last in the URL.
+        # Absent (not empty) at their defaults: an override of either then comes last, so the
+        # list's links read as they always have.
         if self.sort != DEFAULT_SORT:
             values["sort"] = self.sort
         if self.per_page != DEFAULT_PAGE_SIZE:
