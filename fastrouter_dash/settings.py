@@ -241,8 +241,10 @@ STORAGES = {
     },
 }
 
-# Chart.js from a CDN, pinned to one exact version with its SRI hash.
-CHARTJS_URL = os.getenv("CHARTJS_URL", "https://cdn.jsdelivr.net/npm/chart.js@4.5.1/dist/chart.umd.min.js")
+# Chart.js from a CDN, pinned to one exact version with its SRI hash (bin/fetch-chartjs reads both
+# lines below to place the same file under static/vendor/chart.js/).
+CHARTJS_VERSION = "4.5.1"
+CHARTJS_URL = os.getenv("CHARTJS_URL", f"https://cdn.jsdelivr.net/npm/chart.js@{CHARTJS_VERSION}/dist/chart.umd.min.js")
 # A self-hosted copy (CHARTJS_URL) may differ byte-for-byte, so its hash is CHARTJS_SRI's, or none.
 CHARTJS_DEFAULT_SRI = "sha384-jb8JQMbMoBUzgWatfe6COACi2ljcDdZQ2OxczGA3bGNeWe+6DChMTBJemed7ZnvJ"
 CHARTJS_SRI = os.getenv("CHARTJS_SRI", "" if "CHARTJS_URL" in os.environ else CHARTJS_DEFAULT_SRI)

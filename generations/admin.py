@@ -7,12 +7,12 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from generations.analytics.rollups import rollup_dimension_values
+from generations.display import NOTHING, format_count, format_latency, format_usd
 from generations.ingest.models import IngestToken, LookupBatch, LookupRequest
 from generations.ingest.tokens import ingest_token_create, ingest_token_revoke
 from generations.models import Generation, GenerationBody, KeyLabel
-from generations.money import format_usd, from_pico
+from generations.money import from_pico
 from generations.selectors import pretty_body
-from generations.templatetags.generation_format import count
 
 
 class CappedCountPaginator(Paginator):
@@ -65,7 +65,7 @@ class GenerationBodyInline(admin.StackedInline):
     def _pretty(self, value: object) -> str:
         body = pretty_body(value)
         if body is None:
-            return "—"
+            return NOTHING
         note = " (cut at 256 KB for display)" if body.truncated else ""
         return format_html('<pre class="admin-json">{}</pre>{}', body.text, note)
 
@@ -124,11 +124,11 @@ class GenerationAdmin(admin.ModelAdmin):
 
     @admin.display(description="Tokens in → out", ordering="total_tokens")
     def tokens(self, generation: Generation) -> str:
-        return f"{count(generation.input_tokens)} → {count(generation.output_tokens)}"
+        return f"{format_count(generation.input_tokens)} → {format_count(generation.output_tokens)}"
 
     @admin.display(description="Latency", ordering="latency_ms")
     def latency(self, generation: Generation) -> str:
-        return "—" if generation.latency_ms is None else f"{generation.latency_ms:,.0f} ms"
+        return format_latency(generation.latency_ms)
 
 
 @admin.register(KeyLabel)

@@ -2,7 +2,6 @@
 Chart.js payload, built from `queries` results; colours and drill-down links live here.
 """
 
-import calendar
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from django.urls import reverse
 
 from generations.analytics.filters import DashboardFilters
 from generations.analytics.histograms import percentiles
+from generations.analytics.periods import next_month
 from generations.analytics.queries import (
     Sums,
     Totals,
@@ -22,7 +22,14 @@ from generations.analytics.queries import (
 from generations.analytics.rollups import (
     bucket_edges,
 )
-from generations.money import format_usd
+from generations.display import (
+    NOTHING,
+    format_count,
+    format_latency,
+    format_share,
+    format_throughput,
+    format_usd,
+)
 
 # A stacked time chart with more series than this is unreadable; the rest become "Other".
 MAX_SERIES = 8
@@ -46,18 +53,13 @@ TOKEN_COLOURS = {"Input tokens": "hsl(200 65% 48%)", "Output tokens": "hsl(150 5
 KEY_TYPE_COLOURS = {"BYOK": "hsl(265 70% 60%)", "Platform key": "hsl(210 70% 50%)", "Unknown": "hsl(0 0% 60%)"}
 
 
-def bucket_starts(filters: DashboardFilters) -> list[datetime]:
-    """Every bucket the range touches, as UTC starts, so empty buckets show as zeros."""
-    return bucket_edges(filters.start, filters.end, filters.tzinfo, filters.bucket)[:-1]
-
-
 def _bucket_dates(start: datetime, bucket: str) -> tuple[date, date]:
     """The local dates a bucket (its local start) covers (inclusive), for drill-down links."""
     day = start.date()
     if bucket == "week":
         return day, day + timedelta(days=6)
     if bucket == "month":
-        return day, day.replace(day=calendar.monthrange(day.year, day.month)[1])
+        return day, next_month(day) - timedelta(days=1)
     return day, day
 
 
@@ -88,24 +90,6 @@ def colour(name: str) -> str:
 def _money_number(amount: Decimal | None) -> float:
     # Chart.js draws floats; every table and CSV shows the exact Decimal.
     return float(amount) if amount is not None else 0.0
-
-
-def count_text(value: int | None) -> str:
-    return "—" if value is None else f"{value:,}"
-
-
-def ms_text(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:,.0f} ms" if value < 10_000 else f"{value / 1000:,.1f} s"
-
-
-def rate_text(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.1f} tok/s"
-
-
-def share_text(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1%}"
 
 
 @dataclass(slots=True)
@@ -139,10 +123,6 @@ class Chart:
         return f"chart-data-{self.slug}"
 
 
-def usd_text(amount: Decimal | None) -> str:
-    return "unknown" if amount is None else format_usd(amount)
-
-
 class Links:
     """Drill-down URLs: the generation list with the page's filters plus one more."""
 
@@ -165,11 +145,12 @@ def by_cost(groups: dict[object, Totals]) -> list[tuple[object, Totals]]:
 def _cost_cells(totals: Totals, grand: Totals) -> list[Cell]:
     share = totals.cost_pico / grand.cost_pico if grand.cost_pico else None
     return [
-        Cell(count_text(totals.requests), totals.requests),
-        Cell(usd_text(totals.cost), totals.cost),
-        Cell(count_text(totals.unknown_cost_requests), totals.unknown_cost_requests),
-        Cell(usd_text(totals.average_cost), totals.average_cost),
-        Cell(share_text(share), round(share, 6) if share is not None else None),
+        Cell(format_count(totals.requests), totals.requests),
+        Cell(format_usd(totals.cost), totals.cost),
+        Cell(format_count(totals.unknown_cost_requests), totals.unknown_cost_requests),
+        Cell(format_usd(totals.average_cost), totals.average_cost),
+        # No cost to share out (none known, or all of it $0): nothing to show.
+        Cell(NOTHING if share is None else format_share(share), None if share is None else round(share, 6)),
     ]
 
 
@@ -219,39 +200,60 @@ def cost_breakdown(
     )
 
 
+@dataclass(frozen=True)
+class Spread:
+    """A per-request figure charted as percentiles per model and per provider, from its histograms."""
+
+    kind: str  # the histogram kind (queries.bin_counts_by)
+    unit: str
+    show: Callable[[float | None], str]
+    description: str
+
+
+LATENCY = Spread(
+    "latency",
+    "ms",
+    format_latency,
+    "p50 / p95 / p99 from 8 % histogram bins (each within 4 % of the exact value).",
+)
+THROUGHPUT = Spread(
+    "throughput",
+    "tok/s",
+    format_throughput,
+    "Output tokens per second of latency (derived by us, higher is better).",
+)
+
+
 def percentile_chart(
-    slug: str,
-    title: str,
-    heading: str,
+    spread: Spread,
+    dimension: str,
     bins: dict[object, dict[int, int]],
     *,
     names: list[str],
     link: Callable[[str], str],
-    show: Callable[[float | None], str],
-    unit: str,
-    description: str,
 ) -> Chart:
+    """p50 / p95 / p99 of `spread` per value of `dimension` ("model" or "provider"), in `names` order."""
     keys = [name for name in names if bins.get(name)]
     values = {name: dict(zip(PERCENTILES, percentiles(bins[name], PERCENTILES.values()), strict=True)) for name in keys}
     return Chart(
-        slug=slug,
-        title=title,
-        description=description,
-        columns=[heading, "Requests measured", *(f"{p} ({unit})" for p in PERCENTILES)],
+        slug=f"{spread.kind}-by-{dimension}",
+        title=f"{spread.kind.title()} by {dimension}",
+        description=spread.description,
+        columns=[dimension.title(), "Requests measured", *(f"{p} ({spread.unit})" for p in PERCENTILES)],
         rows=[
             Row(
                 label=name,
                 link=link(name),
                 cells=[
-                    Cell(count_text(sum(bins[name].values())), sum(bins[name].values())),
-                    *(Cell(show(values[name][p]), round(values[name][p], 3)) for p in PERCENTILES),
+                    Cell(format_count(sum(bins[name].values())), sum(bins[name].values())),
+                    *(Cell(spread.show(values[name][p]), round(values[name][p], 3)) for p in PERCENTILES),
                 ],
             )
             for name in keys
         ],
         data={
             "type": "bar",
-            "unit": unit,
+            "unit": spread.unit,
             "rotate_labels": True,
             "labels": keys,
             "links": [link(name) for name in keys],
@@ -267,62 +269,83 @@ def percentile_chart(
     )
 
 
-def time_charts(
-    filters: DashboardFilters, series: dict[tuple, Sums], groups: dict[tuple, Totals], links: Links
-) -> tuple[list[Chart], int]:
-    """`series` per (bucket, model, provider, BYOK); `groups` the same summed over the range."""
-    starts = bucket_starts(filters)
-    split_index = 0 if filters.split == "model" else 1
-    per_split = rollup(groups, lambda group: group[split_index])
-    top = [name for name, _ in by_cost(per_split)[:MAX_SERIES]]
-    shown = top + ([OTHER] if len(per_split) > len(top) else [])
-    in_top = set(top)
-    stacked = rollup(
-        series, lambda group: (group[0], group[1 + split_index] if group[1 + split_index] in in_top else OTHER)
-    )
-    per_bucket = rollup(stacked, lambda group: group[0])
+@dataclass(frozen=True)
+class TimeAxis:
+    """The buckets of a time chart: UTC starts (so empty buckets show as zeros), their labels in
+    the viewer's zone, and each bucket's drill-down link."""
+
+    heading: str
+    starts: list[datetime]
+    labels: list[str]
+    links: list[str]
+
+
+def time_axis(filters: DashboardFilters, links: Links) -> TimeAxis:
+    starts = bucket_edges(filters.start, filters.end, filters.tzinfo, filters.bucket)[:-1]
+    local_starts = [start.astimezone(filters.tzinfo) for start in starts]
     bucket_links = []
-    for start in starts:
-        first, last = _bucket_dates(start.astimezone(filters.tzinfo), filters.bucket)
+    for local in local_starts:
+        first, last = _bucket_dates(local, filters.bucket)
         bucket_links.append(links(range="custom", start=first.isoformat(), end=last.isoformat()))
-    labels = [_bucket_label(start.astimezone(filters.tzinfo), filters.bucket) for start in starts]
+    return TimeAxis(
+        heading=f"{filters.bucket.title()} ({filters.zone})",
+        starts=starts,
+        labels=[_bucket_label(local, filters.bucket) for local in local_starts],
+        links=bucket_links,
+    )
+
+
+def bucket_totals(axis: TimeAxis, series: dict[tuple, Sums]) -> list[Totals]:
+    """Per bucket of the axis, the series summed over its splits."""
+    per_bucket = rollup(series, lambda group: group[0])
     empty = Totals()
-    totals = [per_bucket.get(start, empty) for start in starts]
+    return [per_bucket.get(start, empty) for start in axis.starts]
+
+
+def _shown_series(groups: dict[tuple, Totals], position: int) -> list[str]:
+    """The `MAX_SERIES` costliest values of the split, then "Other" when there are more."""
+    per_split = rollup(groups, lambda group: group[position])
+    top = [name for name, _ in by_cost(per_split)[:MAX_SERIES]]
+    return top + ([OTHER] if len(per_split) > len(top) else [])
+
+
+def cost_over_time(
+    filters: DashboardFilters, axis: TimeAxis, series: dict[tuple, Sums], groups: dict[tuple, Totals]
+) -> Chart:
+    """`series` per (bucket, model, provider, BYOK); `groups` the same summed over the range."""
+    position = 0 if filters.split == "model" else 1
+    shown = _shown_series(groups, position)
+    in_top = set(shown) - {OTHER}
+    stacked = rollup(series, lambda group: (group[0], group[1 + position] if group[1 + position] in in_top else OTHER))
+    totals = bucket_totals(axis, series)
     grand = sum_totals(totals)
     split_label = filters.split.title()
-
-    cost_chart = Chart(
+    return Chart(
         slug="cost-over-time",
         title=f"Cost over time by {filters.split}",
         description=f"Stacked by {filters.split}; the {MAX_SERIES} costliest are shown, the rest as “{OTHER}”.",
-        columns=[f"{filters.bucket.title()} ({filters.zone})", "Total cost", *(f"{split_label}: {n}" for n in shown)],
+        columns=[axis.heading, "Total cost", *(f"{split_label}: {name}" for name in shown)],
         rows=[
             Row(
                 label=label,
                 link=url,
                 cells=[
-                    Cell(usd_text(bucket.cost if bucket.requests else Decimal(0)), bucket.cost),
-                    *(
-                        Cell(
-                            usd_text(stacked[(start, n)].cost) if (start, n) in stacked else "—",
-                            _cost_of(stacked, start, n),
-                        )
-                        for n in shown
-                    ),
+                    Cell(format_usd(bucket.cost if bucket.requests else Decimal(0)), bucket.cost),
+                    *(_stacked_cost_cell(stacked.get((start, name))) for name in shown),
                 ],
             )
-            for label, url, start, bucket in zip(labels, bucket_links, starts, totals, strict=True)
+            for label, url, start, bucket in zip(axis.labels, axis.links, axis.starts, totals, strict=True)
         ],
         data={
             "type": "bar",
             "money": True,
             "stacked": True,
-            "labels": labels,
-            "links": bucket_links,
+            "labels": axis.labels,
+            "links": axis.links,
             "datasets": [
                 {
                     "label": name,
-                    "data": [_money_number(_cost_of(stacked, start, name)) for start in starts],
+                    "data": [_money_number(_cost_of(stacked.get((start, name)))) for start in axis.starts],
                     "backgroundColor": colour(name),
                 }
                 for name in shown
@@ -331,26 +354,40 @@ def time_charts(
         total_cost=grand.cost,
         total_requests=grand.requests,
     )
-    requests_chart = Chart(
+
+
+def _cost_of(totals: Totals | None) -> Decimal | None:
+    return totals.cost if totals else None
+
+
+def _stacked_cost_cell(totals: Totals | None) -> Cell:
+    """A series' cost in one bucket; nothing at all when it has no generations there."""
+    return Cell(NOTHING if totals is None else format_usd(totals.cost), _cost_of(totals))
+
+
+def requests_over_time(axis: TimeAxis, series: dict[tuple, Sums]) -> Chart:
+    totals = bucket_totals(axis, series)
+    grand = sum_totals(totals)
+    return Chart(
         slug="requests-over-time",
         title="Requests over time",
-        columns=[f"{filters.bucket.title()} ({filters.zone})", "Requests", "Unknown-cost requests", "Output tokens"],
+        columns=[axis.heading, "Requests", "Unknown-cost requests", "Output tokens"],
         rows=[
             Row(
                 label=label,
                 link=url,
                 cells=[
-                    Cell(count_text(bucket.requests), bucket.requests),
-                    Cell(count_text(bucket.unknown_cost_requests), bucket.unknown_cost_requests),
-                    Cell(count_text(bucket.output_tokens), bucket.output_tokens),
+                    Cell(format_count(bucket.requests), bucket.requests),
+                    Cell(format_count(bucket.unknown_cost_requests), bucket.unknown_cost_requests),
+                    Cell(format_count(bucket.output_tokens), bucket.output_tokens),
                 ],
             )
-            for label, url, bucket in zip(labels, bucket_links, totals, strict=True)
+            for label, url, bucket in zip(axis.labels, axis.links, totals, strict=True)
         ],
         data={
             "type": "line",
-            "labels": labels,
-            "links": bucket_links,
+            "labels": axis.labels,
+            "links": axis.links,
             "datasets": [
                 {
                     "label": "Requests",
@@ -362,12 +399,6 @@ def time_charts(
         total_cost=grand.cost,
         total_requests=grand.requests,
     )
-    return [cost_chart, requests_chart], len(starts)
-
-
-def _cost_of(stacked: dict[tuple, Totals], start: datetime, name: str) -> Decimal | None:
-    totals = stacked.get((start, name))
-    return totals.cost if totals else None
 
 
 def tokens_chart(by_model: dict[object, Totals], links: Links) -> Chart:
@@ -383,9 +414,9 @@ def tokens_chart(by_model: dict[object, Totals], links: Links) -> Chart:
                 label=name,
                 link=url,
                 cells=[
-                    Cell(count_text(t.requests), t.requests),
-                    Cell(count_text(t.input_tokens), t.input_tokens),
-                    Cell(count_text(t.output_tokens), t.output_tokens),
+                    Cell(format_count(t.requests), t.requests),
+                    Cell(format_count(t.input_tokens), t.input_tokens),
+                    Cell(format_count(t.output_tokens), t.output_tokens),
                 ],
             )
             for name, url, (_, t) in zip(names, urls, ordered, strict=True)

@@ -6,23 +6,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cached_property
+from typing import Any
 
 from generations.analytics.charts import (
     KEY_TYPE_COLOURS,
+    LATENCY,
     NO_TEAM,
+    THROUGHPUT,
     Chart,
     Links,
+    Spread,
+    TimeAxis,
     by_cost,
     colour,
     cost_breakdown,
-    count_text,
-    ms_text,
+    cost_over_time,
     percentile_chart,
-    rate_text,
-    share_text,
-    time_charts,
+    requests_over_time,
+    time_axis,
     tokens_chart,
-    usd_text,
 )
 from generations.analytics.filters import DashboardFilters
 from generations.analytics.histograms import percentile
@@ -33,13 +35,21 @@ from generations.analytics.queries import (
     bin_counts_by,
     filter_choices,
     key_labels,
-    key_name,
     merge_bins,
     rollup,
     series_by,
     source_of,
     sum_totals,
     totals_by,
+)
+from generations.display import (
+    NOTHING,
+    format_count,
+    format_credits,
+    format_latency,
+    format_share,
+    format_usd,
+    key_name,
 )
 from generations.models import KeyLabel
 
@@ -89,16 +99,6 @@ def _change(current: float | Decimal | None, previous: float | Decimal | None) -
     return float((Decimal(str(current)) - Decimal(str(previous))) / Decimal(str(previous)))
 
 
-def _figure(label: str, current: object, previous: object, show: Callable[[object], str], hint: str = "") -> Figure:
-    return Figure(
-        label=label,
-        value=show(current),
-        previous=show(previous),
-        change=_change(current, previous),  # type: ignore[arg-type]
-        hint=hint,
-    )
-
-
 def _figures(totals: Totals, previous: Totals, latency: dict[int, int], previous_latency: dict[int, int]) -> list:
     figures = _compare(totals, previous, latency, previous_latency)
     if previous.requests:
@@ -108,19 +108,27 @@ def _figures(totals: Totals, previous: Totals, latency: dict[int, int], previous
 
 
 def _compare(totals: Totals, previous: Totals, latency: dict[int, int], previous_latency: dict[int, int]) -> list:
+    def figure(label: str, current: Any, before: Any, show: Callable[[Any], str], hint: str = "") -> Figure:
+        # With no generations at all a figure has no value (an average, a percentile, a share):
+        # nothing to show, rather than an unknown value.
+        value = NOTHING if current is None and not totals.requests else show(current)
+        return Figure(label=label, value=value, previous=show(before), change=_change(current, before), hint=hint)
+
     unknown = totals.unknown_cost_requests
     cost_hint = f"{unknown:,} generations of unknown cost not included" if unknown else ""
     return [
-        _figure("Total cost", totals.cost, previous.cost, usd_text, cost_hint),
-        _figure("Credits used", totals.credits, previous.credits, lambda v: f"{v:,.6f}".rstrip("0").rstrip(".")),
-        _figure("Requests", totals.requests, previous.requests, count_text),
-        _figure("Input tokens", totals.input_tokens, previous.input_tokens, count_text),
-        _figure("Output tokens", totals.output_tokens, previous.output_tokens, count_text),
-        _figure("Avg cost / request", totals.average_cost, previous.average_cost, usd_text, "requests of known cost"),
-        _figure("Cost / 1K tokens", totals.cost_per_1k_tokens, previous.cost_per_1k_tokens, usd_text, "input + output"),
-        _figure("p50 latency", percentile(latency, 0.5), percentile(previous_latency, 0.5), ms_text),
-        _figure("p95 latency", percentile(latency, 0.95), percentile(previous_latency, 0.95), ms_text),
-        _figure("BYOK share", totals.byok_share, previous.byok_share, share_text, "of requests"),
+        figure("Total cost", totals.cost, previous.cost, format_usd, cost_hint),
+        figure("Credits used", totals.credits, previous.credits, format_credits),
+        figure("Requests", totals.requests, previous.requests, format_count),
+        figure("Input tokens", totals.input_tokens, previous.input_tokens, format_count),
+        figure("Output tokens", totals.output_tokens, previous.output_tokens, format_count),
+        figure("Avg cost / request", totals.average_cost, previous.average_cost, format_usd, "requests of known cost"),
+        figure(
+            "Cost / 1K tokens", totals.cost_per_1k_tokens, previous.cost_per_1k_tokens, format_usd, "input + output"
+        ),
+        figure("p50 latency", percentile(latency, 0.5), percentile(previous_latency, 0.5), format_latency),
+        figure("p95 latency", percentile(latency, 0.95), percentile(previous_latency, 0.95), format_latency),
+        figure("BYOK share", totals.byok_share, previous.byok_share, format_share, "of requests"),
     ]
 
 
@@ -147,8 +155,8 @@ class _Ingredients:
         return totals_by(self.source, DIMENSIONS)
 
     @cached_property
-    def time_charts(self) -> tuple[list[Chart], int]:
-        return time_charts(self.filters, self.series, self.groups, self.links)
+    def time_axis(self) -> TimeAxis:
+        return time_axis(self.filters, self.links)
 
     @cached_property
     def key_groups(self) -> dict[tuple, Totals]:
@@ -170,13 +178,12 @@ class _Ingredients:
     def by_provider(self) -> dict[object, Totals]:
         return rollup(self.groups, lambda g: g[1])
 
-    @cached_property
-    def model_names(self) -> list[str]:
-        return [str(name) for name, _ in by_cost(self.by_model)]
+    def by(self, dimension: str) -> dict[object, Totals]:
+        return self.by_model if dimension == "model" else self.by_provider
 
-    @cached_property
-    def provider_names(self) -> list[str]:
-        return [str(name) for name, _ in by_cost(self.by_provider)]
+    def names_by_cost(self, dimension: str) -> list[str]:
+        """The values of "model" or "provider", costliest first: every per-value chart's order."""
+        return [str(name) for name, _ in by_cost(self.by(dimension))]
 
 
 def _cost_by_key(parts: _Ingredients) -> Chart:
@@ -205,26 +212,17 @@ def _cost_by_team(parts: _Ingredients) -> Chart:
     )
 
 
-def _percentiles_by(kind: str, dimension: str) -> Callable[[_Ingredients], Chart]:
-    """The latency or throughput percentile chart by model or provider."""
+def _percentiles_by(spread: Spread, dimension: str) -> Callable[[_Ingredients], Chart]:
+    """The percentile chart of `spread` (latency, throughput) by "model" or "provider"."""
     position = {"model": 0, "provider": 1}[dimension]
-    latency = kind == "latency"
-    description = {
-        ("latency", "model"): "p50 / p95 / p99 from 8 % histogram bins (each within 4 % of the exact value).",
-        ("latency", "provider"): "p50 / p95 / p99 from 8 % histogram bins.",
-    }.get((kind, dimension), "Output tokens per second of latency (derived by us, higher is better).")
 
     def build(parts: _Ingredients) -> Chart:
         return percentile_chart(
-            f"{kind}-by-{dimension}",
-            f"{kind.title()} by {dimension}",
-            dimension.title(),
-            merge_bins(parts.bins[kind], lambda g: g[position]),
-            names=parts.model_names if dimension == "model" else parts.provider_names,
+            spread,
+            dimension,
+            merge_bins(parts.bins[spread.kind], lambda g: g[position]),
+            names=parts.names_by_cost(dimension),
             link=lambda k: parts.links(**{dimension: k}),
-            show=ms_text if latency else rate_text,
-            unit="ms" if latency else "tok/s",
-            description=description,
         )
 
     return build
@@ -236,7 +234,7 @@ def _cost_by(dimension: str, kind: str = "bar") -> Callable[[_Ingredients], Char
             f"cost-by-{dimension}",
             f"Cost by {dimension}",
             dimension.title(),
-            parts.by_model if dimension == "model" else parts.by_provider,
+            parts.by(dimension),
             kind=kind,
             label=lambda k: k or "unknown",
             link=lambda k: parts.links(**{dimension: k}),
@@ -260,16 +258,16 @@ def _byok_cost(parts: _Ingredients) -> Chart:
 
 # The dashboard's charts in page order: slug → how to build it from the ingredients.
 CHARTS: dict[str, Callable[[_Ingredients], Chart]] = {
-    "cost-over-time": lambda parts: parts.time_charts[0][0],
-    "requests-over-time": lambda parts: parts.time_charts[0][1],
+    "cost-over-time": lambda parts: cost_over_time(parts.filters, parts.time_axis, parts.series, parts.groups),
+    "requests-over-time": lambda parts: requests_over_time(parts.time_axis, parts.series),
     "cost-by-model": _cost_by("model"),
     "cost-by-provider": _cost_by("provider", kind="doughnut"),
     "cost-by-key": _cost_by_key,
     "cost-by-team": _cost_by_team,
-    "latency-by-model": _percentiles_by("latency", "model"),
-    "latency-by-provider": _percentiles_by("latency", "provider"),
-    "throughput-by-model": _percentiles_by("throughput", "model"),
-    "throughput-by-provider": _percentiles_by("throughput", "provider"),
+    "latency-by-model": _percentiles_by(LATENCY, "model"),
+    "latency-by-provider": _percentiles_by(LATENCY, "provider"),
+    "throughput-by-model": _percentiles_by(THROUGHPUT, "model"),
+    "throughput-by-provider": _percentiles_by(THROUGHPUT, "provider"),
     "tokens-by-model": lambda parts: tokens_chart(parts.by_model, parts.links),
     "byok-cost": _byok_cost,
 }
@@ -302,5 +300,5 @@ def dashboard(filters: DashboardFilters, *, raw: bool = False) -> Dashboard:
         charts=charts,
         charts_by_slug={chart.slug: chart for chart in charts},
         choices=filter_choices(parts.labels),
-        bucket_count=parts.time_charts[1],
+        bucket_count=len(parts.time_axis.starts),
     )

@@ -9,12 +9,14 @@ import binascii
 import json
 import math
 import zoneinfo
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
 
 from django import forms
 from django.utils import timezone
+
+from generations.analytics.periods import BUCKETS
 
 RANGES: dict[str, timedelta] = {
     "24h": timedelta(hours=24),
@@ -30,7 +32,6 @@ RANGE_CHOICES = [
     ("custom", "Custom dates"),
 ]
 DEFAULT_RANGE = "7d"
-BUCKETS = ("hour", "day", "week", "month")
 BUCKET_LENGTH = {
     "hour": timedelta(hours=1),
     "day": timedelta(days=1),
@@ -57,8 +58,6 @@ SORT_CHOICES = [(f"{sign}{name}", f"{sign}{name}") for name in SORTS for sign in
 NULLABLE_SORTS = {"cost_pico", "latency_ms", "input_tokens", "output_tokens"}
 PAGE_SIZES = (25, 50, 100)
 DEFAULT_PAGE_SIZE = 50
-# List parameters left out of a URL when they have their default value.
-LIST_DEFAULTS = {"sort": DEFAULT_SORT, "per_page": str(DEFAULT_PAGE_SIZE)}
 DIMENSION_MAX_LENGTH = 200
 # Custom dates must lie in this window (no generation is older than 1970): a range, the period
 # before it (at most 2,200 × 28 days, about 169 years: the longest chartable range) and its
@@ -98,7 +97,6 @@ class DashboardFilters:
     split: str = "model"
     bucket_chosen: bool = False
     bucket_notice: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def tzinfo(self) -> zoneinfo.ZoneInfo:
@@ -112,7 +110,11 @@ class DashboardFilters:
 
     def params(self, **overrides: object) -> dict[str, str]:
         """The query-string parameters that reproduce this selection (defaults left out)."""
-        values: dict[str, object] = {
+        values = {**self._own_params(), **overrides}
+        return {name: str(value) for name, value in values.items() if value not in ("", None)}
+
+    def _own_params(self) -> dict[str, object]:
+        return {
             "range": self.range,
             "start": self.start_date.isoformat() if self.start_date and self.range == "custom" else "",
             "end": self.end_date.isoformat() if self.end_date and self.range == "custom" else "",
@@ -126,12 +128,28 @@ class DashboardFilters:
             "tz": self.zone,
             "split": self.split if self.split != "model" else "",
         }
-        values.update({name: value for name, value in self.extra.items() if LIST_DEFAULTS.get(name) != value})
-        values.update(overrides)
-        return {name: str(value) for name, value in values.items() if value not in ("", None)}
 
     def querystring(self, **overrides: object) -> str:
         return urlencode(self.params(**overrides))
+
+
+@dataclass(frozen=True)
+class ListFilters(DashboardFilters):
+    """The generation list's selection: the dashboard's, an id prefix, a sort order and a page size."""
+
+    q: str = ""
+    sort: str = DEFAULT_SORT
+    per_page: int = DEFAULT_PAGE_SIZE
+
+    def _own_params(self) -> dict[str, object]:
+        values = {**super()._own_params(), "q": self.q}
+        # Absent (not empty) at their defaults: an override of either then comes last, so the
+        # list's links read as they always have.
+        if self.sort != DEFAULT_SORT:
+            values["sort"] = self.sort
+        if self.per_page != DEFAULT_PAGE_SIZE:
+            values["per_page"] = self.per_page
+        return values
 
 
 class DashboardFilterForm(forms.Form):
@@ -208,26 +226,29 @@ class DashboardFilterForm(forms.Form):
         return start, end
 
     def filters(self) -> DashboardFilters:
+        return DashboardFilters(**self._selection())
+
+    def _selection(self) -> dict[str, object]:
+        """The cleaned form as `DashboardFilters` fields."""
         data = self.cleaned_data
-        byok = {"yes": True, "no": False}.get(data["byok"])
-        return DashboardFilters(
-            start=data["start_at"],
-            end=data["end_at"],
-            zone=data["tz"],
-            bucket=data["bucket_resolved"],
-            range=data["range"],
-            start_date=data.get("start"),
-            end_date=data.get("end"),
-            model=data["model"].strip(),
-            provider=data["provider"].strip(),
-            key=data["key"].strip(),
-            team=data["team"].strip(),
-            endpoint=data["endpoint"].strip(),
-            byok=byok,
-            split=data["split"] or "model",
-            bucket_chosen=bool(data["bucket"]),
-            bucket_notice=data["bucket_notice"],
-        )
+        return {
+            "start": data["start_at"],
+            "end": data["end_at"],
+            "zone": data["tz"],
+            "bucket": data["bucket_resolved"],
+            "range": data["range"],
+            "start_date": data.get("start"),
+            "end_date": data.get("end"),
+            "model": data["model"].strip(),
+            "provider": data["provider"].strip(),
+            "key": data["key"].strip(),
+            "team": data["team"].strip(),
+            "endpoint": data["endpoint"].strip(),
+            "byok": {"yes": True, "no": False}.get(data["byok"]),
+            "split": data["split"] or "model",
+            "bucket_chosen": bool(data["bucket"]),
+            "bucket_notice": data["bucket_notice"],
+        }
 
     def error_messages(self) -> list[str]:
         messages = []
@@ -305,10 +326,11 @@ class GenerationListFilterForm(DashboardFilterForm):
             return None
         return ListCursor.decode(text, sort=self.cleaned_data["sort"] or DEFAULT_SORT)
 
-    def filters(self) -> DashboardFilters:
+    def filters(self) -> ListFilters:
         data = self.cleaned_data
-        extra = {"q": data["q"].strip(), "sort": data["sort"] or DEFAULT_SORT, "per_page": str(data["per_page"])}
-        return replace(super().filters(), extra=extra)
+        return ListFilters(
+            **self._selection(), q=data["q"].strip(), sort=data["sort"] or DEFAULT_SORT, per_page=data["per_page"]
+        )
 
     @property
     def cursor(self) -> ListCursor | None:

@@ -5,17 +5,17 @@ from dataclasses import dataclass
 
 from django.db.models import F, Q, QuerySet
 
-from generations.analytics.filters import DEFAULT_SORT, NULLABLE_SORTS, SORTS, DashboardFilters, ListCursor
+from generations.analytics.filters import NULLABLE_SORTS, SORTS, ListCursor, ListFilters
 from generations.analytics.queries import (
     FilterChoices,
     Source,
     Totals,
     filter_choices,
     key_labels,
-    key_name,
     source_of,
     totals_by,
 )
+from generations.display import key_name
 from generations.models import Generation
 from generations.money import from_pico
 
@@ -38,7 +38,7 @@ LIST_COLUMNS = [
 
 @dataclass(frozen=True)
 class GenerationPage:
-    filters: DashboardFilters
+    filters: ListFilters
     # Only on the first page: a later page is a keyset seek, and summing the whole range again
     # on every page turn would cost more than the page itself.
     totals: Totals | None
@@ -49,8 +49,8 @@ class GenerationPage:
     choices: FilterChoices
 
 
-def _list_source(filters: DashboardFilters, *, raw: bool = False) -> Source:
-    return source_of(filters, raw=raw, prefix=filters.extra.get("q", ""))
+def _list_source(filters: ListFilters, *, raw: bool = False) -> Source:
+    return source_of(filters, raw=raw, prefix=filters.q)
 
 
 def _sort_column(sort: str) -> tuple[str, bool]:
@@ -82,11 +82,11 @@ def _after(rows: QuerySet, sort: str, cursor: ListCursor) -> QuerySet:
 
 
 def generation_page(
-    filters: DashboardFilters, cursor: ListCursor | None = None, size: int = 50, *, raw: bool = False
+    filters: ListFilters, cursor: ListCursor | None = None, size: int = 50, *, raw: bool = False
 ) -> GenerationPage:
     """One page of the filtered list; the first page also carries the matching totals, from the
     same layer (rollups when the filters allow) as the dashboard, so the two never disagree."""
-    sort = filters.extra.get("sort", DEFAULT_SORT)
+    sort = filters.sort
     source = _list_source(filters, raw=raw)
     rows = _ordered(source.rows(), sort).only(*LIST_COLUMNS)
     if cursor:
@@ -144,11 +144,11 @@ EXPORT_COLUMNS = [
 ]
 
 
-def generation_export_rows(filters: DashboardFilters) -> Iterator[list[object]]:
+def generation_export_rows(filters: ListFilters) -> Iterator[list[object]]:
     """The filtered set, row by row from a database cursor (never all in memory, never the bodies)."""
     labels = key_labels()
     zone = filters.tzinfo
-    sort = filters.extra.get("sort", DEFAULT_SORT)
+    sort = filters.sort
     rows = _ordered(_list_source(filters).rows(), sort).values_list(*EXPORT_COLUMNS)
     for gid, occurred, model, provider, key, endpoint, byok, cost, credit, tin, tout, latency, rate in rows.iterator(
         chunk_size=2000

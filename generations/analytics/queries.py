@@ -36,6 +36,7 @@ from generations.analytics.rollups import (
     rollup_totals,
     rollups_cover,
 )
+from generations.display import key_name
 from generations.models import Generation, KeyLabel
 from generations.money import from_pico
 
@@ -286,15 +287,6 @@ class FilterChoices:
 
 def key_labels() -> dict[str, KeyLabel]:
     return {label.api_key_hash: label for label in KeyLabel.objects.all()}
-
-
-def key_name(key_hash: str, labels: dict[str, KeyLabel]) -> str:
-    label = labels.get(key_hash)
-    if label:
-        return label.name
-    if not key_hash:
-        return "unknown key"
-    return key_hash if len(key_hash) <= 16 else f"{key_hash[:14]}…{key_hash[-4:]}"
 
 
 CHOICE_COLUMNS = ("model", "provider", "endpoint", "api_key_hash")

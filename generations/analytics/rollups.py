@@ -58,6 +58,7 @@ from generations.analytics.models import (
     WeeklyKeyRollup,
     WeeklyRollup,
 )
+from generations.analytics.periods import BUCKETS, next_month
 from generations.models import Generation
 
 QUARTER_HOUR = timedelta(minutes=15)
@@ -81,7 +82,6 @@ MEASURES = (
 )
 BIN_KINDS = {"latency": RollupHistogram.LATENCY, "throughput": RollupHistogram.THROUGHPUT}
 BIN_COLUMNS = {"latency": "latency_bin", "throughput": "throughput_bin"}
-BUCKETS = ("hour", "day", "week", "month")
 
 Filters = dict[str, object]
 
@@ -142,7 +142,7 @@ def bucket_edges(start: datetime, end: datetime, zone: ZoneInfo, bucket: str) ->
             elif bucket == "week":
                 local += timedelta(days=7)
             else:
-                local = (local.replace(day=28) + timedelta(days=4)).replace(day=1)
+                local = next_month(local)
             nxt = local.replace(tzinfo=zone).astimezone(UTC)
         if nxt >= end:
             edges.append(end.astimezone(UTC))

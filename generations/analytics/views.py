@@ -111,7 +111,7 @@ def dashboard_chart_csv(request: HttpRequest, chart: str) -> HttpResponse:
 def _sort_links(form: GenerationListFilterForm) -> dict[str, str]:
     """Per column, the URL that sorts by it (descending first, then toggling)."""
     filters = form.filters()
-    current = filters.extra["sort"]
+    current = filters.sort
     links = {}
     for name in SORTS:
         target = name if current == f"-{name}" else f"-{name}"

@@ -4,8 +4,15 @@
   "use strict";
   const live = new Set();
 
+  // The palette is light-dark() pairs, and a custom property reads back as written: the colour
+  // the theme resolves it to is read from a real colour property of an element in the page.
   function themeColour(name) {
-    return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+    const probe = document.createElement("span");
+    probe.style.color = "var(" + name + ")";
+    document.body.appendChild(probe);
+    const colour = getComputedStyle(probe).color;
+    probe.remove();
+    return colour;
   }
 
   const money = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumSignificantDigits: 6 });

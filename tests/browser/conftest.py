@@ -6,13 +6,9 @@ a full-page screenshot under test-artifacts/screenshots/.
 """
 
 import asyncio
-import base64
-import hashlib
 import os
 import re
-import shutil
 import subprocess
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,8 +32,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 SCREENSHOTS = django_settings.BASE_DIR / "test-artifacts" / "screenshots"
-CHARTJS_VERSION = "4.5.1"
-CHARTJS_FILE = django_settings.BASE_DIR / "static" / "vendor" / "chart.js" / "chart.umd.min.js"
+FETCH_CHARTJS = django_settings.BASE_DIR / "bin" / "fetch-chartjs"
 SCREENSHOT_MAX_HEIGHT = 4000
 SIMULATOR_KEY = "sim-browser-key-never-shown-7313"
 PASSWORD = "browser-pass-4821"
@@ -72,19 +67,15 @@ def browser() -> Iterator:
 
 @pytest.fixture(scope="session")
 def chartjs_local(browser) -> tuple[str, str]:
-    """The pinned Chart.js served from our own static files (no internet here), with its real SRI hash."""
-    if not CHARTJS_FILE.exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.fail(f"{CHARTJS_FILE} is missing and npm is not installed to fetch chart.js@{CHARTJS_VERSION}")
-        with tempfile.TemporaryDirectory() as tmp:
-            subprocess.run([npm, "pack", "--silent", f"chart.js@{CHARTJS_VERSION}"], cwd=tmp, check=True)  # noqa: S603
-            subprocess.run(["tar", "xzf", f"chart.js-{CHARTJS_VERSION}.tgz"], cwd=tmp, check=True)  # noqa: S603, S607
-            CHARTJS_FILE.parent.mkdir(parents=True, exist_ok=True)
-            for name in ("chart.umd.min.js", "chart.umd.min.js.map"):
-                shutil.copy(Path(tmp) / "package" / "dist" / name, CHARTJS_FILE.parent / name)
-    digest = base64.b64encode(hashlib.sha384(CHARTJS_FILE.read_bytes()).digest()).decode()
-    return f"/{django_settings.STATIC_URL.strip('/')}/vendor/chart.js/chart.umd.min.js", f"sha384-{digest}"
+    """The pinned Chart.js served from our own static files (no internet here), with its pinned SRI
+    hash: bin/fetch-chartjs places it (from the npm registry when missing) and checks that hash."""
+    fetched = subprocess.run([FETCH_CHARTJS], capture_output=True, text=True, check=False)  # noqa: S603
+    if fetched.returncode:
+        pytest.fail(f"bin/fetch-chartjs failed: {fetched.stderr.strip()}")
+    return (
+        f"/{django_settings.STATIC_URL.strip('/')}/vendor/chart.js/chart.umd.min.js",
+        django_settings.CHARTJS_DEFAULT_SRI,
+    )
 
 
 @pytest.fixture(autouse=True)

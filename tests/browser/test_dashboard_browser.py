@@ -68,6 +68,26 @@ def test_clicking_a_bar_opens_the_filtered_generation_list(browser_page):
     assert page.locator("table.generations tbody tr").count() == 20
 
 
+@pytest.mark.parametrize(
+    ("theme", "system", "background", "grid"),
+    [
+        ("auto", "dark", "rgb(15, 18, 23)", "rgb(44, 50, 60)"),
+        ("auto", "light", "rgb(246, 247, 249)", "rgb(221, 225, 230)"),
+        ("light", "dark", "rgb(246, 247, 249)", "rgb(221, 225, 230)"),
+        ("dark", "light", "rgb(15, 18, 23)", "rgb(44, 50, 60)"),
+    ],
+)
+def test_auto_follows_the_system_and_a_chosen_theme_overrides_it(browser_page, theme, system, background, grid):
+    page, base = browser_page
+    page.emulate_media(color_scheme=system)
+    page.context.add_cookies([{"name": "theme", "value": theme, "url": base}])
+    page.goto(f"{base}/dashboard/")
+    page.wait_for_function(f"() => {DRAWN} > 0")
+    assert page.evaluate("() => getComputedStyle(document.body).backgroundColor") == background
+    # The charts are drawn in the theme's resolved colours, not in the light-dark() pairs.
+    assert page.evaluate("() => Chart.defaults.borderColor") == grid
+
+
 def test_dark_theme_switch_works_without_javascript(browser_page):
     page, base = browser_page
     page.goto(f"{base}/dashboard/")

@@ -20,7 +20,7 @@ def test_detail_shows_every_field_in_human_units(user_client, fetched):
     page = user_client.get(reverse("generation-detail", args=["chatcmpl-fr-1"])).content.decode()
     assert "$0.004731" in page
     assert "0.004731" in page  # credits
-    assert "2.51 s" in page  # timing.duration_ms 2514
+    assert "2,514 ms" in page  # timing.duration_ms 2514
     assert "412 / 233 / 645" in page
     assert "92.7 tok/s" in page  # 233 tokens / 2.514 s, derived by us
     assert "avg_tokens_per_nano (FastRouter's)" in page

@@ -1,0 +1,106 @@
+"""How every figure reads on a page, in a chart's table, in the admin: one function per kind.
+
+Two markers, one rule:
+
+* `UNKNOWN` ("unknown") is a value that exists but is not known: the cost of a generation
+  FastRouter gave no price for, a latency it did not report. Every formatter shows `None` so.
+* `NOTHING` ("—") is no value at all: a table cell for a group with no generations in that
+  bucket, an empty body. Callers write it themselves where there is nothing to format.
+
+Chart payloads carry plain numbers (Chart.js formats its own ticks); CSV files carry exact
+numbers, never these texts.
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from generations.models import KeyLabel
+
+UNKNOWN = "unknown"
+NOTHING = "—"
+# Below this a latency reads in milliseconds ("2,514 ms"), from it in seconds ("12.3 s").
+LATENCY_SECONDS_FROM_MS = 10_000
+
+
+def _money_digits(amount: Decimal) -> str:
+    """The magnitude with enough digits that a sub-cent amount never shows as 0.00."""
+    if amount == 0:
+        return "0.00"
+    magnitude = abs(amount)
+    if magnitude >= 100:
+        places = 2
+    elif magnitude >= 1:
+        places = 4
+    else:
+        # Four significant digits below one: 0.004731, 0.0000912.
+        places = min(12, max(4, -magnitude.adjusted() + 3))
+    text = f"{magnitude:,.{places}f}"
+    if places > 2:
+        text = text.rstrip("0")
+        whole, _, fraction = text.partition(".")
+        text = f"{whole}.{fraction.ljust(2, '0')}"
+    return text
+
+
+def format_usd(amount: Decimal | None) -> str:
+    """Dollars: `$1,234.50`, `$2.5000`, `$0.004731`, `-$0.10`."""
+    if amount is None:
+        return UNKNOWN
+    return f"-${_money_digits(amount)}" if amount < 0 else f"${_money_digits(amount)}"
+
+
+def format_credits(amount: Decimal | None) -> str:
+    """FastRouter credits (dollar-denominated), with the digits of `format_usd` and no sign."""
+    if amount is None:
+        return UNKNOWN
+    return f"-{_money_digits(amount)}" if amount < 0 else _money_digits(amount)
+
+
+def format_count(value: int | None) -> str:
+    return UNKNOWN if value is None else f"{value:,}"
+
+
+def format_latency(milliseconds: float | None) -> str:
+    if milliseconds is None:
+        return UNKNOWN
+    if milliseconds < LATENCY_SECONDS_FROM_MS:
+        return f"{milliseconds:,.0f} ms"
+    return f"{milliseconds / 1000:,.1f} s"
+
+
+def format_throughput(tokens_per_second: float | None) -> str:
+    return UNKNOWN if tokens_per_second is None else f"{tokens_per_second:,.1f} tok/s"
+
+
+def format_share(fraction: float | None) -> str:
+    return UNKNOWN if fraction is None else f"{fraction:.1%}"
+
+
+def format_significant(value: float | None) -> str:
+    """FastRouter's own float figures, to four significant digits (1.587, 3.29e-08)."""
+    return UNKNOWN if value is None else f"{value:.4g}"
+
+
+def format_wait(wait: timedelta) -> str:
+    """`15 minutes`, `1 hour 30 minutes`: a wait as a person says it."""
+    minutes = round(wait.total_seconds() / 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{hours} hour{'s' if hours != 1 else ''}"] if hours else []
+    if minutes or not parts:
+        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
+    return " ".join(parts)
+
+
+def short_hash(key_hash: str) -> str:
+    """`sha256:4f1c2b9e0d7a…1f2e`: enough to tell keys apart, short enough to read."""
+    if len(key_hash) <= 16:
+        return key_hash
+    return f"{key_hash[:14]}…{key_hash[-4:]}"
+
+
+def key_name(key_hash: str, labels: dict[str, KeyLabel]) -> str:
+    """An API key as people know it: its label's name, else its shortened hash."""
+    label = labels.get(key_hash)
+    if label:
+        return label.name
+    return short_hash(key_hash) if key_hash else "unknown key"
