@@ -5,6 +5,7 @@ stored: a channel names the environment variables that hold its HMAC secret or i
 """
 
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from django.db import models
 
@@ -36,6 +37,16 @@ class Channel(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def shown_target(self) -> str:
+        """Where it sends, safe to show: the recipients, or a URL's scheme and host only."""
+        if self.kind == self.EMAIL:
+            return ", ".join(self.recipients)
+        if self.url_env:
+            return f"the URL in ${self.url_env}"
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.hostname}/…"
 
 
 class Budget(models.Model):

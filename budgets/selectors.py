@@ -58,3 +58,35 @@ def budget_statuses(*, now: datetime) -> list[BudgetStatus]:
 def notification_history(*, budget: Budget | None = None) -> QuerySet[Notification]:
     rows = Notification.objects.select_related("budget", "channel")
     return rows.filter(budget=budget) if budget else rows
+
+
+@dataclass(frozen=True)
+class ChartRow:
+    """One local day of a budget's chart and table: cumulative pico-units (None: not on that line)."""
+
+    day: date
+    spent: int | None  # that day's spend
+    actual: int | None
+    forecast: int | None
+    low: int | None
+    high: int | None
+
+
+def chart_rows(status: BudgetStatus) -> list[ChartRow]:
+    projected = {point.day: point for point in status.forecast.projection}
+    rows, cumulative = [], 0
+    for day in status.period.days:
+        point = projected.get(day)
+        if day <= status.today:
+            cumulative += status.actual.get(day, 0)
+        rows.append(
+            ChartRow(
+                day=day,
+                spent=status.actual.get(day, 0) if day <= status.today else None,
+                actual=cumulative if day <= status.today else None,
+                forecast=point.central_pico if point else None,
+                low=point.low_pico if point else None,
+                high=point.high_pico if point else None,
+            )
+        )
+    return rows
