@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -42,7 +43,7 @@ def drill_down_url(status: BudgetStatus) -> str:
     }
     if budget.scope_kind in SCOPE_FILTERS:
         params[SCOPE_FILTERS[budget.scope_kind]] = budget.scope_value
-    return "/generations/?" + urlencode(params)
+    return reverse("generation-list") + "?" + urlencode(params)
 
 
 def budget_list(request: HttpRequest) -> HttpResponse:
