@@ -295,3 +295,35 @@ def test_a_channel_test_is_sent_once_and_recorded(email_channel):
     notification = channel_send_test(channel=email_channel, now=NOW)
     assert (notification.state, notification.kind, notification.budget) == ("sent", "test", None)
     assert mail.outbox[0].subject == "FastRouter Dash: test message"
+
+
+class StopLoop(BaseException):
+    pass
+
+
+def test_the_schedule_survives_a_failing_round(monkeypatch, caplog):
+    from budgets.management.commands import evaluate_budgets
+
+    rounds = []
+
+    def failing_first(*, now):
+        rounds.append(now)
+        if len(rounds) == 1:
+            raise RuntimeError("database restarting")
+        return []
+
+    def sleep(seconds):
+        assert seconds == 300
+        if len(rounds) == 2:
+            raise StopLoop
+
+    monkeypatch.setattr(evaluate_budgets, "budgets_evaluate", failing_first)
+    monkeypatch.setattr(evaluate_budgets.time, "sleep", sleep)
+    # Between rounds the command drops stale connections; here that would close the test's transaction.
+    monkeypatch.setattr(evaluate_budgets, "close_old_connections", lambda: None)
+    out = StringIO()
+    with pytest.raises(StopLoop):
+        call_command("evaluate_budgets", "--every", "300", stdout=out)
+    assert len(rounds) == 2
+    assert "Evaluating budgets failed; trying again in 300 s" in caplog.text
+    assert out.getvalue().startswith("0 notifications enqueued")

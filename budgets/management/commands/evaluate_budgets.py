@@ -2,7 +2,7 @@ import logging
 import time
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import DatabaseError, close_old_connections
+from django.db import close_old_connections
 from django.utils import timezone
 
 from budgets.services import budgets_evaluate, notifications_deliver
@@ -27,10 +27,11 @@ class Command(BaseCommand):
         while True:
             try:
                 self.run_once(deliver=not no_deliver)
-            except DatabaseError:
+            except Exception:
                 if not every:
                     raise
-                # The loop outlives a database restart: the next round tries again.
+                # The schedule outlives one bad round (a database restart, a budget that fails to
+                # evaluate): the next round tries again; honcho would stop the whole stack otherwise.
                 logger.exception("Evaluating budgets failed; trying again in %s s", every)
             if not every:
                 return
