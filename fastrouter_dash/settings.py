@@ -164,6 +164,7 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "generations",
+    "budgets",
 ]
 # The FastRouter simulator and the demo loader (commands fastrouter_simulator, load_demo): for
 # development and tests only, so a production deployment (DEBUG off) does not install them.
@@ -304,6 +305,28 @@ TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", "0")
 AXES_CLIENT_IP_CALLABLE = "generations.client_address.client_ip"
 # No start-up banner in every process (web, worker, simulator, each management command).
 AXES_VERBOSE = False
+
+# Budgets and alerts (budgets/, docs/budgets.md). Outgoing mail: Django's SMTP backend with EMAIL_HOST,
+# EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS; the console backend prints mail instead.
+EMAIL_BACKEND = os.getenv(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = os.getenv("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", "25", minimum=1)
+EMAIL_HOST_USER = os.getenv("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.getenv("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "false")
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", "10", minimum=1)
+DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "FastRouter Dash <dash@localhost>")
+# The address alert messages link to (the budget's page): this site as its users reach it.
+SITE_URL = envurl("SITE_URL", "http://127.0.0.1:8000")
+# Webhook and Slack sends: seconds per attempt; failed sends are retried with doubling waits from
+# BUDGET_RETRY_BASE_SECONDS up to an hour, and given up (state "failed", on the history page) after
+# BUDGET_DELIVERY_MAX_ATTEMPTS attempts.
+BUDGET_SEND_TIMEOUT = envfloat("BUDGET_SEND_TIMEOUT", "10")
+BUDGET_RETRY_BASE_SECONDS = envint("BUDGET_RETRY_BASE_SECONDS", "30", minimum=1)
+BUDGET_DELIVERY_MAX_ATTEMPTS = envint("BUDGET_DELIVERY_MAX_ATTEMPTS", "20", minimum=1)
 
 # Request/response bodies: kept in full, cut to STORE_BODIES_LIMIT characters each, or not at all.
 STORE_BODIES = envchoice("STORE_BODIES", "full", ("full", "truncated", "none"))

@@ -1,0 +1,137 @@
+"""Budgets, the channels that hear about them, and the outbox of notifications.
+
+Money is integer pico-units (`amount_pico`), as everywhere in the project. Secrets are never
+stored: a channel names the environment variables that hold its HMAC secret or its URL.
+"""
+
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+from django.db import models
+
+from generations.money import from_pico
+
+DEFAULT_THRESHOLDS = (50, 80, 100)
+
+
+def default_thresholds() -> list[int]:
+    return list(DEFAULT_THRESHOLDS)
+
+
+class Channel(models.Model):
+    WEBHOOK, SLACK, EMAIL = "webhook", "slack", "email"
+    KINDS = [(WEBHOOK, "Webhook (signed JSON POST)"), (SLACK, "Slack incoming webhook"), (EMAIL, "Email")]
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=10, choices=KINDS)
+    # A URL may carry a token (every Slack webhook URL does): then name the variable holding it in
+    # `url_env` instead. Pages only ever show a URL's scheme and host.
+    url = models.URLField(max_length=500, blank=True)
+    url_env = models.CharField(max_length=100, blank=True)
+    recipients = models.JSONField(default=list, blank=True)  # email addresses
+    secret_env = models.CharField(max_length=100, blank=True)  # the webhook's HMAC secret
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def shown_target(self) -> str:
+        """Where it sends, safe to show: the recipients, or a URL's scheme and host only."""
+        if self.kind == self.EMAIL:
+            return ", ".join(self.recipients)
+        if self.url_env:
+            return f"the URL in ${self.url_env}"
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.hostname}/…"
+
+
+class Budget(models.Model):
+    SCOPE_KINDS = ("all", "team", "key", "model", "provider")
+    MONTH, WEEK, DAY, ROLLING30 = "month", "week", "day", "rolling30"
+    PERIODS = [(MONTH, "Calendar month"), (WEEK, "Week (from Monday)"), (DAY, "Day"), (ROLLING30, "Rolling 30 days")]
+
+    name = models.CharField(max_length=100, unique=True)
+    scope_kind = models.CharField(max_length=10, choices=[(kind, kind) for kind in SCOPE_KINDS], default="all")
+    scope_value = models.CharField(max_length=200, blank=True)  # empty for "all"
+    amount_pico = models.BigIntegerField()
+    period = models.CharField(max_length=10, choices=PERIODS, default=MONTH)
+    zone = models.CharField(max_length=64, default="UTC")
+    thresholds = models.JSONField(default=default_thresholds)  # percentages, ascending
+    notify_reset = models.BooleanField(default=False)
+    channels = models.ManyToManyField(Channel, blank=True, related_name="budgets")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def amount(self) -> Decimal:
+        return from_pico(self.amount_pico)
+
+    @property
+    def scope(self) -> str:
+        """The scope as the TOML file writes it: "all", "team:NAME", "model:NAME", …"""
+        return self.scope_kind if self.scope_kind == "all" else f"{self.scope_kind}:{self.scope_value}"
+
+
+class Notification(models.Model):
+    """One message for one channel: the outbox row delivery works through, and the alert history.
+
+    The unique constraint is the "once per budget, period and threshold" guarantee: an evaluator
+    sends only what it managed to insert, so restarts and concurrent evaluators never repeat one.
+    `threshold` is 0, not NULL, for kinds without one (NULLs never collide in a unique constraint).
+    """
+
+    THRESHOLD, FORECAST, RESET, TEST = "threshold", "forecast", "reset", "test"
+    KINDS = [
+        (THRESHOLD, "Threshold crossed"),
+        (FORECAST, "Forecast over budget"),
+        (RESET, "Period reset"),
+        ("anomaly", "Anomaly"),
+        ("digest", "Weekly digest"),
+        (TEST, "Test"),
+    ]
+    PENDING, SENT, FAILED, COVERED = "pending", "sent", "failed", "covered"
+    STATES = [
+        (PENDING, "Pending"),
+        (SENT, "Sent"),
+        (FAILED, "Failed"),
+        # A lower threshold crossed together with a higher one: counted as sent, the higher one's
+        # message names it.
+        (COVERED, "Covered by a higher threshold"),
+    ]
+
+    # Kept (SET_NULL, with the names) when a budget or channel is removed: the history stays.
+    budget = models.ForeignKey(Budget, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications")
+    budget_name = models.CharField(max_length=100, blank=True)
+    channel = models.ForeignKey(Channel, null=True, on_delete=models.SET_NULL, related_name="notifications")
+    channel_name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, choices=KINDS)
+    period_start = models.DateTimeField(null=True, blank=True)
+    threshold = models.PositiveSmallIntegerField(default=0)
+    payload = models.JSONField(default=dict)
+    state = models.CharField(max_length=10, choices=STATES, default=PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_error = models.TextField(blank=True)  # written by budgets/delivery.py: never a URL or secret
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["budget", "period_start", "kind", "threshold", "channel"], name="budget_notification_once"
+            )
+        ]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="budget_outbox_due")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.budget_name or 'a channel test'} to {self.channel_name}"
