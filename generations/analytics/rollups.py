@@ -132,10 +132,7 @@ def bucket_edges(start: datetime, end: datetime, zone: ZoneInfo, bucket: str) ->
     edges = [start.astimezone(UTC)]
     while True:
         if bucket == "hour":
-            # Local hours as steps of elapsed time: DST changes give neither gaps nor duplicates,
-            # and a half-hour zone's hours start at half past the UTC hour, as the local clock says.
-            here = edges[-1].astimezone(zone)
-            nxt = here.replace(minute=0, second=0, microsecond=0).astimezone(UTC) + HOUR
+            nxt = _next_local_hour(edges[-1], zone)
         else:
             if bucket == "day":
                 local += timedelta(days=1)
@@ -149,6 +146,23 @@ def bucket_edges(start: datetime, end: datetime, zone: ZoneInfo, bucket: str) ->
             return edges
         if nxt > edges[-1]:
             edges.append(nxt)
+
+
+def _next_local_hour(edge: datetime, zone: ZoneInfo) -> datetime:
+    """The next instant the local clock reads o'clock or changes its offset, in UTC.
+
+    Local hours as the clock shows them: a half-hour zone's hours start at half past the UTC hour,
+    and a DST change that is not a whole hour (Lord Howe's 30 minutes, Chatham's at :45) starts a
+    bucket of its own, so an hour is never counted twice and a step always moves forward."""
+    here = edge.astimezone(zone)
+    top = edge + timedelta(minutes=60 - here.minute, seconds=-here.second, microseconds=-here.microsecond)
+    # Offsets change on the quarter hour in every zone since 1970.
+    probe = floor_quarter_hour(edge) + QUARTER_HOUR
+    while probe < top:
+        if probe.astimezone(zone).utcoffset() != here.utcoffset():
+            return probe
+        probe += QUARTER_HOUR
+    return top
 
 
 # ---------------------------------------------------------------------------------------------
