@@ -164,6 +164,7 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "generations",
+    "pricing",
 ]
 # The FastRouter simulator and the demo loader (commands fastrouter_simulator, load_demo): for
 # development and tests only, so a production deployment (DEBUG off) does not install them.
