@@ -12,7 +12,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TOP_PACKAGES = ("generations", "budgets", "fastrouter_simulator")
+TOP_PACKAGES = ("generations", "budgets", "fastrouter_simulator", "pricing")
 # Django's conventional sub-packages of an app hold parts of the core, not a concern of their own.
 APP_PARTS = frozenset({"management", "migrations", "templatetags"})
 LABELS = {

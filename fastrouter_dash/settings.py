@@ -148,6 +148,10 @@ FETCH_MAX_ATTEMPTS = envint("FETCH_MAX_ATTEMPTS", "6", minimum=1)
 FETCH_RETRY_BASE_SECONDS = envfloat("FETCH_RETRY_BASE_SECONDS", "5")
 FETCH_CLAIM_SECONDS = envint("FETCH_CLAIM_SECONDS", "300", minimum=1)
 FETCH_AUTH_PAUSE_SECONDS = envint("FETCH_AUTH_PAUSE_SECONDS", "60", minimum=1)
+# The cost check (pricing/, docs/pricing.md): a generation is flagged when what it was charged differs
+# from the catalogue's price by more than both of these.
+COST_CHECK_TOLERANCE_PERCENT = envfloat("COST_CHECK_TOLERANCE_PERCENT", "5")
+COST_CHECK_TOLERANCE_USD = envfloat("COST_CHECK_TOLERANCE_USD", "0.0001")
 # Roles (generations/roles.py): ids a member may fetch or queue per day (staff have no limit).
 MEMBER_DAILY_FETCH_LIMIT = envint("MEMBER_DAILY_FETCH_LIMIT", "2000")
 
@@ -165,6 +169,7 @@ INSTALLED_APPS = [
     "axes",
     "generations",
     "budgets",
+    "pricing",
 ]
 # The FastRouter simulator and the demo loader (commands fastrouter_simulator, load_demo): for
 # development and tests only, so a production deployment (DEBUG off) does not install them.

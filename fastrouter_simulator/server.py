@@ -1,4 +1,5 @@
-"""A faithful fake of FastRouter's ``POST /api/v1/generation`` (Get Generation Details).
+"""A faithful fake of FastRouter's ``POST /api/v1/generation`` (Get Generation Details) and
+``GET /api/v1/models`` (the model catalogue).
 
 Framework-free on purpose: tests, benchmarks and the ``fastrouter_simulator`` management
 command all drive it without Django. Payloads are derived from a hash of the generation id,
@@ -21,7 +22,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from email.utils import formatdate
@@ -30,6 +31,7 @@ from typing import Any, Literal
 
 SIMULATOR_ID_PREFIX = "gen-sim-"
 GENERATION_PATH = "/api/v1/generation"
+MODELS_PATH = "/api/v1/models"
 MAX_ID_LENGTH = 256
 MAX_BODY_BYTES = 64 * 1024
 HISTORY_DAYS = 30
@@ -86,6 +88,44 @@ CHAT_MODELS: tuple[ModelPrice, ...] = (
 )
 EMBEDDING_MODEL = _m("openai/text-embedding-3-small", "openai", "0.02", "0.00", 1, 0)
 MODELS: tuple[ModelPrice, ...] = (*CHAT_MODELS, EMBEDDING_MODEL)
+
+# The demo's one price change, so the catalogue has a price history to show: halfway through the
+# demo history FastRouter cut gpt-4o-mini's prices by a fifth. Generations after the change cost the
+# new prices; the catalogue serves the prices in force at the simulator's clock.
+PRICE_CUTS: dict[str, tuple[Decimal, Decimal]] = {"openai/gpt-4o-mini": (Decimal("0.12"), Decimal("0.48"))}
+PRICE_CHANGE_BEFORE_ANCHOR = timedelta(days=HISTORY_DAYS / 2)
+CONTEXT_LENGTHS: dict[str, int] = {
+    "openai/gpt-4o-mini": 128_000,
+    "openai/gpt-4.1-nano": 1_047_576,
+    "openai/gpt-4o": 128_000,
+    "anthropic/claude-sonnet-4": 200_000,
+    "anthropic/claude-3-5-haiku": 200_000,
+    "google/gemini-2.5-flash": 1_048_576,
+    "google/gemini-2.5-pro": 1_048_576,
+    "meta-llama/llama-3.3-70b-instruct": 131_072,
+    "mistralai/mistral-large": 128_000,
+    "deepseek/deepseek-chat": 64_000,
+    "x-ai/grok-3-mini": 131_072,
+    "openai/text-embedding-3-small": 8_192,
+}
+# Catalogue entries no demo generation uses: what-if targets, a per-request price, and a
+# gateway-style "-1" (variable) price.
+EXTRA_CATALOGUE: tuple[dict[str, Any], ...] = (
+    {
+        "id": "perplexity/sonar",
+        "name": "Sonar",
+        "owned_by": "perplexity",
+        "context_length": 127_072,
+        "pricing": {"prompt": "0.000001", "completion": "0.000001", "request": "0.005"},
+    },
+    {
+        "id": "fastrouter/auto",
+        "name": "Auto router",
+        "owned_by": "fastrouter",
+        "context_length": 128_000,
+        "pricing": {"prompt": "-1", "completion": "-1"},
+    },
+)
 
 ENDPOINTS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
 _ENDPOINT_WEIGHTS = (85, 10, 5)
@@ -243,6 +283,52 @@ def compute_cost(model: ModelPrice, input_tokens: int, output_tokens: int) -> De
     return raw.quantize(_NANO_USD, rounding=ROUND_HALF_EVEN)
 
 
+def price_change_at(now: datetime) -> datetime:
+    """When the demo's price cut took effect, for a simulator whose clock reads ``now``."""
+    return _anchor(now) - PRICE_CHANGE_BEFORE_ANCHOR
+
+
+def priced_at(model: ModelPrice, moment: datetime, *, now: datetime) -> ModelPrice:
+    """``model`` with the prices in force at ``moment``."""
+    cut = PRICE_CUTS.get(model.model)
+    if cut is None or moment < price_change_at(now):
+        return model
+    return replace(model, input_per_million=cut[0], output_per_million=cut[1])
+
+
+def catalogue_payload(*, now: datetime, as_of: datetime | None = None) -> dict[str, Any]:
+    """The ``GET /api/v1/models`` answer: every demo model at the prices in force at ``as_of``
+    (default ``now``). A model served by two providers at two prices (Llama 3.3 70B) is listed once,
+    at its first provider's price, as a catalogue keyed by model id must: the other's calls differ."""
+    moment = as_of or now
+    entries: dict[str, dict[str, Any]] = {}
+    for listed in MODELS:
+        if listed.model in entries:
+            continue
+        model = priced_at(listed, moment, now=now)
+        entries[model.model] = {
+            "id": model.model,
+            "name": model.model.split("/", 1)[1],
+            "object": "model",
+            "created": 1_735_689_600,
+            "owned_by": model.model.split("/", 1)[0],
+            "context_length": CONTEXT_LENGTHS[model.model],
+            "max_completion_tokens": 16_384,
+            "pricing": {
+                "prompt": f"{model.input_per_million / _PER_MILLION:f}",
+                "completion": f"{model.output_per_million / _PER_MILLION:f}",
+            },
+        }
+    return {"object": "list", "data": [*entries.values(), *EXTRA_CATALOGUE]}
+
+
+def _anchor(now: datetime) -> datetime:
+    """``now`` floored to the hour: every time of the demo history counts back from it."""
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    return now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
 def _duration_ms(rng: random.Random, model: ModelPrice, input_tokens: int, output: int) -> int:
     time_to_first_token = rng.lognormvariate(math.log(350), 0.5) + input_tokens / 20
     generation = output / model.tokens_per_second * 1000 * rng.lognormvariate(0, 0.3) if output else 0.0
@@ -266,9 +352,7 @@ def generation_payload(generation_id: str, *, now: datetime, extra_fields: bool 
     """
     if not is_simulator_id(generation_id):
         return None
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
-    anchor = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    anchor = _anchor(now)
     rng = random.Random(int.from_bytes(hashlib.sha256(generation_id.encode()).digest()[:8]))
 
     endpoint = _weighted(rng, ENDPOINTS, _ENDPOINT_WEIGHTS)
@@ -285,12 +369,12 @@ def generation_payload(generation_id: str, *, now: datetime, extra_fields: bool 
     if model is EMBEDDING_MODEL:
         output_tokens = 0
     total_tokens = input_tokens + output_tokens
-    cost = compute_cost(model, input_tokens, output_tokens)
     duration_ms = _duration_ms(rng, model, input_tokens, output_tokens)
 
     # Whole request (start and completion) lies inside the 30 days before the anchor.
     window_ms = HISTORY_DAYS * 86_400_000
     started = anchor - timedelta(milliseconds=rng.randint(duration_ms + 1, window_ms - 1))
+    cost = compute_cost(priced_at(model, started, now=now), input_tokens, output_tokens)
     completed = started + timedelta(milliseconds=duration_ms)
     started_at = int(started.timestamp())
 
@@ -631,6 +715,9 @@ class _Handler(BaseHTTPRequestHandler):
                 _error_body(400, "Invalid request body", "invalid_request_error", "bad_request"),
             )
             return
+        if self.path.split("?", 1)[0] == MODELS_PATH:
+            self._answer_catalogue()
+            return
         if self.path.split("?", 1)[0] != GENERATION_PATH:
             self._send_json(404, _error_body(404, "Not found", "invalid_request_error", "not_found"))
             return
@@ -674,6 +761,15 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         self._answer(generation_id)
+
+    def _answer_catalogue(self) -> None:
+        """The catalogue needs no key, as FastRouter's does not."""
+        if self.command != "GET":
+            body = _error_body(405, "Method not allowed", "invalid_request_error", "method_not_allowed")
+            self._send_json(405, body, {"Allow": "GET"})
+            return
+        now = datetime.fromtimestamp(self.server.config.clock(), UTC)
+        self._send_json(200, catalogue_payload(now=now))
 
     def _answer(self, generation_id: str) -> None:
         server, cfg = self.server, self.server.config

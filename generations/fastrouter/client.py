@@ -1,8 +1,9 @@
-"""HTTP client for FastRouter's "Get Generation Details" endpoint.
+"""HTTP client for FastRouter's "Get Generation Details" and "List Models" endpoints.
 
 This is the only module of the project that talks HTTP (and imports ``requests``).
 It is deliberately framework-free: `factory.py` builds this thread's client from Django settings.
-The errors it raises are in `errors.py`, the id rules in `ids.py`, the answer it parses in `details.py`.
+The errors it raises are in `errors.py`, the id rules in `ids.py`, the answers it parses in `details.py`
+and `catalogue.py`.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Self
+from typing import Self, TypeVar
 
 import requests
 
+from generations.fastrouter.catalogue import Catalogue
 from generations.fastrouter.details import GenerationDetails, to_utc
 from generations.fastrouter.errors import (
     AuthenticationFailed,
@@ -38,6 +40,9 @@ __all__ = ["FastRouterClient", "parse_retry_after"]
 logger = logging.getLogger("generations.client")
 
 GENERATION_PATH = "/api/v1/generation"
+MODELS_PATH = "/api/v1/models"
+
+Answer = TypeVar("Answer")
 
 
 def _body_text(response: requests.Response) -> str:
@@ -134,11 +139,41 @@ class FastRouterClient:
         """Return the details of ``generation_id``, or raise a ``FastRouterError``."""
         generation_id = clean_generation_id(generation_id)
         self._check_configured()
+        return self._call(
+            "POST",
+            self.url,
+            json_body={"generation_id": generation_id},
+            # An error message may quote the body: no piece of the key in it.
+            parse=lambda text: GenerationDetails.from_text(text, secret=self._api_key),
+            refusals={400: InvalidGenerationId, 404: GenerationNotFound},
+        )
 
+    def list_models(self) -> Catalogue:
+        """FastRouter's model catalogue, or a ``FastRouterError``. It needs no key, so none is sent."""
+        if not self.base_url:
+            raise NotConfigured("FastRouter's address is not configured: set FASTROUTER_BASE_URL.")
+        return self._call("GET", self.base_url + MODELS_PATH, json_body=None, parse=Catalogue.from_text, refusals={})
+
+    # -- internals
+
+    def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        json_body: dict | None,
+        parse: Callable[[str], Answer],
+        refusals: dict[int, type[FastRouterError]],
+    ) -> Answer:
+        """One request, retried within the deadline; ``refusals`` maps the statuses that mean
+        "not this one" (never retried) to their errors."""
         started = self._clock()
         give_up_at = started + self.deadline
         last_error: FastRouterError | None = None
         attempts_made = 0
+        headers = {"Accept": "application/json"}
+        if json_body is not None:
+            headers["Authorization"] = f"Bearer {self._api_key}"
 
         for attempt in range(self.max_attempts):
             remaining = give_up_at - self._clock()
@@ -148,13 +183,11 @@ class FastRouterClient:
                 self._wait_for_slot(last_error)
                 remaining = give_up_at - self._clock()
             try:
-                response = self.session.post(
-                    self.url,
-                    json={"generation_id": generation_id},
-                    headers={
-                        "Authorization": f"Bearer {self._api_key}",
-                        "Accept": "application/json",
-                    },
+                response = self.session.request(
+                    method,
+                    url,
+                    json=json_body,
+                    headers=headers,
                     # Never let one attempt outlive the overall deadline.
                     timeout=max(0.001, min(self.timeout, remaining)),
                     # A redirect could carry the key elsewhere; treat it as an error instead.
@@ -174,10 +207,9 @@ class FastRouterClient:
                 reason = type(exc).__name__
                 delay = None
             else:
-                outcome = self._handle_response(response, attempt)
-                if isinstance(outcome, GenerationDetails):
-                    return outcome
-                last_error, delay = outcome
+                if 200 <= response.status_code <= 299:
+                    return parse(_body_text(response))
+                last_error, delay = self._refusal(response, attempt, refusals)
                 reason = f"HTTP {response.status_code}"
             attempts_made = attempt + 1
             if delay is None:
@@ -212,8 +244,6 @@ class FastRouterClient:
         )
         raise last_error
 
-    # -- internals
-
     def _check_configured(self) -> None:
         if not self._api_key:
             raise NotConfigured()
@@ -241,20 +271,15 @@ class FastRouterClient:
         # Exponential backoff with full jitter.
         return self._rng.uniform(0, self.backoff_base * 2**attempt)
 
-    def _handle_response(
-        self, response: requests.Response, attempt: int
-    ) -> GenerationDetails | tuple[FastRouterError, float | None]:
-        """A parsed result, or (error, delay before retrying; None = do not retry)."""
+    def _refusal(
+        self, response: requests.Response, attempt: int, refusals: dict[int, type[FastRouterError]]
+    ) -> tuple[FastRouterError, float | None]:
+        """A non-2xx answer as (error, delay before retrying; None = do not retry)."""
         status = response.status_code
-        if 200 <= status <= 299:
-            # An error message may quote the body: no piece of the key in it.
-            return GenerationDetails.from_text(_body_text(response), secret=self._api_key)
-        if status == 400:
-            return InvalidGenerationId(), None
+        if status in refusals:
+            return refusals[status](), None
         if status in (401, 403):
             return AuthenticationFailed(), None
-        if status == 404:
-            return GenerationNotFound(), None
         if status == 429:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             error = RateLimited(retry_after=retry_after)

@@ -60,3 +60,9 @@ def fastrouter_clients_reset() -> None:
     if cached is not None:
         cached[1].close()
         del _this_thread.cached
+
+
+def catalogue_client() -> FastRouterClient:
+    """A client for the model catalogue (`sync_models`): a command, not a page, so the client's usual
+    retries and deadline; the catalogue needs no key, and one request a day takes no budget slot."""
+    return FastRouterClient(base_url=settings.FASTROUTER_BASE_URL, api_key="", timeout=settings.FASTROUTER_TIMEOUT)

@@ -24,11 +24,14 @@ from fastrouter_simulator.server import (
     SIMULATOR_ID_PREFIX,
     SimulatorConfig,
     SimulatorServer,
+    catalogue_payload,
     compute_cost,
     demo_ids,
     dumps,
     generation_payload,
     make_server,
+    price_change_at,
+    priced_at,
     simulator_id,
 )
 
@@ -127,7 +130,8 @@ def test_cost_is_tokens_times_price() -> None:
     by_name = {(m.model, m.provider): m for m in MODELS}
     for generation_id in demo_ids(200):
         payload = generation_payload(generation_id, now=NOW)
-        model = by_name[(payload["model"], payload["provider_name"])]
+        started = datetime.fromisoformat(payload["query_time"])
+        model = priced_at(by_name[(payload["model"], payload["provider_name"])], started, now=NOW)
         expected = (
             payload["input_token_size"] * model.input_per_million
             + payload["output_token_size"] * model.output_per_million
@@ -403,3 +407,41 @@ def test_resets_leave_the_other_faults_of_a_seed_unchanged(serve) -> None:
     assert RESET_STATUS in with_resets
     kept = [s for s in with_resets if s != RESET_STATUS]
     assert kept == plain[: len(kept)]
+
+
+# --------------------------------------------------------------------------- the model catalogue
+
+
+def test_catalogue_lists_every_demo_model_once_without_a_key(serve) -> None:
+    server = serve(clock=lambda: NOW.timestamp())
+    host, port = server.server_address[:2]
+    with urllib.request.urlopen(f"http://{host}:{port}/api/v1/models") as answer:
+        payload = json.loads(answer.read())
+    ids = [entry["id"] for entry in payload["data"]]
+    assert len(ids) == len(set(ids))
+    assert {model.model for model in MODELS} <= set(ids)
+    mini = next(entry for entry in payload["data"] if entry["id"] == "openai/gpt-4o-mini")
+    # The simulator's clock is past the price cut: today's catalogue shows the new prices.
+    assert mini["pricing"] == {"prompt": "0.00000012", "completion": "0.00000048"}
+
+
+def test_catalogue_as_of_before_the_price_change_shows_the_old_price() -> None:
+    before = catalogue_payload(now=NOW, as_of=price_change_at(NOW) - timedelta(seconds=1))
+    mini = next(entry for entry in before["data"] if entry["id"] == "openai/gpt-4o-mini")
+    assert mini["pricing"] == {"prompt": "0.00000015", "completion": "0.0000006"}
+
+
+def test_generations_cost_the_price_in_force_when_they_started() -> None:
+    change = price_change_at(NOW)
+    costs = {True: set(), False: set()}
+    for generation_id in demo_ids(400):
+        payload = generation_payload(generation_id, now=NOW)
+        if payload["model"] == "openai/gpt-4o-mini":
+            per_token = (
+                payload["credits_used"]
+                * 1_000_000
+                / (payload["input_token_size"] * 1 + payload["output_token_size"] * 4)
+            )
+            costs[datetime.fromisoformat(payload["query_time"]) >= change].add(per_token.quantize(Decimal("0.001")))
+    # gpt-4o-mini's output costs four times its input, before and after the cut.
+    assert costs == {False: {Decimal("0.150")}, True: {Decimal("0.120")}}

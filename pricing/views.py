@@ -1,0 +1,169 @@
+"""The Cost check and What-if pages and their CSVs: the dashboard's filter form, one selector, render."""
+
+from collections.abc import Iterable
+
+from django import forms
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from generations.analytics.filters import BYOK_CHOICES, RANGE_CHOICES, DashboardFilterForm
+from generations.analytics.views import ZONE_OPTIONS, viewer_zone
+from generations.csv_cells import csv_lines
+from generations.money import from_pico
+from pricing import selectors, usage
+
+GAP_HEADER = ["Model", "Checked generations", "Charged (USD)", "Expected (USD)", "Difference (USD)", "Over tolerance"]
+REPRICED_HEADER = [
+    "Model",
+    "Requests",
+    "Input tokens",
+    "Output tokens",
+    "Charged (USD)",
+    "Re-priced (USD)",
+    "Saving (USD)",
+]
+
+
+class WhatIfForm(DashboardFilterForm):
+    model_to = forms.CharField(max_length=200, required=False, label="Re-price on")
+
+
+def _context(form: DashboardFilterForm, request: HttpRequest) -> dict:
+    valid = form.is_valid()
+    return {
+        "form": form,
+        "errors": [] if valid else form.error_messages(),
+        "range_choices": RANGE_CHOICES,
+        "byok_choices": BYOK_CHOICES,
+        "zone_options": ZONE_OPTIONS,
+        "saved_zone": viewer_zone(request),
+        "choices": usage.choices(),
+        "filters": form.filters() if valid else None,
+    }
+
+
+def _page(request: HttpRequest, template: str, context: dict) -> HttpResponse:
+    if request.htmx:
+        return render(request, f"{template}#body", context)
+    return render(request, template, context, status=400 if context["errors"] else 200)
+
+
+@require_GET
+def cost_check(request: HttpRequest) -> HttpResponse:
+    form = DashboardFilterForm(request.GET, default_zone=viewer_zone(request))
+    context = _context(form, request)
+    if context["filters"]:
+        context["check"] = selectors.cost_check(context["filters"])
+    return _page(request, "pricing/cost_check.html", context)
+
+
+@require_GET
+def what_if(request: HttpRequest) -> HttpResponse:
+    form = WhatIfForm(request.GET, default_zone=viewer_zone(request))
+    context = _context(form, request)
+    if context["filters"]:
+        context["what_if"] = selectors.what_if(context["filters"], form.cleaned_data["model_to"].strip())
+    return _page(request, "pricing/what_if.html", context)
+
+
+def _csv(filename: str, rows: Iterable[list[object]]) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _bad_filters(form: DashboardFilterForm) -> HttpResponse:
+    return HttpResponse("\n".join(form.error_messages()), status=400, content_type="text/plain; charset=utf-8")
+
+
+def _gap_rows(gaps: list[selectors.Gap], total: selectors.Gap) -> Iterable[list[object]]:
+    yield GAP_HEADER
+    for gap in [*gaps, total]:
+        yield [gap.label, gap.checked, gap.charged, gap.expected, gap.difference, gap.flagged]
+
+
+def _flagged_rows(filters) -> Iterable[list[object]]:
+    yield [
+        "Generation id",
+        "Time (UTC)",
+        "Model",
+        "BYOK",
+        "Input tokens",
+        "Output tokens",
+        "Charged (USD)",
+        "Expected (USD)",
+    ]
+    for row in selectors.flagged_rows(filters):
+        yield [
+            row.generation_id,
+            row.occurred_at.isoformat(),
+            row.model,
+            {True: "yes", False: "no"}.get(row.is_byok, ""),
+            row.input_tokens,
+            row.output_tokens,
+            from_pico(row.charged_pico),
+            from_pico(row.expected_pico),
+        ]
+
+
+@require_GET
+def cost_check_csv(request: HttpRequest, table: str) -> HttpResponse:
+    form = DashboardFilterForm(request.GET, default_zone=viewer_zone(request))
+    if table not in ("models", "byok-models", "flagged"):
+        raise Http404("No such table")
+    if not form.is_valid():
+        return _bad_filters(form)
+    if table == "flagged":
+        return _csv("cost-check-flagged.csv", _flagged_rows(form.filters()))
+    check = selectors.cost_check(form.filters())
+    if table == "models":
+        return _csv("cost-check-models.csv", _gap_rows(check.models, check.platform))
+    return _csv("cost-check-byok-models.csv", _gap_rows(check.byok_models, check.byok))
+
+
+def _repriced_cells(row: selectors.Repriced) -> list[object]:
+    return [row.model, row.requests, row.input_tokens, row.output_tokens, row.charged, row.repriced, row.saving]
+
+
+@require_GET
+def what_if_csv(request: HttpRequest, table: str) -> HttpResponse:
+    form = WhatIfForm(request.GET, default_zone=viewer_zone(request))
+    if table not in ("repriced", "alternatives"):
+        raise Http404("No such table")
+    if not form.is_valid():
+        return _bad_filters(form)
+    result = selectors.what_if(form.filters(), form.cleaned_data["model_to"].strip())
+    if table == "repriced":
+        rows = (
+            [REPRICED_HEADER, *(_repriced_cells(row) for row in [*result.rows, result.total])]
+            if result.rows
+            else [REPRICED_HEADER]
+        )
+        return _csv("what-if.csv", rows)
+    header = [
+        "Current model",
+        "Alternative",
+        "Context length",
+        "Charged (USD)",
+        "Re-priced (USD)",
+        "Saving (USD)",
+        "p50 latency (ms)",
+        "p50 tokens/s",
+    ]
+    rows = [header]
+    for model, options in result.alternatives.items():
+        rows.extend(
+            [
+                model,
+                option.model,
+                option.context_length,
+                option.repriced.charged,
+                option.repriced.repriced,
+                option.repriced.saving,
+                option.p50_latency_ms,
+                option.p50_tokens_per_second,
+            ]
+            for option in options
+        )
+    return _csv("cheaper-alternatives.csv", rows)
