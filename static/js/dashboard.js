@@ -3,6 +3,56 @@
 (function () {
   "use strict";
   const live = new Set();
+  const loader = document.currentScript.dataset;
+  // A CDN that neither answers nor fails would leave the cards blank for minutes.
+  const LOAD_TIMEOUT_MS = 8000;
+
+  function loadScript(src, integrity) {
+    return new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      const timer = setTimeout(() => reject(new Error("no answer within " + LOAD_TIMEOUT_MS / 1000 + " s")), LOAD_TIMEOUT_MS);
+      script.onload = () => {
+        clearTimeout(timer);
+        if (window.Chart) resolve(window.Chart);
+        else reject(new Error("it loaded but is not Chart.js"));
+      };
+      script.onerror = () => {
+        clearTimeout(timer);
+        reject(new Error("the request failed: offline, blocked (network, proxy or an extension), not found, or not the file its integrity hash pins"));
+      };
+      if (integrity) {
+        script.integrity = integrity;
+        script.crossOrigin = "anonymous";
+      }
+      script.src = src;
+      document.head.appendChild(script);
+    });
+  }
+
+  // CHARTJS_URL first, then this server's copy of the same pinned file; the reasons are kept so
+  // the page can say why neither worked.
+  const failures = [];
+  const library = loadScript(loader.chartjsUrl, loader.chartjsSri).catch((error) => {
+    failures.push(loader.chartjsUrl + ": " + error.message);
+    if (!loader.chartjsFallbackUrl) throw error;
+    return loadScript(loader.chartjsFallbackUrl, loader.chartjsFallbackSri).catch((fallbackError) => {
+      failures.push("this server's copy, " + loader.chartjsFallbackUrl + ": " + fallbackError.message);
+      throw fallbackError;
+    });
+  });
+
+  // Without Chart.js every number is still in the tables: open them, hide the empty plots and say why.
+  function showTablesInstead() {
+    const message = document.getElementById("charts-unavailable");
+    if (message) {
+      message.textContent =
+        "The charts could not be drawn: Chart.js did not load (" + failures.join("; ") + "). " +
+        "Every figure is in the tables below, opened for you. An operator can check CHARTJS_URL or run bin/fetch-chartjs.";
+      message.hidden = false;
+    }
+    document.querySelectorAll(".chart-box").forEach((box) => (box.hidden = true));
+    document.querySelectorAll("details.chart-table").forEach((details) => (details.open = true));
+  }
 
   // The palette is light-dark() pairs, and a custom property reads back as written: the colour
   // the theme resolves it to is read from a real colour property of an element in the page.
@@ -81,7 +131,10 @@
   }
 
   function drawAll() {
-    if (!window.Chart) return; // the tables below each chart still carry every number
+    library.then(drawCharts, showTablesInstead);
+  }
+
+  function drawCharts() {
     for (const chart of Array.from(live)) {
       if (!chart.canvas || !chart.canvas.isConnected) {
         chart.destroy();
