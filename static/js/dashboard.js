@@ -65,6 +65,16 @@
     return colour;
   }
 
+  // The running bucket's paint: the series colour, see-through (any CSS colour, resolved by the browser).
+  function partialColour(colour) {
+    const probe = document.createElement("span");
+    probe.style.color = colour;
+    document.body.appendChild(probe);
+    const rgb = getComputedStyle(probe).color.match(/[\d.]+/g);
+    probe.remove();
+    return "rgba(" + rgb.slice(0, 3).join(", ") + ", 0.35)";
+  }
+
   const money = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumSignificantDigits: 6 });
   const plain = new Intl.NumberFormat("en-US", { maximumFractionDigits: 2 });
 
@@ -79,11 +89,19 @@
     const round = spec.type === "doughnut";
     const datasets = spec.datasets.map((dataset) => {
       const copy = Object.assign({}, dataset);
+      // The bucket still running (spec.partial) would read as a drop: drawn dashed or see-through.
+      const partial = spec.partial;
       if (spec.type === "line") {
         copy.borderColor = dataset.backgroundColor;
-        copy.tension = 0.25;
+        copy.tension = 0; // straight: a smoothed line overshoots between points
         copy.pointRadius = spec.labels.length > 60 ? 0 : 2;
         copy.fill = false;
+        if (partial !== null && partial !== undefined) {
+          copy.segment = { borderDash: (context) => (context.p1DataIndex === partial ? [6, 5] : undefined) };
+        }
+      } else if (partial !== null && partial !== undefined && typeof dataset.backgroundColor === "string") {
+        const faded = partialColour(dataset.backgroundColor);
+        copy.backgroundColor = dataset.data.map((value, index) => (index === partial ? faded : dataset.backgroundColor));
       }
       if (round) copy.borderColor = themeColour("--surface");
       return copy;
@@ -96,6 +114,7 @@
         legend: { display: round || datasets.length > 1, position: round ? "right" : "bottom" },
         tooltip: {
           callbacks: {
+            title: (items) => items.map((item) => item.label + (item.dataIndex === spec.partial ? " (partial, still running)" : "")),
             label: (item) => {
               const value = round ? item.parsed : spec.horizontal ? item.parsed.x : item.parsed.y;
               return (round ? item.label : item.dataset.label) + ": " + format(value);
@@ -113,7 +132,7 @@
       },
     };
     if (!round) {
-      const valueAxis = { beginAtZero: true, stacked: !!spec.stacked, ticks: { callback: (v) => format(v) }, grid: { color: themeColour("--border") } };
+      const valueAxis = { beginAtZero: true, stacked: !!spec.stacked, ticks: { callback: (v) => format(v), precision: spec.counts ? 0 : undefined }, grid: { color: themeColour("--border") } };
       const ticks = spec.rotate_labels ? { autoSkip: false, maxRotation: 45, minRotation: 30 } : { autoSkip: true, maxRotation: 0 };
       const categoryAxis = { stacked: !!spec.stacked, grid: { display: false }, ticks: ticks };
       options.indexAxis = spec.horizontal ? "y" : "x";
