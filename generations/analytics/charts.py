@@ -3,6 +3,7 @@ Chart.js payload, built from `queries` results; colours and drill-down links liv
 """
 
 import hashlib
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -105,6 +106,8 @@ class Row:
     cells: list[Cell]
     link: str = ""
     title: str = ""
+    # The bucket still running ("now" is inside it): its figures will grow, so it is no real drop.
+    partial: bool = False
 
 
 @dataclass(frozen=True)
@@ -278,10 +281,20 @@ class TimeAxis:
     starts: list[datetime]
     labels: list[str]
     links: list[str]
+    partial: int | None  # the index of the bucket containing "now", if the range reaches it
+
+    def rows(self, cells: list[list[Cell]]) -> list[Row]:
+        """One table row per bucket, the running one marked partial."""
+        return [
+            Row(label=label, link=url, cells=bucket_cells, partial=index == self.partial)
+            for index, (label, url, bucket_cells) in enumerate(zip(self.labels, self.links, cells, strict=True))
+        ]
 
 
-def time_axis(filters: DashboardFilters, links: Links) -> TimeAxis:
-    starts = bucket_edges(filters.start, filters.end, filters.tzinfo, filters.bucket)[:-1]
+def time_axis(filters: DashboardFilters, links: Links, *, now: datetime) -> TimeAxis:
+    edges = bucket_edges(filters.start, filters.end, filters.tzinfo, filters.bucket)
+    starts = edges[:-1]
+    running = [index for index, (start, end) in enumerate(itertools.pairwise(edges)) if start <= now < end]
     local_starts = [start.astimezone(filters.tzinfo) for start in starts]
     bucket_links = []
     for local in local_starts:
@@ -292,6 +305,7 @@ def time_axis(filters: DashboardFilters, links: Links) -> TimeAxis:
         starts=starts,
         labels=[_bucket_label(local, filters.bucket) for local in local_starts],
         links=bucket_links,
+        partial=running[0] if running else None,
     )
 
 
@@ -325,23 +339,22 @@ def cost_over_time(
         title=f"Cost over time by {filters.split}",
         description=f"Stacked by {filters.split}; the {MAX_SERIES} costliest are shown, the rest as “{OTHER}”.",
         columns=[axis.heading, "Total cost", *(f"{split_label}: {name}" for name in shown)],
-        rows=[
-            Row(
-                label=label,
-                link=url,
-                cells=[
+        rows=axis.rows(
+            [
+                [
                     Cell(format_usd(bucket.cost if bucket.requests else Decimal(0)), bucket.cost),
                     *(_stacked_cost_cell(stacked.get((start, name))) for name in shown),
-                ],
-            )
-            for label, url, start, bucket in zip(axis.labels, axis.links, axis.starts, totals, strict=True)
-        ],
+                ]
+                for start, bucket in zip(axis.starts, totals, strict=True)
+            ]
+        ),
         data={
             "type": "bar",
             "money": True,
             "stacked": True,
             "labels": axis.labels,
             "links": axis.links,
+            "partial": axis.partial,
             "datasets": [
                 {
                     "label": name,
@@ -372,22 +385,22 @@ def requests_over_time(axis: TimeAxis, series: dict[tuple, Sums]) -> Chart:
         slug="requests-over-time",
         title="Requests over time",
         columns=[axis.heading, "Requests", "Unknown-cost requests", "Output tokens"],
-        rows=[
-            Row(
-                label=label,
-                link=url,
-                cells=[
+        rows=axis.rows(
+            [
+                [
                     Cell(format_count(bucket.requests), bucket.requests),
                     Cell(format_count(bucket.unknown_cost_requests), bucket.unknown_cost_requests),
                     Cell(format_count(bucket.output_tokens), bucket.output_tokens),
-                ],
-            )
-            for label, url, bucket in zip(axis.labels, axis.links, totals, strict=True)
-        ],
+                ]
+                for bucket in totals
+            ]
+        ),
         data={
             "type": "line",
+            "counts": True,
             "labels": axis.labels,
             "links": axis.links,
+            "partial": axis.partial,
             "datasets": [
                 {
                     "label": "Requests",
@@ -423,6 +436,7 @@ def tokens_chart(by_model: dict[object, Totals], links: Links) -> Chart:
         ],
         data={
             "type": "bar",
+            "counts": True,
             "stacked": True,
             "horizontal": True,
             "labels": names,

@@ -8,6 +8,8 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
+from django.utils import timezone
+
 from generations.analytics.charts import (
     KEY_TYPE_COLOURS,
     LATENCY,
@@ -156,7 +158,7 @@ class _Ingredients:
 
     @cached_property
     def time_axis(self) -> TimeAxis:
-        return time_axis(self.filters, self.links)
+        return time_axis(self.filters, self.links, now=timezone.now())
 
     @cached_property
     def key_groups(self) -> dict[tuple, Totals]:

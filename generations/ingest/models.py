@@ -1,5 +1,7 @@
 """The fetch queue and what feeds it: batches, pending imports, ingest tokens, the worker's status."""
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
 
@@ -83,8 +85,16 @@ class LookupRequest(models.Model):
             models.Index(fields=["batch", "state"], name="lookup_batch_state_idx"),
         ]
 
+    # Why a fresh id FastRouter does not know yet is waiting (the batch page says until when).
+    NOT_VISIBLE_YET = "Not visible at FastRouter yet; trying again."
+
     def __str__(self) -> str:
         return f"{self.generation_id} ({self.state})"
+
+    @property
+    def not_found_grace_end(self) -> datetime:
+        """Until then a 404 is retried (ids may not be visible at once); after it, the id is not found."""
+        return self.first_seen_at + timedelta(seconds=settings.FASTROUTER_NOT_FOUND_GRACE_SECONDS)
 
 
 class IngestToken(models.Model):

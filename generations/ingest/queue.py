@@ -313,7 +313,7 @@ def lookup_record_transient(*, request: LookupRequest, reason: str) -> str:
 def lookup_record_not_found(*, request: LookupRequest, reason: str) -> str:
     """404: fresh ids may not be visible yet, so retry until the grace window from first sight ends."""
     now = timezone.now()
-    grace_ends = request.first_seen_at + timedelta(seconds=settings.FASTROUTER_NOT_FOUND_GRACE_SECONDS)
+    grace_ends = request.not_found_grace_end
     if now >= grace_ends:
         lookup_record_failed(request=request, reason=reason, state=State.NOT_FOUND)
         return State.NOT_FOUND
@@ -321,7 +321,7 @@ def lookup_record_not_found(*, request: LookupRequest, reason: str) -> str:
     _finish(
         request,
         state=State.QUEUED,
-        last_error="Not visible at FastRouter yet; trying again.",
+        last_error=LookupRequest.NOT_VISIBLE_YET,
         next_attempt_at=now + timedelta(seconds=wait),
     )
     return State.QUEUED

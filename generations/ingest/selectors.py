@@ -38,6 +38,17 @@ class BatchProgress:
     def explained(self) -> int:
         return self.not_found + self.failed
 
+    @property
+    def segments(self) -> list[tuple[str, int, int]]:
+        """The bar's coloured parts by outcome, as (outcome, start, width) in ids; the rest of
+        the bar, still waiting, stays neutral."""
+        parts, start = [], 0
+        for outcome, count in (("stored", self.stored), ("not-found", self.not_found), ("failed", self.failed)):
+            if count:
+                parts.append((outcome, start, count))
+                start += count
+        return parts
+
 
 def batch_progress(*, batch: LookupBatch, now: datetime | None = None) -> BatchProgress:
     rows = LookupRequest.objects.filter(batch=batch).values("state").annotate(n=Count("id"), last=Max("updated_at"))
@@ -62,6 +73,34 @@ def batch_progress(*, batch: LookupBatch, now: datetime | None = None) -> BatchP
         rate_per_minute=rate,
         eta_seconds=eta,
     )
+
+
+@dataclass(frozen=True)
+class WaitingId:
+    generation_id: str
+    attempts: int
+    state: str  # in words
+    until: datetime | None  # the end of the not-found grace period, or the next try
+
+
+def _waiting_words(request: LookupRequest) -> tuple[str, datetime | None]:
+    if request.state == State.FETCHING:
+        return "being fetched now", None
+    if request.last_error == LookupRequest.NOT_VISIBLE_YET:
+        return "not visible at FastRouter yet; retrying until", request.not_found_grace_end
+    if request.last_error:
+        return f"{request.last_error.rstrip('.')}; next try at", request.next_attempt_at
+    return "queued, not asked yet; first try at", request.next_attempt_at
+
+
+def batch_waiting(*, batch: LookupBatch, limit: int = 200) -> list[WaitingId]:
+    """The batch's ids still waiting, each with its state in words and until when."""
+    rows = (
+        LookupRequest.objects.filter(batch=batch, state__in=(State.QUEUED, State.FETCHING))
+        .only("generation_id", "state", "last_error", "attempts", "first_seen_at", "next_attempt_at")
+        .order_by("generation_id")[:limit]
+    )
+    return [WaitingId(row.generation_id, row.attempts, *_waiting_words(row)) for row in rows]
 
 
 def batch_problems(*, batch: LookupBatch, limit: int = 200) -> list[LookupRequest]:

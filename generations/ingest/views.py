@@ -86,6 +86,7 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "batch": batch,
         "progress": ingest_selectors.batch_progress(batch=batch),
         "problems": ingest_selectors.batch_problems(batch=batch),
+        "waiting": ingest_selectors.batch_waiting(batch=batch),
     }
     # When finished, the partial renders without hx-trigger, which ends the polling.
     template = "generations/batch_detail.html#batch-progress" if request.htmx else "generations/batch_detail.html"

@@ -21,6 +21,9 @@ def chart_rows(chart: Chart) -> SafeString:
     for row in chart.rows:
         label = escape(row.label)
         heading = f'<a href="{escape(row.link)}">{label}</a>' if row.link else label
+        # Only here, not in the chart's CSV: a label column a script matches stays as it was.
+        if row.partial:
+            heading += ' <span class="muted">(partial)</span>'
         cells = "".join(f'<td class="num">{escape(cell.text)}</td>' for cell in row.cells)
         lines.append(f'<tr><th scope="row">{heading}</th>{cells}</tr>')
     return mark_safe("\n".join(lines))  # noqa: S308 (every value is escaped above)

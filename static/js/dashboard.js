@@ -3,6 +3,56 @@
 (function () {
   "use strict";
   const live = new Set();
+  const loader = document.currentScript.dataset;
+  // A CDN that neither answers nor fails would leave the cards blank for minutes.
+  const LOAD_TIMEOUT_MS = 8000;
+
+  function loadScript(src, integrity) {
+    return new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      const timer = setTimeout(() => reject(new Error("no answer within " + LOAD_TIMEOUT_MS / 1000 + " s")), LOAD_TIMEOUT_MS);
+      script.onload = () => {
+        clearTimeout(timer);
+        if (window.Chart) resolve(window.Chart);
+        else reject(new Error("it loaded but is not Chart.js"));
+      };
+      script.onerror = () => {
+        clearTimeout(timer);
+        reject(new Error("the request failed: offline, blocked (network, proxy or an extension), not found, or not the file its integrity hash pins"));
+      };
+      if (integrity) {
+        script.integrity = integrity;
+        script.crossOrigin = "anonymous";
+      }
+      script.src = src;
+      document.head.appendChild(script);
+    });
+  }
+
+  // CHARTJS_URL first, then this server's copy of the same pinned file; the reasons are kept so
+  // the page can say why neither worked.
+  const failures = [];
+  const library = loadScript(loader.chartjsUrl, loader.chartjsSri).catch((error) => {
+    failures.push(loader.chartjsUrl + ": " + error.message);
+    if (!loader.chartjsFallbackUrl) throw error;
+    return loadScript(loader.chartjsFallbackUrl, loader.chartjsFallbackSri).catch((fallbackError) => {
+      failures.push("this server's copy, " + loader.chartjsFallbackUrl + ": " + fallbackError.message);
+      throw fallbackError;
+    });
+  });
+
+  // Without Chart.js every number is still in the tables: open them, hide the empty plots and say why.
+  function showTablesInstead() {
+    const message = document.getElementById("charts-unavailable");
+    if (message) {
+      message.textContent =
+        "The charts could not be drawn: Chart.js did not load (" + failures.join("; ") + "). " +
+        "Every figure is in the tables below, opened for you. An operator can check CHARTJS_URL or run bin/fetch-chartjs.";
+      message.hidden = false;
+    }
+    document.querySelectorAll(".chart-box").forEach((box) => (box.hidden = true));
+    document.querySelectorAll("details.chart-table").forEach((details) => (details.open = true));
+  }
 
   // The palette is light-dark() pairs, and a custom property reads back as written: the colour
   // the theme resolves it to is read from a real colour property of an element in the page.
@@ -13,6 +63,16 @@
     const colour = getComputedStyle(probe).color;
     probe.remove();
     return colour;
+  }
+
+  // The running bucket's paint: the series colour, see-through (any CSS colour, resolved by the browser).
+  function partialColour(colour) {
+    const probe = document.createElement("span");
+    probe.style.color = colour;
+    document.body.appendChild(probe);
+    const rgb = getComputedStyle(probe).color.match(/[\d.]+/g);
+    probe.remove();
+    return "rgba(" + rgb.slice(0, 3).join(", ") + ", 0.35)";
   }
 
   const money = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumSignificantDigits: 6 });
@@ -29,11 +89,19 @@
     const round = spec.type === "doughnut";
     const datasets = spec.datasets.map((dataset) => {
       const copy = Object.assign({}, dataset);
+      // The bucket still running (spec.partial) would read as a drop: drawn dashed or see-through.
+      const partial = spec.partial;
       if (spec.type === "line") {
         copy.borderColor = dataset.backgroundColor;
-        copy.tension = 0.25;
+        copy.tension = 0; // straight: a smoothed line overshoots between points
         copy.pointRadius = spec.labels.length > 60 ? 0 : 2;
         copy.fill = false;
+        if (partial !== null && partial !== undefined) {
+          copy.segment = { borderDash: (context) => (context.p1DataIndex === partial ? [6, 5] : undefined) };
+        }
+      } else if (partial !== null && partial !== undefined && typeof dataset.backgroundColor === "string") {
+        const faded = partialColour(dataset.backgroundColor);
+        copy.backgroundColor = dataset.data.map((value, index) => (index === partial ? faded : dataset.backgroundColor));
       }
       if (round) copy.borderColor = themeColour("--surface");
       return copy;
@@ -46,6 +114,7 @@
         legend: { display: round || datasets.length > 1, position: round ? "right" : "bottom" },
         tooltip: {
           callbacks: {
+            title: (items) => items.map((item) => item.label + (item.dataIndex === spec.partial ? " (partial, still running)" : "")),
             label: (item) => {
               const value = round ? item.parsed : spec.horizontal ? item.parsed.x : item.parsed.y;
               return (round ? item.label : item.dataset.label) + ": " + format(value);
@@ -63,7 +132,7 @@
       },
     };
     if (!round) {
-      const valueAxis = { beginAtZero: true, stacked: !!spec.stacked, ticks: { callback: (v) => format(v) }, grid: { color: themeColour("--border") } };
+      const valueAxis = { beginAtZero: true, stacked: !!spec.stacked, ticks: { callback: (v) => format(v), precision: spec.counts ? 0 : undefined }, grid: { color: themeColour("--border") } };
       const ticks = spec.rotate_labels ? { autoSkip: false, maxRotation: 45, minRotation: 30 } : { autoSkip: true, maxRotation: 0 };
       const categoryAxis = { stacked: !!spec.stacked, grid: { display: false }, ticks: ticks };
       options.indexAxis = spec.horizontal ? "y" : "x";
@@ -81,7 +150,10 @@
   }
 
   function drawAll() {
-    if (!window.Chart) return; // the tables below each chart still carry every number
+    library.then(drawCharts, showTablesInstead);
+  }
+
+  function drawCharts() {
     for (const chart of Array.from(live)) {
       if (!chart.canvas || !chart.canvas.isConnected) {
         chart.destroy();

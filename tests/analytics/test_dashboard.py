@@ -419,3 +419,15 @@ def test_filter_choices_come_from_the_rollups(random_history, django_assert_num_
         assert queries.filter_choices({}) == choices
     delete_generations(Generation.objects.filter(model="anthropic/claude-sonnet-4"))
     assert queries.filter_choices({}).models == ["openai/gpt-4o"]
+
+
+def test_only_the_bucket_containing_now_is_partial():
+    filters = selection(range="7d", bucket="day")
+    links = charts.Links(filters)
+    running = charts.time_axis(filters, links, now=NOW - timedelta(minutes=1))
+    assert running.partial == len(running.starts) - 1
+    assert [row.partial for row in running.rows([[] for _ in running.starts])] == [False] * (
+        len(running.starts) - 1
+    ) + [True]
+    assert charts.time_axis(filters, links, now=filters.start).partial == 0
+    assert charts.time_axis(filters, links, now=filters.end).partial is None

@@ -10,7 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from generations.ingest import queue
-from generations.ingest.models import LookupBatch
+from generations.ingest.models import LookupBatch, LookupRequest
 from generations.models import KeyLabel
 from tests.browser.conftest import snapshot
 from tests.factories import make_generation
@@ -159,3 +159,27 @@ def test_rows_per_page_choice_is_kept_by_sorting_and_paging(viewer_page, live_se
     assert "per_page=25" in page.url
     expect(page.locator("table.generations tbody tr")).to_have_count(25)
     expect(page.locator("select[name=per_page]")).to_have_value("25")
+
+
+def test_a_batch_bar_is_coloured_by_outcome_and_waiting_ids_say_until_when(viewer_page, live_server):
+    batch = queue.generation_enqueue(ids=["gen-a", "gen-b", "gen-c", "gen-d"], source=LookupBatch.Source.PASTE)
+    LookupRequest.objects.filter(generation_id="gen-a").update(state=LookupRequest.State.STORED)
+    LookupRequest.objects.filter(generation_id="gen-b").update(state=LookupRequest.State.NOT_FOUND)
+    LookupRequest.objects.filter(generation_id="gen-c").update(last_error=LookupRequest.NOT_VISIBLE_YET, attempts=1)
+    page = viewer_page
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/batches/{batch.pk}/")
+    # Measured: a quarter of the bar green, a quarter amber, half left neutral (waiting).
+    parts = page.evaluate(
+        """() => { const bar = document.querySelector('svg.batch-bar').getBoundingClientRect();
+        return Array.from(document.querySelectorAll('svg.batch-bar rect')).map(r => ({
+          outcome: r.getAttribute('class'), share: r.getBoundingClientRect().width / bar.width,
+          fill: getComputedStyle(r).fill})); }"""
+    )
+    assert [(p["outcome"], round(p["share"], 2)) for p in parts] == [("stored", 0.25), ("not-found", 0.25)]
+    assert parts[0]["fill"] == "rgb(47, 158, 68)" and parts[1]["fill"] == "rgb(230, 119, 0)"
+    expect(
+        page.locator("td[data-label=State]", has_text="not visible at FastRouter yet; retrying until")
+    ).to_be_visible()
+    _assert_fits(page)
+    snapshot(page, "batch-phone")

@@ -263,3 +263,17 @@ def test_every_chart_csv_neutralises_formulas_and_writes_plain_decimals(user_cli
     totals = [row[1] for row in over_time[1:]]
     assert "10" in totals  # the $10 hour: Decimal("1E+1") before
     assert "0.000000000001" in totals  # the one-pico hour: Decimal("1E-12")
+
+
+def test_the_running_bucket_says_partial_in_its_table_row_only(user_client, recent_rows):
+    response = user_client.get("/dashboard/?range=7d&bucket=day")
+    for slug in ("requests-over-time", "cost-over-time"):
+        data = chart_data(response, slug)
+        assert data["partial"] == len(data["labels"]) - 1
+    assert chart_data(response, "requests-over-time")["counts"] is True
+    html = response.content.decode()
+    assert html.count('<span class="muted">(partial)</span>') == 2  # the two time charts' tables
+    csv_response = user_client.get("/dashboard/table/requests-over-time.csv?range=7d&bucket=day")
+    text = b"".join(csv_response.streaming_content).decode()
+    assert "partial" not in text
+    assert len(list(csv.reader(io.StringIO(text)))) == len(data["labels"]) + 1
