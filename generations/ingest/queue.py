@@ -10,6 +10,7 @@ only one worker's UPDATE can move a row from claimable to fetching.
 from __future__ import annotations
 
 import random
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -49,6 +50,35 @@ class ImportCounts:
     already_queued: int
     invalid: int = 0
     duplicates: int = 0
+    # New ids unlike any stored one (a typo, a log line's other field): queued all the same.
+    unfamiliar: int = 0
+    unfamiliar_examples: tuple[str, ...] = ()
+
+
+# An id's family is its leading letters and separator ("chatcmpl-", "gen-"); a pasted list has a
+# handful of families, each checked with one index probe.
+_ID_FAMILY = re.compile(r"[A-Za-z]{2,20}[-_]")
+MAX_FAMILIES_CHECKED = 20
+UNFAMILIAR_EXAMPLES = 5
+
+
+def _id_family(generation_id: str) -> str:
+    match = _ID_FAMILY.match(generation_id)
+    return match.group(0) if match else ""
+
+
+def _family_seen(family: str) -> bool:
+    # A range rather than LIKE 'x%': SQLite only uses the index for LIKE under a NOCASE collation.
+    return Generation.objects.filter(generation_id__gte=family, generation_id__lt=family + "\U0010ffff").exists()
+
+
+def _unfamiliar(ids: list[str]) -> list[str]:
+    """The ids whose family no stored id has; none when nothing is stored yet (nothing to go by)."""
+    if not ids or not Generation.objects.exists():
+        return []
+    families = {_id_family(generation_id) for generation_id in ids} - {""}
+    seen = {family for family in sorted(families)[:MAX_FAMILIES_CHECKED] if _family_seen(family)}
+    return [generation_id for generation_id in ids if _id_family(generation_id) not in seen]
 
 
 def _stored_and_queued(ids: list[str]) -> tuple[set[str], set[str]]:
@@ -67,6 +97,7 @@ def _stored_and_queued(ids: list[str]) -> tuple[set[str], set[str]]:
 def generation_import_preview(*, ids: list[str], invalid: int = 0, duplicates: int = 0) -> ImportCounts:
     """What enqueueing ``ids`` (already unique and valid) would do, without doing it."""
     stored, queued = _stored_and_queued(ids)
+    unfamiliar = _unfamiliar([generation_id for generation_id in ids if generation_id not in stored | queued])
     return ImportCounts(
         found=len(ids),
         new=len(ids) - len(stored) - len(queued),
@@ -74,6 +105,8 @@ def generation_import_preview(*, ids: list[str], invalid: int = 0, duplicates: i
         already_queued=len(queued),
         invalid=invalid,
         duplicates=duplicates,
+        unfamiliar=len(unfamiliar),
+        unfamiliar_examples=tuple(unfamiliar[:UNFAMILIAR_EXAMPLES]),
     )
 
 

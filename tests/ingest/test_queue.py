@@ -34,6 +34,21 @@ def test_preview_counts_without_queueing():
     assert LookupBatch.objects.count() == 0
 
 
+def test_preview_flags_new_ids_unlike_any_stored_one_without_refusing_them():
+    make_generation("chatcmpl-stored")
+    counts = queue.generation_import_preview(
+        ids=["chatcmpl-new", "this-is-not-an-id", "gen_elsewhere", "42", "chatcmpl-stored"]
+    )
+    assert counts.new == 4
+    assert counts.unfamiliar == 3
+    assert counts.unfamiliar_examples == ("this-is-not-an-id", "gen_elsewhere", "42")
+
+
+def test_preview_flags_nothing_before_anything_is_stored():
+    counts = queue.generation_import_preview(ids=["this-is-not-an-id"])
+    assert (counts.new, counts.unfamiliar) == (1, 0)
+
+
 def test_refresh_requeues_stored_ids_deliberately():
     make_generation("gen-stored")
     LookupRequest.objects.create(

@@ -40,6 +40,20 @@ def test_paste_preview_counts_and_lists_invalid_lines_without_queueing(user_clie
     assert "spaces or control characters" in page
 
 
+def test_the_preview_warns_of_ids_unlike_any_stored_one_and_still_offers_to_queue_them(user_client):
+    make_generation("gen-stored1")
+    page = _preview(user_client, text="gen-new1\nthis-is-not-an-id\n").content.decode()
+    warning = page.split('id="unfamiliar-ids">', 1)[1].split("</p>", 1)[0]
+    assert "1 new id does not look like any id stored so far" in warning
+    assert "<code>this-is-not-an-id</code>" in warning
+    assert "Queue 2 new ids" in page
+
+
+def test_the_preview_of_familiar_ids_has_no_warning(user_client):
+    make_generation("gen-stored1")
+    assert 'id="unfamiliar-ids"' not in _preview(user_client, text="gen-new1\n").content.decode()
+
+
 def _confirm(client, preview, **extra):
     """Post the preview's confirm form as a browser does: its hidden fields, urlencoded."""
     form = preview.content.decode().split('<form method="post" action="/import/" class="actions">')[1]
