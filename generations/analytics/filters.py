@@ -16,6 +16,8 @@ from urllib.parse import urlencode
 from django import forms
 from django.utils import timezone
 
+from generations.body_search import MAX_TEXT_LENGTH, BodySearch, UnsearchableText
+
 RANGES: dict[str, timedelta] = {
     "24h": timedelta(hours=24),
     "7d": timedelta(days=7),
@@ -289,6 +291,7 @@ class ListCursor:
 
 class GenerationListFilterForm(DashboardFilterForm):
     q = forms.CharField(max_length=256, required=False, label="Id starts with")
+    text = forms.CharField(max_length=MAX_TEXT_LENGTH, required=False, label="Text in prompt or response")
     sort = forms.ChoiceField(choices=SORT_CHOICES, required=False)
     per_page = forms.TypedChoiceField(
         choices=[(size, size) for size in PAGE_SIZES],
@@ -299,6 +302,15 @@ class GenerationListFilterForm(DashboardFilterForm):
     )
     after = forms.CharField(max_length=400, required=False)
 
+    def clean_text(self) -> str:
+        text = self.cleaned_data["text"].strip()
+        if text:
+            try:
+                BodySearch.parse(text)
+            except UnsearchableText as error:
+                raise forms.ValidationError(str(error)) from None
+        return text
+
     def clean_after(self) -> ListCursor | None:
         text = self.cleaned_data["after"].strip()
         if not text or "sort" not in self.cleaned_data:  # a bad sort is its own error
@@ -307,7 +319,12 @@ class GenerationListFilterForm(DashboardFilterForm):
 
     def filters(self) -> DashboardFilters:
         data = self.cleaned_data
-        extra = {"q": data["q"].strip(), "sort": data["sort"] or DEFAULT_SORT, "per_page": str(data["per_page"])}
+        extra = {
+            "q": data["q"].strip(),
+            "text": data["text"],
+            "sort": data["sort"] or DEFAULT_SORT,
+            "per_page": str(data["per_page"]),
+        }
         return replace(super().filters(), extra=extra)
 
     @property

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db.models import F, Q, QuerySet
+from django.utils.safestring import SafeString
 
 from generations.analytics.filters import DEFAULT_SORT, NULLABLE_SORTS, SORTS, DashboardFilters, ListCursor
 from generations.analytics.queries import (
@@ -16,6 +17,7 @@ from generations.analytics.queries import (
     source_of,
     totals_by,
 )
+from generations.body_search import BodySearch
 from generations.models import Generation
 from generations.money import from_pico
 
@@ -47,10 +49,14 @@ class GenerationPage:
     next_cursor: str
     sort: str
     choices: FilterChoices
+    # A text search's highlighted snippet per row id.
+    snippets: dict[int, SafeString]
 
 
 def _list_source(filters: DashboardFilters, *, raw: bool = False) -> Source:
-    return source_of(filters, raw=raw, prefix=filters.extra.get("q", ""))
+    text = filters.extra.get("text", "")
+    body_search = BodySearch.parse(text) if text else None
+    return source_of(filters, raw=raw, prefix=filters.extra.get("q", ""), body_search=body_search)
 
 
 def _sort_column(sort: str) -> tuple[str, bool]:
@@ -104,6 +110,7 @@ def generation_page(
         next_cursor=next_cursor,
         sort=sort,
         choices=filter_choices(labels),
+        snippets=source.body_search.snippets([row.id for row in page]) if source.body_search else {},
     )
 
 
