@@ -12,14 +12,20 @@ PostgreSQL), all of which must match. So `"`, `*`, `-`, `NEAR(`, `OR` or `:` are
 import re
 import secrets
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.db import connection
+from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 MAX_TEXT_LENGTH = 500
 MAX_TERMS = 16
+# How a search restricts a list (see `BodySearch.restrict`): below this many matching bodies the
+# matches are read first, by id, and sorted; from it on, the list walks its own order and checks
+# each row until the page is full. Counting up to it costs a few milliseconds.
+FEW_MATCHES = 10_000
 # Words shown around the matches of a result's snippet.
 SNIPPET_WORDS = 16
 
@@ -74,6 +80,37 @@ class BodySearch:
     def matching_ids(self) -> RawSQL:
         """The ids of the generations whose body matches, for `filter(id__in=…)`."""
         return RawSQL(*self._matching_ids_sql())  # noqa: S611 (the user's text only as parameters)
+
+    @cached_property
+    def common(self) -> bool:
+        """Matches at least FEW_MATCHES bodies (one capped count, remembered)."""
+        return self.count_matches(limit=FEW_MATCHES) >= FEW_MATCHES
+
+    def restrict(self, rows: QuerySet, *, in_time_order: bool = False) -> QuerySet:
+        """`rows` (generations) whose body matches, by the plan that suits how many do.
+
+        PostgreSQL's planner knows how common each word is and picks its own plan. SQLite's cannot
+        (FTS5 keeps no statistics), so the shape of the query chooses for it:
+
+        * a rare search: its few matching ids drive the query, by primary key, and are sorted;
+        * a common one (a word in most prompts), read `in_time_order` (the list's default sort, on
+          the time index): the walk checks each row's body and stops after a page of matches,
+          instead of reading millions of ids to show 50;
+        * a common one in another order (cost, tokens: every row of the range is read and sorted
+          anyway): the matching ids are read once into a set each row is looked up in (`+` keeps
+          SQLite from driving the query with them), since a check per row costs ten times more.
+        """
+        if connection.vendor == "postgresql" or not self.common:
+            return rows.filter(id__in=self.matching_ids())
+        row_id = f'"{rows.model._meta.db_table}"."id"'
+        if in_time_order:
+            sql = (
+                "EXISTS (SELECT 1 FROM generations_body_search "  # noqa: S608 (placeholders only)
+                f"WHERE generations_body_search MATCH %s AND rowid = {row_id})"
+            )
+        else:
+            sql = f"+{row_id} IN ({self._matching_ids_sql()[0]})"
+        return rows.filter(RawSQL(sql, [self._fts5_query()], output_field=BooleanField()))  # noqa: S611
 
     def count_matches(self, *, limit: int) -> int:
         """How many bodies match, counted up to `limit` (a common word matches millions)."""

@@ -168,12 +168,13 @@ class Source:
     def from_rollups(self) -> bool:
         return not self.raw and not self.prefix and not self.body_search and rollups_cover(self.dimensions)
 
-    def rows(self) -> QuerySet:
+    def rows(self, *, in_time_order: bool = False) -> QuerySet:
+        """The generations; `in_time_order`: the caller reads them by `occurred_at` and stops early."""
         rows = Generation.objects.filter(occurred_at__gte=self.start, occurred_at__lt=self.end)
         for name, value in self.dimensions.items():
             rows = rows.filter(**{f"{name}__in" if isinstance(value, list) else name: value})
         if self.body_search:
-            rows = rows.filter(id__in=self.body_search.matching_ids())
+            rows = self.body_search.restrict(rows, in_time_order=in_time_order)
         return rows.filter(generation_id__startswith=self.prefix) if self.prefix else rows
 
     def shifted(self, start: datetime, end: datetime) -> "Source":

@@ -111,3 +111,18 @@ def test_unsearchable_text_is_a_clear_400(viewer_client, text, message):
     response = viewer_client.get("/generations/", {"text": text})
     assert response.status_code == 400
     assert message in response.content.decode()
+
+
+@pytest.mark.parametrize("sort", ["-occurred_at", "occurred_at", "-cost", "model"])
+def test_a_common_search_lists_the_same_rows_as_a_rare_one(viewer_client, monkeypatch, bodies, sort):
+    url = f"/generations/?text=refund&range=30d&sort={sort}"
+    rare = viewer_client.get(url).content.decode()
+    # Every search with 2 matches or more is common.
+    monkeypatch.setattr("generations.body_search.FEW_MATCHES", 2)
+    monkeypatch.setattr("generations.analytics.listing.FEW_MATCHES", 2)
+    common = viewer_client.get(url).content.decode()
+    assert listed(common) == listed(rare)
+    assert len(listed(common)) == 3
+    assert "at least 2</strong>" not in common
+    assert "The text is in at least 2 stored generations: too many to total here" in common
+    assert "3</strong> generations" in rare
