@@ -12,6 +12,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from generations.analytics.models import DailyKeyRollup
+from generations.body_search import BodySearch, UnsearchableText
 from generations.ingest.models import IngestToken, LookupBatch, LookupRequest
 from generations.ingest.tokens import ingest_token_create, ingest_token_revoke
 from generations.models import Generation, GenerationBody, KeyLabel
@@ -160,7 +161,9 @@ class GenerationAdmin(admin.ModelAdmin):
         "occurred_at",
     ]
     search_fields = ["^generation_id", "model", "provider", "^api_key_hash", "endpoint"]
-    search_help_text = "Id or key hash (starts with), model, provider or endpoint (contains)."
+    search_help_text = (
+        "Id or key hash (starts with), model, provider or endpoint (contains), or words in the prompt or response."
+    )
     date_hierarchy = "occurred_at"
     ordering = ["-occurred_at", "-id"]
     # No COUNT(*) over the whole table on every page load.
@@ -177,6 +180,16 @@ class GenerationAdmin(admin.ModelAdmin):
 
     def get_changelist(self, request: HttpRequest, **kwargs) -> type[ChangeList]:
         return GenerationChangeList
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
+        """The columns' search, or the words in the bodies (the list's `?text=` search)."""
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        try:
+            body_search = BodySearch.parse(search_term)
+        except UnsearchableText:
+            return found, may_have_duplicates
+        # Without a column chosen ("o"), the changelist is in time order.
+        return found | body_search.restrict(queryset, in_time_order="o" not in request.GET), may_have_duplicates
 
     @admin.display(description="Cost", ordering="cost_pico")
     def cost(self, generation: Generation) -> str:
