@@ -89,28 +89,34 @@ class BodySearch:
     def restrict(self, rows: QuerySet, *, in_time_order: bool = False) -> QuerySet:
         """`rows` (generations) whose body matches, by the plan that suits how many do.
 
-        PostgreSQL's planner knows how common each word is and picks its own plan. SQLite's cannot
-        (FTS5 keeps no statistics), so the shape of the query chooses for it:
-
-        * a rare search: its few matching ids drive the query, by primary key, and are sorted;
-        * a common one (a word in most prompts), read `in_time_order` (the list's default sort, on
-          the time index): the walk checks each row's body and stops after a page of matches,
-          instead of reading millions of ids to show 50;
-        * a common one in another order (cost, tokens: every row of the range is read and sorted
-          anyway): the matching ids are read once into a set each row is looked up in (`+` keeps
-          SQLite from driving the query with them), since a check per row costs ten times more.
+        * A rare search: its few matching ids drive the query, by primary key, and are sorted.
+          PostgreSQL gets them as an array computed once: its planner guesses 0.5 % for a word it
+          has no statistics on and would walk the time index through a million rows looking for it.
+        * A common one (a word in most prompts) on PostgreSQL: a plain semi-join, which its planner
+          (knowing the word is common) walks in the list's order, stopping after a page.
+        * A common one on SQLite, whose planner knows nothing of FTS5's matches: read
+          `in_time_order` (the list's default sort, on the time index), the walk checks each row's
+          body and stops after a page of matches instead of reading millions of ids to show 50; in
+          another order (every row of the range is read and sorted anyway) the matching ids are
+          read once into a set each row is looked up in (`+` keeps them from driving the query),
+          since a check per row costs ten times more.
         """
-        if connection.vendor == "postgresql" or not self.common:
-            return rows.filter(id__in=self.matching_ids())
         row_id = f'"{rows.model._meta.db_table}"."id"'
-        if in_time_order:
+        matching, params = self._matching_ids_sql()
+        if connection.vendor == "postgresql":
+            if self.common:
+                return rows.filter(id__in=self.matching_ids())
+            sql = f"{row_id} = ANY(ARRAY({matching}))"
+        elif not self.common:
+            return rows.filter(id__in=self.matching_ids())
+        elif in_time_order:
             sql = (
                 "EXISTS (SELECT 1 FROM generations_body_search "  # noqa: S608 (placeholders only)
                 f"WHERE generations_body_search MATCH %s AND rowid = {row_id})"
             )
         else:
-            sql = f"+{row_id} IN ({self._matching_ids_sql()[0]})"
-        return rows.filter(RawSQL(sql, [self._fts5_query()], output_field=BooleanField()))  # noqa: S611
+            sql = f"+{row_id} IN ({matching})"
+        return rows.filter(RawSQL(sql, params, output_field=BooleanField()))  # noqa: S611 (text as parameters)
 
     def count_matches(self, *, limit: int) -> int:
         """How many bodies match, counted up to `limit` (a common word matches millions)."""
