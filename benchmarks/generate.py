@@ -7,7 +7,9 @@ PostgreSQL gets COPY (psycopg 3 `cursor.copy`), SQLite `executemany` in big tran
 12 models with their providers and per-token prices, 50 API keys (each using 2–4 models and
 mostly one endpoint; 5 keys BYOK ≈ 10 %), log-normal token counts, long-tailed latencies,
 about 1 % unknown costs, times spread over the 90 days before now, and request/response bodies
-of 1–4 KB in GenerationBody. Ids continue after the largest stored id, so it can be run twice.
+of 1–4 KB in GenerationBody (one in RARE_EVERY mentioning RARE_WORD, for the text searches). Ids
+continue after the largest stored id, so it can be run twice. `--add-rare-word` only adds RARE_WORD
+to the bodies of a database generated before it existed.
 """
 
 import argparse
@@ -28,7 +30,8 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
-from django.db.models import Max  # noqa: E402
+from django.db.models import Max, Value  # noqa: E402
+from django.db.models.functions import Mod  # noqa: E402
 
 from generations.analytics.histograms import bin_index  # noqa: E402
 from generations.analytics.rollups import rollups_rebuild  # noqa: E402
@@ -96,6 +99,10 @@ WORDS = [
     "document",
 ]
 PICO = 10**12
+# One generation in RARE_EVERY asks about RARE_WORD (in no other body): what the rare text
+# searches of benchmarks/run.py find; every word of WORDS is in nearly every body.
+RARE_EVERY = 1000
+RARE_WORD = "escalation"
 
 
 def make_keys(rng: random.Random, count: int = 50) -> list[dict]:
@@ -137,6 +144,12 @@ def make_bodies(rng: random.Random, count: int = 400) -> list[tuple[str, str, st
         metadata = {"team": rng.choice(["search", "support", "growth", "platform"]), "region": "us-east-1"}
         bodies.append((json.dumps(request), json.dumps(response), json.dumps(metadata)))
     return bodies
+
+
+def with_rare_word(request: str) -> str:
+    body = json.loads(request)
+    body["messages"][-1]["content"] += f" {RARE_WORD}"
+    return json.dumps(body)
 
 
 def rows(rng: random.Random, keys: list[dict], first_id: int, count: int, start: datetime, span: float):
@@ -190,6 +203,8 @@ def rows(rng: random.Random, keys: list[dict], first_id: int, count: int, start:
             fetched_at,
         )
         request, response, metadata = rng.choice(bodies)
+        if pk % RARE_EVERY == 0:
+            request = with_rare_word(request)
         body = (pk, request, response, metadata, json.dumps({"id": generation_id}), False)
         yield generation, body
 
@@ -258,6 +273,22 @@ def write_postgresql(batch: list) -> None:
                 copy.write_row(body)
 
 
+def add_rare_word() -> None:
+    """RARE_WORD into the bodies generated without it (an update: the search index follows)."""
+    began = time.perf_counter()
+    bodies = [
+        body
+        for body in GenerationBody.objects.annotate(rest=Mod("generation_id", Value(RARE_EVERY)))
+        .filter(rest=0)
+        .only("request")
+        if RARE_WORD not in json.dumps(body.request)
+    ]
+    for body in bodies:
+        body.request["messages"][-1]["content"] += f" {RARE_WORD}"
+    GenerationBody.objects.bulk_update(bodies, ["request"], batch_size=500)
+    print(f"Added {RARE_WORD!r} to {len(bodies):,} bodies in {time.perf_counter() - began:.1f} s.")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("count", type=int)
@@ -265,9 +296,13 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--no-rollups", action="store_true", help="skip rebuilding the rollups")
+    parser.add_argument("--add-rare-word", action="store_true", help="only add RARE_WORD to stored bodies")
     args = parser.parse_args()
 
     call_command("migrate", verbosity=0)
+    if args.add_rare_word:
+        add_rare_word()
+        return
     rng = random.Random(args.seed)
     keys = make_keys(random.Random(1))
     first_id = (Generation.objects.aggregate(last=Max("id"))["last"] or 0) + 1

@@ -48,6 +48,7 @@ from django.db import connection  # noqa: E402
 from django.db.models import Count, Sum  # noqa: E402
 from django.db.models.functions import TruncDay  # noqa: E402
 from django.test import Client  # noqa: E402
+from generate import RARE_WORD  # noqa: E402 (benchmarks/generate.py)
 
 from generations.analytics import dashboard as analytics  # noqa: E402
 from generations.analytics.filters import DashboardFilterForm  # noqa: E402
@@ -117,6 +118,34 @@ def deep_list_page(client: Client, depth: int) -> str | None:
         url = "/generations/" + html.unescape(match.group(1))
         seen += 50
     return url
+
+
+def text_search_rows(client: Client, runs: int, model: str) -> list[Row]:
+    """The list's `?text=` search in the bodies: a word in nearly every body (generate.py's WORDS),
+    a word in one body in 1,000 (RARE_WORD), a word in none, with filters and another sort."""
+    searches = [
+        ("a word in every body", "text=refund"),
+        ("a word in every body, 90 days, one model", f"text=refund&range=90d&model={model}"),
+        ("a word in every body, sorted by cost", "text=refund&sort=-cost"),
+        ("a phrase of two common words, 90 days", "text=%22refund+invoice%22&range=90d"),
+        ("a word in 1 body in 1,000, 90 days", f"text={RARE_WORD}&range=90d"),
+        ("a word in 1 body in 1,000, 90 days, one model", f"text={RARE_WORD}&range=90d&model={model}"),
+        ("a word in no body, 90 days", "text=zyzzyva&range=90d"),
+    ]
+    rows = [
+        page(client, f"generations list, text search: {what}", f"/generations/?{query}", runs, "≤ 300 ms")
+        for what, query in searches
+    ]
+    rows.append(
+        page(
+            client,
+            "admin search by a word in 1 body in 1,000",
+            f"/admin/generations/generation/?q={RARE_WORD}",
+            runs,
+            "≤ 300 ms",
+        )
+    )
+    return rows
 
 
 def export_row(runs: int) -> Row:
@@ -338,6 +367,14 @@ def bucket_zone_table(client: Client, runs: int) -> list[str]:
     return lines
 
 
+def print_rows(rows: list[Row], total: int, runs: int) -> None:
+    print(f"\n{connection.vendor}, {total:,} generations, {runs} runs after 1 warm-up\n")
+    print("| what | median | p95 | notes |")
+    print("|---|---:|---:|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
@@ -345,11 +382,16 @@ def main() -> None:
     parser.add_argument("--skip-export", action="store_true")
     parser.add_argument("--aggregates", action="store_true", help="also time the rollup read API alone")
     parser.add_argument("--buckets-only", action="store_true", help="only the bucket × range × zone table")
+    parser.add_argument("--text-only", action="store_true", help="only the text-search rows")
     args = parser.parse_args()
 
     total = Generation.objects.count()
     print(f"{connection.vendor}, {total:,} generations", file=sys.stderr)
     client = superuser_client()
+    if args.text_only:
+        sample = Generation.objects.order_by("-occurred_at", "-id")[5000]
+        print_rows(text_search_rows(client, args.runs, sample.model), total, args.runs)
+        return
     buckets = bucket_zone_table(client, args.runs)
     if args.buckets_only:
         print("\n".join(buckets))
@@ -367,6 +409,7 @@ def main() -> None:
         rows.append(page(client, "generations list, 10,000 rows deep", deep, args.runs, "≤ 100 ms"))
     else:
         rows.append(("generations list, 10,000 rows deep", "not available", "", "no keyset `next` link to follow"))
+    rows += text_search_rows(client, args.runs, model)
     rows.append(page(client, "admin changelist", "/admin/generations/generation/", args.runs, "≤ 300 ms"))
     rows.append(
         page(client, "admin search by model name", f"/admin/generations/generation/?q={model}", args.runs, "≤ 300 ms")
@@ -396,11 +439,7 @@ def main() -> None:
     if not args.skip_export:
         rows.append(export_row(args.runs))
 
-    print(f"\n{connection.vendor}, {total:,} generations, {args.runs} runs after 1 warm-up\n")
-    print("| what | median | p95 | notes |")
-    print("|---|---:|---:|---|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    print_rows(rows, total, args.runs)
     print("\nEvery bucket, range and zone the filter form offers:\n")
     print("\n".join(buckets))
 

@@ -1,12 +1,14 @@
 from django.contrib import admin
 from django.core.paginator import Paginator
 from django.db import connection
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from generations.analytics.rollups import rollup_dimension_values
+from generations.body_search import BodySearch, UnsearchableText
 from generations.display import NOTHING, format_count, format_latency, format_usd
 from generations.ingest.models import IngestToken, LookupBatch, LookupRequest
 from generations.ingest.tokens import ingest_token_create, ingest_token_revoke
@@ -104,7 +106,9 @@ class GenerationAdmin(admin.ModelAdmin):
         "occurred_at",
     ]
     search_fields = ["^generation_id", "model", "provider", "^api_key_hash", "endpoint"]
-    search_help_text = "Id or key hash (starts with), model, provider or endpoint (contains)."
+    search_help_text = (
+        "Id or key hash (starts with), model, provider or endpoint (contains), or words in the prompt or response."
+    )
     ordering = ["-occurred_at", "-id"]
     # No COUNT(*) over the whole table on every page load.
     show_full_result_count = False
@@ -117,6 +121,16 @@ class GenerationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
+        """The columns' search, or the words in the bodies (the list's `?text=` search)."""
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        try:
+            body_search = BodySearch.parse(search_term)
+        except UnsearchableText:
+            return found, may_have_duplicates
+        # Without a column chosen ("o"), the changelist is in time order.
+        return found | body_search.restrict(queryset, in_time_order="o" not in request.GET), may_have_duplicates
 
     @admin.display(description="Cost", ordering="cost_pico")
     def cost(self, generation: Generation) -> str:

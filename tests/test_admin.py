@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from generations.admin import CappedCountPaginator
 from generations.analytics.rollups import rollup_dimension_values
-from generations.models import Generation
+from generations.models import Generation, GenerationBody
 from tests.factories import make_generation
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +29,29 @@ def test_admin_search_covers_id_key_and_endpoint(staff_client, query, found):
     make_generation("gen-prefix-1", api_key_hash="sha256:abcdef012345", endpoint="/v1/embeddings")
     page = staff_client.get(CHANGELIST, {"q": query}).content.decode()
     assert ("gen-prefix-1" in page) is found
+
+
+@pytest.mark.parametrize("order", [{}, {"o": "5"}])
+@pytest.mark.parametrize("common_from", [10_000, 1])
+def test_admin_search_finds_words_in_the_bodies_too(staff_client, monkeypatch, order, common_from):
+    monkeypatch.setattr("generations.body_search.FEW_MATCHES", common_from)
+    GenerationBody.objects.filter(generation=make_generation("gen-body", body=False)).delete()
+    GenerationBody.objects.create(
+        generation=Generation.objects.get(generation_id="gen-body"),
+        request={"messages": [{"role": "user", "content": "Where is my parcel?"}]},
+    )
+    make_generation("gen-parcel-model", model="acme/parcel-1")
+    make_generation("gen-other")
+    page = staff_client.get(CHANGELIST, {"q": "parcel", **order}).content.decode()
+    assert "gen-body" in page
+    assert "gen-parcel-model" in page
+    assert "gen-other" not in page
+
+
+@pytest.mark.parametrize("query", ['"', "NEAR(", "x" * 600, "*"])
+def test_admin_search_syntax_is_only_text(staff_client, query):
+    make_generation("gen-a")
+    assert staff_client.get(CHANGELIST, {"q": query}).status_code == 200
 
 
 def test_admin_filters_render(staff_client):

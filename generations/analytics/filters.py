@@ -17,6 +17,7 @@ from django import forms
 from django.utils import timezone
 
 from generations.analytics.periods import BUCKETS
+from generations.body_search import MAX_TEXT_LENGTH, BodySearch, UnsearchableText
 
 RANGES: dict[str, timedelta] = {
     "24h": timedelta(hours=24),
@@ -135,14 +136,16 @@ class DashboardFilters:
 
 @dataclass(frozen=True)
 class ListFilters(DashboardFilters):
-    """The generation list's selection: the dashboard's, an id prefix, a sort order and a page size."""
+    """The generation list's selection: the dashboard's, an id prefix, words in the bodies, a sort
+    order and a page size."""
 
     q: str = ""
+    text: str = ""  # words in the prompt or response (generations/body_search.py)
     sort: str = DEFAULT_SORT
     per_page: int = DEFAULT_PAGE_SIZE
 
     def _own_params(self) -> dict[str, object]:
-        values = {**super()._own_params(), "q": self.q}
+        values = {**super()._own_params(), "q": self.q, "text": self.text}
         # Absent (not empty) at their defaults: an override of either then comes last, so the
         # list's links read as they always have.
         if self.sort != DEFAULT_SORT:
@@ -310,6 +313,7 @@ class ListCursor:
 
 class GenerationListFilterForm(DashboardFilterForm):
     q = forms.CharField(max_length=256, required=False, label="Id starts with")
+    text = forms.CharField(max_length=MAX_TEXT_LENGTH, required=False, label="Text in prompt or response")
     sort = forms.ChoiceField(choices=SORT_CHOICES, required=False)
     per_page = forms.TypedChoiceField(
         choices=[(size, size) for size in PAGE_SIZES],
@@ -320,6 +324,15 @@ class GenerationListFilterForm(DashboardFilterForm):
     )
     after = forms.CharField(max_length=400, required=False)
 
+    def clean_text(self) -> str:
+        text = self.cleaned_data["text"].strip()
+        if text:
+            try:
+                BodySearch.parse(text)
+            except UnsearchableText as error:
+                raise forms.ValidationError(str(error)) from None
+        return text
+
     def clean_after(self) -> ListCursor | None:
         text = self.cleaned_data["after"].strip()
         if not text or "sort" not in self.cleaned_data:  # a bad sort is its own error
@@ -329,7 +342,11 @@ class GenerationListFilterForm(DashboardFilterForm):
     def filters(self) -> ListFilters:
         data = self.cleaned_data
         return ListFilters(
-            **self._selection(), q=data["q"].strip(), sort=data["sort"] or DEFAULT_SORT, per_page=data["per_page"]
+            **self._selection(),
+            q=data["q"].strip(),
+            text=data["text"],
+            sort=data["sort"] or DEFAULT_SORT,
+            per_page=data["per_page"],
         )
 
     @property

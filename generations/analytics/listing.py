@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db.models import F, Q, QuerySet
+from django.utils.safestring import SafeString
 
 from generations.analytics.filters import NULLABLE_SORTS, SORTS, ListCursor, ListFilters
 from generations.analytics.queries import (
@@ -15,6 +16,7 @@ from generations.analytics.queries import (
     source_of,
     totals_by,
 )
+from generations.body_search import FEW_MATCHES, BodySearch
 from generations.display import key_name
 from generations.models import Generation
 from generations.money import from_pico
@@ -47,10 +49,15 @@ class GenerationPage:
     next_cursor: str
     sort: str
     choices: FilterChoices
+    # A text search's highlighted snippet per row id.
+    snippets: dict[int, SafeString]
+    # A text search in at least this many bodies (None otherwise): too common to total on a page.
+    common_search_matches: int | None
 
 
 def _list_source(filters: ListFilters, *, raw: bool = False) -> Source:
-    return source_of(filters, raw=raw, prefix=filters.q)
+    body_search = BodySearch.parse(filters.text) if filters.text else None
+    return source_of(filters, raw=raw, prefix=filters.q, body_search=body_search)
 
 
 def _sort_column(sort: str) -> tuple[str, bool]:
@@ -88,22 +95,26 @@ def generation_page(
     same layer (rollups when the filters allow) as the dashboard, so the two never disagree."""
     sort = filters.sort
     source = _list_source(filters, raw=raw)
-    rows = _ordered(source.rows(), sort).only(*LIST_COLUMNS)
+    in_time_order = _sort_column(sort)[0] == "occurred_at"
+    rows = _ordered(source.rows(in_time_order=in_time_order), sort).only(*LIST_COLUMNS)
     if cursor:
         rows = _after(rows, sort, cursor)
     page = list(rows[: size + 1])
     more = len(page) > size
     page = page[:size]
     labels = key_labels()
+    common = bool(source.body_search and source.body_search.common)
     next_cursor = ListCursor(getattr(page[-1], _sort_column(sort)[0]), page[-1].id).encode() if more else ""
     return GenerationPage(
         filters=filters,
-        totals=None if cursor else totals_by(source, [])[()],
+        totals=None if cursor or common else totals_by(source, [])[()],
         rows=page,
         key_names={row.api_key_hash: key_name(row.api_key_hash, labels) for row in page},
         next_cursor=next_cursor,
         sort=sort,
         choices=filter_choices(labels),
+        snippets=source.body_search.snippets([row.id for row in page]) if source.body_search else {},
+        common_search_matches=FEW_MATCHES if common else None,
     )
 
 

@@ -36,6 +36,7 @@ from generations.analytics.rollups import (
     rollup_totals,
     rollups_cover,
 )
+from generations.body_search import BodySearch
 from generations.display import key_name
 from generations.models import Generation, KeyLabel
 from generations.money import from_pico
@@ -162,22 +163,28 @@ class Source:
     dimensions: dict[str, object]
     prefix: str = ""
     raw: bool = False
+    body_search: BodySearch | None = None
 
     @property
     def from_rollups(self) -> bool:
-        return not self.raw and not self.prefix and rollups_cover(self.dimensions)
+        return not self.raw and not self.prefix and not self.body_search and rollups_cover(self.dimensions)
 
-    def rows(self) -> QuerySet:
+    def rows(self, *, in_time_order: bool = False) -> QuerySet:
+        """The generations; `in_time_order`: the caller reads them by `occurred_at` and stops early."""
         rows = Generation.objects.filter(occurred_at__gte=self.start, occurred_at__lt=self.end)
         for name, value in self.dimensions.items():
             rows = rows.filter(**{f"{name}__in" if isinstance(value, list) else name: value})
+        if self.body_search:
+            rows = self.body_search.restrict(rows, in_time_order=in_time_order)
         return rows.filter(generation_id__startswith=self.prefix) if self.prefix else rows
 
     def shifted(self, start: datetime, end: datetime) -> "Source":
         return replace(self, start=start, end=end)
 
 
-def source_of(filters: DashboardFilters, *, raw: bool = False, prefix: str = "") -> Source:
+def source_of(
+    filters: DashboardFilters, *, raw: bool = False, prefix: str = "", body_search: BodySearch | None = None
+) -> Source:
     dimensions: dict[str, object] = {
         name: value
         for name, value in (("model", filters.model), ("provider", filters.provider), ("endpoint", filters.endpoint))
@@ -190,7 +197,7 @@ def source_of(filters: DashboardFilters, *, raw: bool = False, prefix: str = "")
         dimensions["api_key_hash"] = sorted(team_keys & {filters.key} if filters.key else team_keys)
     elif filters.key:
         dimensions["api_key_hash"] = filters.key
-    return Source(filters.start, filters.end, dimensions, prefix=prefix, raw=raw)
+    return Source(filters.start, filters.end, dimensions, prefix=prefix, raw=raw, body_search=body_search)
 
 
 def _sums(measures: list[int], is_byok: bool | None) -> Sums:
