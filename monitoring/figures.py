@@ -1,0 +1,54 @@
+"""Monitoring's ONE door into the analytics selector layer.
+
+Every figure /metrics and the read API serve comes through here, from the same selectors as the
+dashboard, the list and the CSV, so the two can never disagree with the pages. The analytics engine
+is being reworked: a renamed selector touches this file alone.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Max, Min
+
+from generations.analytics.histograms import BIN_RATIO
+from generations.analytics.queries import Source, Totals, bin_counts_by, key_labels, sum_totals, totals_by
+from generations.models import Generation
+
+# Re-exported for monitoring/metrics.py, so that module never imports analytics itself.
+__all__ = ["BIN_RATIO", "Totals", "all_time_bins", "all_time_totals", "key_labels", "sum_totals"]
+
+HOUR = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class StoredRange:
+    start: datetime
+    end: datetime
+
+
+def _stored_range() -> StoredRange | None:
+    """Every stored generation, widened to whole UTC hours: the rollups answer whole hours without raw rows."""
+    edges = Generation.objects.aggregate(first=Min("occurred_at"), last=Max("occurred_at"))
+    if edges["first"] is None:
+        return None
+    start = edges["first"].replace(minute=0, second=0, microsecond=0)
+    end = edges["last"].replace(minute=0, second=0, microsecond=0) + HOUR
+    return StoredRange(start, end)
+
+
+def _all_time() -> Source | None:
+    stored = _stored_range()
+    return Source(stored.start, stored.end, {}) if stored else None
+
+
+def all_time_totals(group_by: list[str]) -> dict[tuple, Totals]:
+    """Totals since the first stored generation, per `group_by` values (from the rollups)."""
+    source = _all_time()
+    return totals_by(source, group_by) if source else {}
+
+
+def all_time_bins(group_by: list[str], kinds: tuple[str, ...]) -> dict[str, dict[tuple, dict[int, int]]]:
+    """{kind: {group: {bin index: count}}} since the first stored generation; bin i holds
+    values in [BIN_RATIO**i, BIN_RATIO**(i + 1))."""
+    source = _all_time()
+    return bin_counts_by(source, group_by, kinds) if source else {kind: {} for kind in kinds}
