@@ -10,12 +10,37 @@ from datetime import datetime, timedelta
 
 from django.db.models import Max, Min
 
-from generations.analytics.histograms import BIN_RATIO
-from generations.analytics.queries import Source, Totals, bin_counts_by, key_labels, sum_totals, totals_by
+from generations.analytics.filters import DashboardFilterForm, DashboardFilters, GenerationListFilterForm
+from generations.analytics.histograms import BIN_RATIO, percentiles
+from generations.analytics.listing import GenerationPage, generation_page
+from generations.analytics.queries import (
+    Source,
+    Totals,
+    bin_counts_by,
+    key_labels,
+    series_by,
+    source_of,
+    sum_totals,
+    totals_by,
+)
 from generations.models import Generation
+from generations.selectors import generation_detail
 
-# Re-exported for monitoring/metrics.py, so that module never imports analytics itself.
-__all__ = ["BIN_RATIO", "Totals", "all_time_bins", "all_time_totals", "key_labels", "sum_totals"]
+# Re-exported for the rest of monitoring, which never imports analytics itself.
+__all__ = [
+    "BIN_RATIO",
+    "DashboardFilterForm",
+    "DashboardFilters",
+    "GenerationListFilterForm",
+    "GenerationPage",
+    "Totals",
+    "all_time_bins",
+    "all_time_totals",
+    "generation_detail",
+    "generation_page",
+    "key_labels",
+    "sum_totals",
+]
 
 HOUR = timedelta(hours=1)
 
@@ -52,3 +77,27 @@ def all_time_bins(group_by: list[str], kinds: tuple[str, ...]) -> dict[str, dict
     values in [BIN_RATIO**i, BIN_RATIO**(i + 1))."""
     source = _all_time()
     return bin_counts_by(source, group_by, kinds) if source else {kind: {} for kind in kinds}
+
+
+# ---- the read API: the dashboard's selection, the dashboard's selectors -------------------------
+
+
+def selection_totals(filters: DashboardFilters) -> Totals:
+    return totals_by(source_of(filters), [])[()]
+
+
+def selection_latency_percentiles(filters: DashboardFilters, fractions: tuple[float, ...]) -> list[float | None]:
+    """Latency (ms) at each fraction, from the same bin counts as the dashboard's percentile charts."""
+    counts = bin_counts_by(source_of(filters), [], ("latency",))["latency"].get((), {})
+    return percentiles(counts, fractions)
+
+
+def selection_totals_by(filters: DashboardFilters, column: str) -> dict[object, Totals]:
+    """{column value: Totals} for a Generation column (model, provider, endpoint, api_key_hash, is_byok)."""
+    return {group[0]: totals for group, totals in totals_by(source_of(filters), [column]).items()}
+
+
+def selection_series(filters: DashboardFilters) -> dict[tuple, Totals]:
+    """{(UTC bucket start, split value): Totals} in the selection's buckets, split as the page splits."""
+    sums = series_by(source_of(filters), filters.bucket, filters.zone, [filters.split])
+    return {group: Totals(*values) for group, values in sums.items()}
