@@ -1,6 +1,9 @@
 import ipaddress
+import json
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.db.models import Sum
@@ -17,6 +20,7 @@ from tests.factories import make_generation, make_generations
 
 pytestmark = pytest.mark.django_db
 START = datetime(2025, 11, 20, 9, 0, tzinfo=UTC)
+METRIC = re.compile(r"\bfastrouter_[a-z0-9_]+")
 
 
 @pytest.fixture
@@ -157,3 +161,16 @@ def test_allowed_addresses_scrape_without_a_token(client, settings, allowed, rem
     settings.TRUSTED_PROXY_COUNT = proxies
     headers = {"X-Forwarded-For": forwarded} if forwarded else {}
     assert client.get("/metrics", REMOTE_ADDR=remote, headers=headers).status_code == status
+
+
+GRAFANA = Path(__file__).resolve().parents[2] / "docs" / "grafana" / "fastrouter-dash.json"
+
+
+def test_every_metric_the_grafana_dashboard_names_is_exported(scrape):
+    Budget.objects.create(name="All spend", amount_pico=10 * 10**12, period="month", zone="UTC")
+    make_generation("g1")
+    exported = {sample.name for family in scrape().values() for sample in family.samples}
+    panels = json.loads(GRAFANA.read_text())["panels"]
+    named = {name for panel in panels for target in panel["targets"] for name in METRIC.findall(target["expr"])}
+    assert {"fastrouter_cost_usd_total", "fastrouter_latency_seconds_bucket", "fastrouter_queue_ids"} <= named
+    assert named - exported == set()
