@@ -8,8 +8,6 @@ is being reworked: a renamed selector touches this file alone.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Max, Min
-
 from generations.analytics.filters import DashboardFilterForm, DashboardFilters, GenerationListFilterForm
 from generations.analytics.histograms import BIN_RATIO, percentiles
 from generations.analytics.listing import GenerationPage, generation_page
@@ -53,11 +51,13 @@ class StoredRange:
 
 def _stored_range() -> StoredRange | None:
     """Every stored generation, widened to whole UTC hours: the rollups answer whole hours without raw rows."""
-    edges = Generation.objects.aggregate(first=Min("occurred_at"), last=Max("occurred_at"))
-    if edges["first"] is None:
+    # Two index seeks: one MIN()+MAX() aggregate scans the index in SQLite (90 ms at 1M rows).
+    times = Generation.objects.values_list("occurred_at", flat=True)
+    first, last = times.order_by("occurred_at").first(), times.order_by("-occurred_at").first()
+    if first is None:
         return None
-    start = edges["first"].replace(minute=0, second=0, microsecond=0)
-    end = edges["last"].replace(minute=0, second=0, microsecond=0) + HOUR
+    start = first.replace(minute=0, second=0, microsecond=0)
+    end = last.replace(minute=0, second=0, microsecond=0) + HOUR
     return StoredRange(start, end)
 
 
