@@ -3,9 +3,9 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
@@ -163,7 +163,7 @@ def test_allowed_addresses_scrape_without_a_token(client, settings, allowed, rem
     assert client.get("/metrics", REMOTE_ADDR=remote, headers=headers).status_code == status
 
 
-GRAFANA = Path(__file__).resolve().parents[2] / "docs" / "grafana" / "fastrouter-dash.json"
+GRAFANA = settings.BASE_DIR / "docs" / "grafana" / "fastrouter-dash.json"
 
 
 def test_every_metric_the_grafana_dashboard_names_is_exported(scrape):
