@@ -62,6 +62,8 @@ from generations.ingest import queue  # noqa: E402
 from generations.ingest.models import LookupBatch, LookupRequest  # noqa: E402
 from generations.ingest.worker import STORE_BATCH, StoreBuffer, WorkerStats  # noqa: E402
 from generations.models import Generation  # noqa: E402
+from monitoring.models import ReadToken  # noqa: E402
+from monitoring.tokens import read_token_create, read_token_revoke  # noqa: E402
 
 Row = tuple[str, str, str, str]  # what, median, p95, note
 
@@ -93,6 +95,13 @@ def page(client: Client, what: str, url: str, runs: int, target: str) -> Row:
         return (what, "error", "", f"`{url}` answered {response.status_code}")
     times = timed(lambda: client.get(url), runs)
     return (what, fmt(statistics.median(times)), fmt(p95(times)), f"`{url}` (target {target})")
+
+
+def read_token_client() -> Client:
+    """A scraper's or script's client: a read token, no session (revoked by the next run)."""
+    read_token_revoke(tokens=ReadToken.objects.filter(name="benchmark"))
+    _, raw = read_token_create(name="benchmark")
+    return Client(headers={"Authorization": f"Bearer {raw}"})
 
 
 def superuser_client() -> Client:
@@ -431,6 +440,10 @@ def main() -> None:
         )
     )
     rows.append(page(client, "detail page", f"/generations/{sample.generation_id}/", args.runs, "≤ 50 ms"))
+    reader = read_token_client()
+    rows.append(page(reader, "/metrics (Prometheus scrape, all stored data)", "/metrics", args.runs, "≤ 100 ms"))
+    rows.append(page(reader, "/api/v1/summary, last 7 days", "/api/v1/summary", args.runs, "≤ 100 ms"))
+    rows.append(page(reader, "/api/v1/summary, 90 days", "/api/v1/summary?range=90d", args.runs, "≤ 100 ms"))
     rows.append(page(client, "admin detail page", f"/admin/generations/generation/{sample.pk}/change/", args.runs, "—"))
     if args.aggregates:
         rows += aggregate_rows(args.runs, model, key)

@@ -12,12 +12,13 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TOP_PACKAGES = ("generations", "budgets", "fastrouter_simulator", "pricing")
+TOP_PACKAGES = ("generations", "budgets", "fastrouter_simulator", "monitoring", "pricing")
 # Django's conventional sub-packages of an app hold parts of the core, not a concern of their own.
 APP_PARTS = frozenset({"management", "migrations", "templatetags"})
 LABELS = {
     "generations": "generations (core)",
     "budgets": "budgets (its own app)",
+    "monitoring": "monitoring (its own app)",
     "fastrouter_simulator": "fastrouter_simulator (dev and test only)",
 }
 

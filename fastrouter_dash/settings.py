@@ -4,6 +4,7 @@ Every variable is parsed by a strict helper: a malformed value stops start-up wi
 message naming the variable, instead of a confusing failure later.
 """
 
+import ipaddress
 import os
 import zoneinfo
 from datetime import timedelta
@@ -58,6 +59,19 @@ def envchoice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}")
     return value
+
+
+def envnetworks(name: str, default: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Comma-separated addresses or CIDR networks (127.0.0.1, 10.0.0.0/8, ::1)."""
+    networks = []
+    for item in filter(None, (part.strip() for part in os.getenv(name, default).split(","))):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must be comma-separated addresses or CIDR networks such as 10.0.0.0/8, not {item!r}"
+            ) from None
+    return networks
 
 
 def envurl(name: str, default: str) -> str:
@@ -170,6 +184,7 @@ INSTALLED_APPS = [
     "generations",
     "budgets",
     "pricing",
+    "monitoring",
 ]
 # The FastRouter simulator and the demo loader (commands fastrouter_simulator, load_demo): for
 # development and tests only, so a production deployment (DEBUG off) does not install them.
@@ -310,6 +325,12 @@ TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", "0")
 AXES_CLIENT_IP_CALLABLE = "generations.client_address.client_ip"
 # No start-up banner in every process (web, worker, simulator, each management command).
 AXES_VERBOSE = False
+
+# Monitoring (monitoring/, docs/monitoring.md). GET /metrics answers a read token or a client in one of
+# these networks (its address as TRUSTED_PROXY_COUNT says); at most METRICS_MAX_KEYS keys get a label
+# of their own (the largest spenders), the rest are summed under key="other".
+METRICS_ALLOWED_ADDRESSES = envnetworks("METRICS_ALLOWED_ADDRESSES", "")
+METRICS_MAX_KEYS = envint("METRICS_MAX_KEYS", "50")
 
 # Budgets and alerts (budgets/, docs/budgets.md). Outgoing mail: Django's SMTP backend with EMAIL_HOST,
 # EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS; the console backend prints mail instead.

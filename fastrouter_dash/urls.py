@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("generations.ingest.urls")),
     path("budgets/", include("budgets.urls")),
     path("", include("pricing.urls")),
+    path("", include("monitoring.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

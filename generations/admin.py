@@ -159,12 +159,15 @@ class IngestTokenAdmin(admin.ModelAdmin):
     fields = ["name", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke"]
+    # What a subclass for another token kind (monitoring's read tokens) changes.
+    token_create = staticmethod(ingest_token_create)
+    grants_access_to = "POST /api/ingest"
 
     def save_model(self, request: HttpRequest, obj: IngestToken, form, change: bool) -> None:
         if change:
             super().save_model(request, obj, form, change)
             return
-        token, raw = ingest_token_create(name=obj.name, user=request.user)
+        token, raw = self.token_create(name=obj.name, user=request.user)
         obj.pk, obj.token_hash, obj.prefix = token.pk, token.token_hash, token.prefix
         obj._raw_token = raw  # for response_add, on this request only
 
@@ -177,6 +180,7 @@ class IngestTokenAdmin(admin.ModelAdmin):
             "title": f"Copy the token for “{obj.name}” now",
             "token": obj,
             "raw_token": obj._raw_token,
+            "grants_access_to": self.grants_access_to,
         }
         return TemplateResponse(request, "admin/generations/ingesttoken/created.html", context)
 

@@ -46,11 +46,8 @@ def minimal_payload(generation_id: str = "GEN-ID") -> dict:
     return payload
 
 
-def make_generation(
-    generation_id: str = "gen-1", *, body: bool = True, rollups: bool = True, **fields: object
-) -> Generation:
-    """A stored generation written straight to the database (no FastRouter call); its rollup
-    buckets are recomputed unless `rollups=False`."""
+def generation_fields(**fields: object) -> dict[str, object]:
+    """A stored generation's columns: typical values, `fields` over them, and the bins they imply."""
     defaults: dict[str, object] = {
         "model": "openai/gpt-4o-mini",
         "provider": "openai",
@@ -70,13 +67,32 @@ def make_generation(
     defaults.update(fields)
     defaults.setdefault("latency_bin", bin_index(defaults["latency_ms"]))  # type: ignore[arg-type]
     defaults.setdefault("throughput_bin", bin_index(defaults["output_tokens_per_second"]))  # type: ignore[arg-type]
-    generation = Generation.objects.create(generation_id=generation_id, **defaults)
+    return defaults
+
+
+def make_generation(
+    generation_id: str = "gen-1", *, body: bool = True, rollups: bool = True, **fields: object
+) -> Generation:
+    """A stored generation written straight to the database (no FastRouter call); its rollup
+    buckets are recomputed unless `rollups=False`."""
+    generation = Generation.objects.create(generation_id=generation_id, **generation_fields(**fields))
     # As every real write path does: the dashboard reads the rollups.
     if rollups:
         rollups_recompute([Touch(generation.occurred_at, generation.model, generation.api_key_hash)])
     if body:
         GenerationBody.objects.create(generation=generation, request={"model": generation.model}, raw_payload="{}")
     return generation
+
+
+def make_generations(rows: dict[str, dict[str, object]]) -> None:
+    """Many stored generations ({generation id: fields}) in one bulk insert, then their rollup
+    buckets recomputed once, as `generation_store_many` does: for thousands of rows in a test."""
+    with transaction.atomic():
+        created = Generation.objects.bulk_create(
+            Generation(generation_id=generation_id, **generation_fields(**fields))
+            for generation_id, fields in rows.items()
+        )
+        rollups_recompute(Touch(row.occurred_at, row.model, row.api_key_hash) for row in created)
 
 
 def delete_generations(queryset) -> None:

@@ -49,6 +49,8 @@ def test_debug_on_has_a_development_secret_key():
         ("CACHE_URL", "memcached://127.0.0.1:11211"),
         ("FASTROUTER_INTERACTIVE_DEADLINE", "0"),
         ("WEB_QUERY_TIMEOUT_SECONDS", "-1"),
+        ("METRICS_ALLOWED_ADDRESSES", "10.0.0.0/8, intranet"),
+        ("METRICS_MAX_KEYS", "-5"),
     ],
 )
 def test_malformed_values_stop_start_up_naming_the_variable(name, value):
@@ -65,6 +67,17 @@ def test_a_zero_web_query_timeout_turns_the_limit_off():
         WEB_QUERY_TIMEOUT_SECONDS="0",
     )
     assert result.stdout.strip() == "0.0", result.stderr
+
+
+def test_metrics_allowed_addresses_are_networks():
+    result = _start(
+        "import django; django.setup(); from django.conf import settings; print(settings.METRICS_ALLOWED_ADDRESSES)",
+        SECRET_KEY="s3cret-for-test",
+        METRICS_ALLOWED_ADDRESSES=" 10.0.0.0/8, ::1 ,,192.168.1.7",
+    )
+    assert result.stdout.strip() == (
+        "[IPv4Network('10.0.0.0/8'), IPv6Network('::1/128'), IPv4Network('192.168.1.7/32')]"
+    ), result.stderr
 
 
 def test_base_url_is_a_setting_for_either_documented_host():

@@ -135,7 +135,7 @@ def test_a_new_ingest_token_is_shown_on_its_answer_page_only(staff_page, live_se
     staff_page.fill("#id_name", "billing-service")
     staff_page.click("input[name=_save]")
     staff_page.wait_for_load_state()
-    token = staff_page.input_value("#new-ingest-token")
+    token = staff_page.input_value("#new-token")
     assert token.startswith("frdi_")
     snapshot(staff_page, "ingest-token-created")
     assert all(token not in cookie["value"] for cookie in staff_page.context.cookies())
