@@ -49,6 +49,8 @@ def test_debug_on_has_a_development_secret_key():
         ("CACHE_URL", "memcached://127.0.0.1:11211"),
         ("FASTROUTER_INTERACTIVE_DEADLINE", "0"),
         ("WEB_QUERY_TIMEOUT_SECONDS", "-1"),
+        ("OTLP_TAG_ATTRIBUTES", "service.name,user id"),
+        ("OTLP_MAX_BODY_BYTES", "10"),
     ],
 )
 def test_malformed_values_stop_start_up_naming_the_variable(name, value):

@@ -13,6 +13,8 @@ class LookupBatch(models.Model):
         CLI = "cli", "Command line"
         API = "api", "Ingest API"
         REPORTER = "reporter", "Reporter"
+        OTLP = "otlp", "OpenTelemetry"
+        FOLLOWER = "follower", "Log follower"
         DEMO = "demo", "Demo data"
 
     source = models.CharField(max_length=10, choices=Source.choices)
@@ -68,6 +70,9 @@ class LookupRequest(models.Model):
     # The hand-over that last queued the id, kept here too because a batch may be deleted ("" = unknown).
     source = models.CharField(max_length=10, choices=LookupBatch.Source.choices, blank=True, default="")
     tags = models.JSONField(default=dict, blank=True, help_text="Copied to GenerationTag when the id is stored.")
+    # What the sender said about the call (OpenTelemetry: model, token counts), never stored as the
+    # generation: FastRouter's answer is the truth. Shows what an id that expired unfetched was.
+    hints = models.JSONField(default=dict, blank=True, help_text="The sender's view of the call, e.g. model, tokens.")
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0, help_text="Fetches counted against FETCH_MAX_ATTEMPTS.")
     last_error = models.CharField(max_length=300, blank=True, default="", help_text="Safe to show to users.")
