@@ -123,3 +123,18 @@ class WorkerStatus(models.Model):
 
     def __str__(self) -> str:
         return "Fetch worker status"
+
+
+class LogFollowerOffset(models.Model):
+    """Where ``follow_log`` got to in a log file: the file (by inode, which survives a rename, and the
+    start of its content, since a new file may get a deleted file's inode) and the byte offset after the
+    last whole line it read. Written with the ids it queued, in one transaction."""
+
+    path = models.CharField(max_length=1000, unique=True, help_text="The followed path, made absolute.")
+    inode = models.PositiveBigIntegerField()
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the file's first bytes read (up to 1 KiB).")
+    offset = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.path} at byte {self.offset:,}"
