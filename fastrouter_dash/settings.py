@@ -159,6 +159,8 @@ OTLP_TAG_ATTRIBUTES = envnames(
 OTLP_MAX_BODY_BYTES = envint("OTLP_MAX_BODY_BYTES", str(16 * 1024 * 1024), minimum=1024)
 FASTROUTER_MAX_RPM = envint("FASTROUTER_MAX_RPM", "300", minimum=1)
 FASTROUTER_NOT_FOUND_GRACE_SECONDS = envint("FASTROUTER_NOT_FOUND_GRACE_SECONDS", "600")
+# How long FastRouter keeps a generation fetchable: the Coverage page warns when queued ids get near it.
+FASTROUTER_RETENTION_HOURS = envint("FASTROUTER_RETENTION_HOURS", "24", minimum=1)
 FETCH_WORKER_CONCURRENCY = envint("FETCH_WORKER_CONCURRENCY", "4", minimum=1)
 FETCH_MAX_ATTEMPTS = envint("FETCH_MAX_ATTEMPTS", "6", minimum=1)
 FETCH_RETRY_BASE_SECONDS = envfloat("FETCH_RETRY_BASE_SECONDS", "5")

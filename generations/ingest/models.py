@@ -86,6 +86,8 @@ class LookupRequest(models.Model):
         indexes = [
             models.Index(fields=["state", "next_attempt_at"], name="lookup_due_idx"),
             models.Index(fields=["batch", "state"], name="lookup_batch_state_idx"),
+            # The Coverage page reads the ids received in a range.
+            models.Index(fields=["first_seen_at"], name="lookup_first_seen_idx"),
         ]
 
     def __str__(self) -> str:

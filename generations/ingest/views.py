@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from generations.access import fetch_required
 from generations.ingest import otlp, queue
 from generations.ingest import selectors as ingest_selectors
-from generations.ingest.forms import ImportConfirmForm, ImportForm
+from generations.ingest.forms import CoverageForm, ImportConfirmForm, ImportForm
 from generations.ingest.models import IngestToken, LookupBatch
 from generations.ingest.parsing import ParsedIds
 from generations.ingest.tags import InvalidTags, clean_tags
@@ -102,6 +102,16 @@ def batch_retry(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.info(request, "Nothing to retry: no id of this batch failed.")
     return redirect("batch-detail", pk=batch.pk)
+
+
+@require_GET
+def coverage_page(request: HttpRequest) -> HttpResponse:
+    """Ids received per source, what became of them, how long storing took, and whether ids expire unfetched."""
+    form = CoverageForm(request.GET)
+    if not form.is_valid():
+        return render(request, "generations/coverage.html", {"form": form}, status=400)
+    report = ingest_selectors.coverage(length=form.length)
+    return render(request, "generations/coverage.html", {"form": form, "coverage": report})
 
 
 BODY_FORMATS = (

@@ -30,4 +30,8 @@ class Migration(migrations.Migration):
             name='source',
             field=models.CharField(choices=[('paste', 'Pasted'), ('upload', 'Uploaded file'), ('cli', 'Command line'), ('api', 'Ingest API'), ('reporter', 'Reporter'), ('otlp', 'OpenTelemetry'), ('follower', 'Log follower'), ('demo', 'Demo data')], max_length=10),
         ),
+        migrations.AddIndex(
+            model_name='lookuprequest',
+            index=models.Index(fields=['first_seen_at'], name='lookup_first_seen_idx'),
+        ),
     ]

@@ -76,3 +76,14 @@ def timedelta_words(value: timedelta) -> str:
     if minutes or not parts:
         parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
     return " ".join(parts)
+
+
+@register.filter
+def elapsed(seconds: float | None) -> str:
+    """`850 ms`, `12 s`, `4.5 min`, `2.1 h`, `3.2 days`: a wait of any length, short."""
+    if seconds is None:
+        return "–"
+    for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.0f} s"
