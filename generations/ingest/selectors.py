@@ -130,7 +130,8 @@ class CoverageRow:
     """What became of the ids one source (one ingest token of it, when it has one) handed over in the range."""
 
     source: str
-    token_name: str = ""
+    token_id: int | None = None
+    token_name: str = ""  # only staff see it (perms.generations.view_ingesttoken), as on the batch pages
     received: int = 0
     stored: int = 0
     queued: int = 0  # queued or being fetched
@@ -139,9 +140,8 @@ class CoverageRow:
     wait_bins: dict[int, int] = field(default_factory=dict, repr=False)  # received → stored, histogram bins
 
     @property
-    def label(self) -> str:
-        name = _SOURCE_LABELS.get(self.source, "Before sources were recorded")
-        return f"{name} · {self.token_name}" if self.token_name else name
+    def source_label(self) -> str:
+        return _SOURCE_LABELS.get(self.source, "Before sources were recorded")
 
     @property
     def stored_percent(self) -> float | None:
@@ -180,7 +180,7 @@ def coverage(*, length: timedelta, now: datetime | None = None) -> Coverage:
     def row(source: str, token_id: int | None, token_name: str | None) -> CoverageRow:
         key = (source, token_id)
         if key not in rows:
-            rows[key] = CoverageRow(source=source, token_name=token_name or "")
+            rows[key] = CoverageRow(source=source, token_id=token_id, token_name=token_name or "")
         return rows[key]
 
     counted = (
@@ -202,7 +202,7 @@ def coverage(*, length: timedelta, now: datetime | None = None) -> Coverage:
     total = CoverageRow(source="")
     for each in rows.values():
         total.add(each)
-    ordered = sorted(rows.values(), key=lambda r: (-r.received, r.label))
+    ordered = sorted(rows.values(), key=lambda r: (-r.received, r.source_label, r.token_id or 0))
     pending = LookupRequest.objects.filter(state__in=(State.QUEUED, State.FETCHING)).aggregate(
         n=Count("id"), oldest=Min("first_seen_at")
     )

@@ -40,9 +40,10 @@ def test_each_source_and_token_has_its_row_with_every_outcome():
     _arrived(_ids("paste", 2), ago=3 * DAY, state=State.STORED)  # outside the last 24 hours
 
     report = coverage(length=DAY)
-    rows = {row.label: row for row in report.rows}
-    assert list(rows) == ["Reporter · checkout", "OpenTelemetry · search", "Log follower"]
-    reporter = rows["Reporter · checkout"]
+    rows = {(row.source_label, row.token_name): row for row in report.rows}
+    assert list(rows) == [("Reporter", "checkout"), ("OpenTelemetry", "search"), ("Log follower", "")]
+    assert rows[("Reporter", "checkout")].token_id == checkout.pk
+    reporter = rows[("Reporter", "checkout")]
     assert (reporter.received, reporter.stored, reporter.queued, reporter.not_found, reporter.failed) == (
         10,
         6,
@@ -51,7 +52,7 @@ def test_each_source_and_token_has_its_row_with_every_outcome():
         1,
     )
     assert reporter.stored_percent == 60
-    assert (rows["OpenTelemetry · search"].queued, rows["Log follower"].queued) == (4, 3)
+    assert (rows[("OpenTelemetry", "search")].queued, rows[("Log follower", "")].queued) == (4, 3)
     assert (report.total.received, report.total.stored, report.queued_now) == (17, 6, 8)
     assert coverage(length=7 * DAY).total.received == 19
 

@@ -51,11 +51,14 @@ def test_every_way_in_arrives_and_is_stored(live_server, simulator, http_mock, t
 
     call_command("fetch_worker", once=True, concurrency=1, stdout=StringIO(), stderr=StringIO())
     assert Generation.objects.count() == 7
-    rows = {row.label: (row.received, row.stored) for row in coverage(length=timedelta(days=1)).rows}
+    rows = {
+        (row.source_label, row.token_name): (row.received, row.stored)
+        for row in coverage(length=timedelta(days=1)).rows
+    }
     assert rows == {
-        "Reporter · demo app (make run)": (3, 3),
-        "Log follower": (3, 3),
-        "OpenTelemetry · demo app (make run)": (1, 1),
+        ("Reporter", "demo app (make run)"): (3, 3),
+        ("Log follower", ""): (3, 3),
+        ("OpenTelemetry", "demo app (make run)"): (1, 1),
     }
 
 
