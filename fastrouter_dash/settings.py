@@ -6,6 +6,7 @@ message naming the variable, instead of a confusing failure later.
 
 import ipaddress
 import os
+import re
 import zoneinfo
 from datetime import timedelta
 from pathlib import Path
@@ -90,6 +91,15 @@ def envzone(name: str, default: str) -> str:
     return value
 
 
+def envnames(name: str, default: str, *, pattern: str) -> tuple[str, ...]:
+    """A comma-separated list of names, each matching ``pattern`` (blank entries are skipped)."""
+    names = tuple(n.strip() for n in os.getenv(name, default).split(",") if n.strip())
+    for each in names:
+        if not re.fullmatch(pattern, each):
+            raise ImproperlyConfigured(f"{name} lists {each!r}, which is not a name of the form {pattern}")
+    return names
+
+
 def envdatabase(name: str, default: str) -> dict:
     value = os.getenv(name, default).strip()
     try:
@@ -155,8 +165,16 @@ FASTROUTER_INTERACTIVE_DEADLINE = envfloat("FASTROUTER_INTERACTIVE_DEADLINE", "5
 IMPORT_MAX_UPLOAD_BYTES = envint("IMPORT_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024), minimum=1)
 IMPORT_MAX_IDS = envint("IMPORT_MAX_IDS", "100000", minimum=1)
 INGEST_MAX_IDS_PER_REQUEST = envint("INGEST_MAX_IDS_PER_REQUEST", "1000", minimum=1)
+# OpenTelemetry ingest (POST /api/ingest/otlp/v1/traces): span or resource attributes kept as tags
+# (the pattern is generations/ingest/tags.py's), and the largest body accepted, compressed or not.
+OTLP_TAG_ATTRIBUTES = envnames(
+    "OTLP_TAG_ATTRIBUTES", "service.name,user.id,session.id,feature", pattern=r"[A-Za-z0-9_.:-]{1,64}"
+)
+OTLP_MAX_BODY_BYTES = envint("OTLP_MAX_BODY_BYTES", str(16 * 1024 * 1024), minimum=1024)
 FASTROUTER_MAX_RPM = envint("FASTROUTER_MAX_RPM", "300", minimum=1)
 FASTROUTER_NOT_FOUND_GRACE_SECONDS = envint("FASTROUTER_NOT_FOUND_GRACE_SECONDS", "600")
+# How long FastRouter keeps a generation fetchable: the Coverage page warns when queued ids get near it.
+FASTROUTER_RETENTION_HOURS = envint("FASTROUTER_RETENTION_HOURS", "24", minimum=1)
 FETCH_WORKER_CONCURRENCY = envint("FETCH_WORKER_CONCURRENCY", "4", minimum=1)
 FETCH_MAX_ATTEMPTS = envint("FETCH_MAX_ATTEMPTS", "6", minimum=1)
 FETCH_RETRY_BASE_SECONDS = envfloat("FETCH_RETRY_BASE_SECONDS", "5")

@@ -91,6 +91,14 @@ def format_wait(wait: timedelta) -> str:
     return " ".join(parts)
 
 
+def format_elapsed(seconds: float) -> str:
+    """`850 ms`, `12 s`, `4.5 min`, `2.1 h`, `3.2 days`: a wait of any length, short."""
+    for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.0f} s"
+
+
 def short_hash(key_hash: str) -> str:
     """`sha256:4f1c2b9e0d7a…1f2e`: enough to tell keys apart, short enough to read."""
     if len(key_hash) <= 16:

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from generations.ingest import queue
 from generations.ingest.models import LookupBatch, LookupRequest
+from generations.ingest.tokens import ingest_token_create
 from generations.models import DailyFetchUsage
 from generations.roles import FETCH_PERMISSION, UNLIMITED_PERMISSION, FetchRefused, role_grant
 from tests.factories import FASTROUTER_URL, full_payload, make_generation
@@ -103,13 +104,24 @@ def test_a_viewer_sees_no_button_they_cannot_use_and_a_member_does(viewer_client
 
 def test_token_names_are_for_staff_only(client, viewer_user, user, staff_user):
     batch = queue.generation_enqueue(ids=["gen-api1"], source=LookupBatch.Source.API, label="billing-service")
-    urls = [reverse("batch-list"), reverse("batch-detail", args=[batch.pk])]
+    token, _ = ingest_token_create(name="billing-service")
+    traced = queue.generation_enqueue(
+        ids=["gen-otlp1"], source=LookupBatch.Source.OTLP, label=token.name, ingest_token=token
+    )
+    urls = [
+        reverse("batch-list"),
+        reverse("batch-detail", args=[batch.pk]),
+        reverse("batch-detail", args=[traced.pk]),
+    ]
     for who, shown in ((viewer_user, False), (user, False), (staff_user, True)):
         client.force_login(who)
         for url in urls:
             page = client.get(url).content.decode()
             assert ("billing-service" in page) is shown, url
             assert ("token name hidden" in page) is not shown, url
+        coverage = client.get(reverse("coverage")).content.decode()
+        assert ("OpenTelemetry · billing-service" in coverage) is shown
+        assert (f'OpenTelemetry · <span class="muted">token #{token.pk} (name hidden)' in coverage) is not shown
 
 
 def test_a_member_fetches_new_ids_until_the_daily_limit(user_client, user, http_mock, settings):

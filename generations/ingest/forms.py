@@ -3,6 +3,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
 
+from generations.analytics.filters import RANGE_CHOICES, RANGES
 from generations.ingest.models import LookupBatch
 from generations.ingest.parsing import UnreadableImport, parse_ids
 
@@ -94,3 +95,17 @@ class ImportConfirmForm(forms.Form):
     """Confirms a previewed import by its id: the ids wait on the server (``PendingImport``)."""
 
     pending = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1)
+
+
+COVERAGE_RANGES = ("24h", "7d", "30d")
+
+
+class CoverageForm(forms.Form):
+    range = forms.ChoiceField(choices=[c for c in RANGE_CHOICES if c[0] in COVERAGE_RANGES], required=False)
+
+    def clean_range(self) -> str:
+        return self.cleaned_data["range"] or COVERAGE_RANGES[0]
+
+    @property
+    def length(self):
+        return RANGES[self.cleaned_data["range"]]

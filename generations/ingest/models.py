@@ -15,6 +15,8 @@ class LookupBatch(models.Model):
         CLI = "cli", "Command line"
         API = "api", "Ingest API"
         REPORTER = "reporter", "Reporter"
+        OTLP = "otlp", "OpenTelemetry"
+        FOLLOWER = "follower", "Log follower"
         DEMO = "demo", "Demo data"
 
     source = models.CharField(max_length=10, choices=Source.choices)
@@ -70,6 +72,9 @@ class LookupRequest(models.Model):
     # The hand-over that last queued the id, kept here too because a batch may be deleted ("" = unknown).
     source = models.CharField(max_length=10, choices=LookupBatch.Source.choices, blank=True, default="")
     tags = models.JSONField(default=dict, blank=True, help_text="Copied to GenerationTag when the id is stored.")
+    # What the sender said about the call (OpenTelemetry: model, token counts), never stored as the
+    # generation: FastRouter's answer is the truth. Shows what an id that expired unfetched was.
+    hints = models.JSONField(default=dict, blank=True, help_text="The sender's view of the call, e.g. model, tokens.")
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0, help_text="Fetches counted against FETCH_MAX_ATTEMPTS.")
     last_error = models.CharField(max_length=300, blank=True, default="", help_text="Safe to show to users.")
@@ -83,6 +88,8 @@ class LookupRequest(models.Model):
         indexes = [
             models.Index(fields=["state", "next_attempt_at"], name="lookup_due_idx"),
             models.Index(fields=["batch", "state"], name="lookup_batch_state_idx"),
+            # The Coverage page reads the ids received in a range.
+            models.Index(fields=["first_seen_at"], name="lookup_first_seen_idx"),
         ]
 
     # Why a fresh id FastRouter does not know yet is waiting (the batch page says until when).
@@ -128,3 +135,18 @@ class WorkerStatus(models.Model):
 
     def __str__(self) -> str:
         return "Fetch worker status"
+
+
+class LogFollowerOffset(models.Model):
+    """Where ``follow_log`` got to in a log file: the file (by inode, which survives a rename, and the
+    start of its content, since a new file may get a deleted file's inode) and the byte offset after the
+    last whole line it read. Written with the ids it queued, in one transaction."""
+
+    path = models.CharField(max_length=1000, unique=True, help_text="The followed path, made absolute.")
+    inode = models.PositiveBigIntegerField()
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the file's first bytes read (up to 1 KiB).")
+    offset = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.path} at byte {self.offset:,}"

@@ -193,9 +193,11 @@ def parse_ids(
     column: str = "",
     key: str = "",
     max_ids: int | None = None,
+    format: str = "",
 ) -> ParsedIds:
     """Every id in ``source`` (text, bytes, or a binary file read in chunks); raises
-    ``UnreadableImport`` when the input cannot be read at all, or holds more than ``max_ids`` ids."""
+    ``UnreadableImport`` when the input cannot be read at all, or holds more than ``max_ids`` ids.
+    ``format`` ("text", "csv", "json", "jsonl") is guessed from the name and the first character when not given."""
     if isinstance(source, str):
         source = source.encode("utf-8", "surrogatepass")
     if isinstance(source, bytes):
@@ -204,7 +206,7 @@ def parse_ids(
     if not first_char:
         raise UnreadableImport("There is nothing to import: the input is empty.")
     column, key = column.strip(), key.strip()
-    fmt = detect_format(first_char, filename, column, key)
+    fmt = format or detect_format(first_char, filename, column, key)
     parsed = ParsedIds(format=fmt, max_ids=max_ids)
     if fmt == "csv":
         _parse_csv(chunks, parsed, column, delimiter="\t" if filename.lower().endswith(".tsv") else None)

@@ -173,13 +173,16 @@ def generation_enqueue(
     invalid: int = 0,
     refresh: bool = False,
     tags: Mapping[str, dict[str, str]] | None = None,
+    hints: Mapping[str, dict[str, str | int]] | None = None,
     ingest_token: IngestToken | None = None,
 ) -> LookupBatch:
     """Queue every id that is neither stored nor queued (and, with ``refresh``, stored ones too).
     A ``user`` (the web import) spends their daily limit on them, or FetchRefused queues nothing;
     the command line, the ingest API and the demo pass none. ``tags`` (id → clean tags, see
-    `tags.clean_tags`) and ``source`` go on the rows this queues; an id already queued keeps its own."""
+    `tags.clean_tags`), ``hints`` (id → what the sender said of the call) and ``source`` go on the
+    rows this queues; an id already queued keeps its own."""
     tags = tags or {}
+    hints = hints or {}
     unique = list(dict.fromkeys(ids))
     stored, queued = _stored_and_queued(unique)
     to_queue = [i for i in unique if i not in queued and (refresh or i not in stored)]
@@ -199,40 +202,53 @@ def generation_enqueue(
     now = timezone.now()
     for chunk in _chunks(to_queue):
         existing = dict(LookupRequest.objects.filter(generation_id__in=chunk).values_list("generation_id", "state"))
-        # Rows that exist (finished earlier) are re-queued, one UPDATE per distinct set of tags; the rest
-        # are inserted. A row another process queued meanwhile is left alone (the state guard, ON CONFLICT).
+        # Rows that exist (finished earlier) are re-queued, one UPDATE per distinct set of tags and hints;
+        # the rest are inserted. A row another process queued meanwhile is left alone (the state guard, ON CONFLICT).
         finished = defaultdict(list)
         for generation_id, state in existing.items():
             if state not in PENDING_STATES:
-                finished[tuple(sorted(tags.get(generation_id, {}).items()))].append(generation_id)
-        for tag_items, group in finished.items():
+                labels = (_frozen(tags.get(generation_id)), _frozen(hints.get(generation_id)))
+                finished[labels].append(generation_id)
+        for (tag_items, hint_items), group in finished.items():
             LookupRequest.objects.filter(generation_id__in=group).exclude(state__in=PENDING_STATES).update(
-                batch=batch, source=source, tags=dict(tag_items), state=State.QUEUED, attempts=0, last_error="",
-                next_attempt_at=now, claimed_by="", claim_expires_at=None, updated_at=now,
+                batch=batch, source=source, tags=dict(tag_items), hints=dict(hint_items), state=State.QUEUED,
+                attempts=0, last_error="", next_attempt_at=now, claimed_by="", claim_expires_at=None, updated_at=now,
             )  # fmt: skip
-        _insert_queued([i for i in chunk if i not in existing], batch=batch, tags=tags, now=now)
+        _insert_queued([i for i in chunk if i not in existing], batch=batch, tags=tags, hints=hints, now=now)
     return batch
 
 
-def _insert_queued(ids: list[str], *, batch: LookupBatch, tags: Mapping[str, dict[str, str]], now: datetime) -> None:
+def _frozen(labels: Mapping[str, object] | None) -> tuple:
+    return tuple(sorted((labels or {}).items()))
+
+
+def _insert_queued(
+    ids: list[str],
+    *,
+    batch: LookupBatch,
+    tags: Mapping[str, dict[str, str]],
+    hints: Mapping[str, dict[str, str | int]],
+    now: datetime,
+) -> None:
     """New queued rows, skipping ids inserted meanwhile. One executemany: bulk_create built a model
     instance and prepared every field of every row in Python, most of the time of queueing 100,000 ids."""
     table = connection.ops.quote_name(LookupRequest._meta.db_table)
     when = connection.ops.adapt_datetimefield_value(now)
-    tags_field = LookupRequest._meta.get_field("tags")
-    no_tags = tags_field.get_db_prep_value({}, connection)
+    json_field = LookupRequest._meta.get_field("tags")
+    empty = json_field.get_db_prep_value({}, connection)
     # The table's own name; every value is a bound parameter.
     sql = (
-        f"INSERT INTO {table} (generation_id, batch_id, source, tags, state, attempts, last_error, first_seen_at, "  # noqa: S608
-        "next_attempt_at, claimed_by, updated_at) VALUES (%s, %s, %s, %s, %s, 0, '', %s, %s, '', %s) "
-        "ON CONFLICT (generation_id) DO NOTHING"
+        f"INSERT INTO {table} (generation_id, batch_id, source, tags, hints, state, attempts, last_error, "  # noqa: S608
+        "first_seen_at, next_attempt_at, claimed_by, updated_at) "
+        "VALUES (%s, %s, %s, %s, %s, %s, 0, '', %s, %s, '', %s) ON CONFLICT (generation_id) DO NOTHING"
     )
     rows = [
         (
             i,
             batch.pk,
             batch.source,
-            tags_field.get_db_prep_value(tags[i], connection) if i in tags else no_tags,
+            json_field.get_db_prep_value(tags[i], connection) if i in tags else empty,
+            json_field.get_db_prep_value(hints[i], connection) if i in hints else empty,
             State.QUEUED,
             when,
             when,

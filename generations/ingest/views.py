@@ -14,10 +14,10 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from generations.access import fetch_required
-from generations.ingest import queue
+from generations.ingest import otlp, queue
 from generations.ingest import selectors as ingest_selectors
-from generations.ingest.forms import ImportConfirmForm, ImportForm
-from generations.ingest.models import LookupBatch
+from generations.ingest.forms import CoverageForm, ImportConfirmForm, ImportForm
+from generations.ingest.models import IngestToken, LookupBatch
 from generations.ingest.parsing import ParsedIds
 from generations.ingest.tags import InvalidTags, clean_tags
 from generations.ingest.tokens import ingest_token_authenticate
@@ -105,6 +105,16 @@ def batch_retry(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("batch-detail", pk=batch.pk)
 
 
+@require_GET
+def coverage_page(request: HttpRequest) -> HttpResponse:
+    """Ids received per source, what became of them, how long storing took, and whether ids expire unfetched."""
+    form = CoverageForm(request.GET)
+    if not form.is_valid():
+        return render(request, "generations/coverage.html", {"form": form}, status=400)
+    report = ingest_selectors.coverage(length=form.length)
+    return render(request, "generations/coverage.html", {"form": form, "coverage": report})
+
+
 BODY_FORMATS = (
     'a list of ids, {"ids": [...]}, or {"items": [{"id": ..., "tags": {...}}, ...]}; '
     'either object may add "tags" (for every id) and "source".'
@@ -176,11 +186,24 @@ def _read_ingest_document(document: object, *, limit: int) -> _HandedOver:
     return handed_over
 
 
-def _api_error(message: str, status: int) -> JsonResponse:
-    response = JsonResponse({"error": message}, status=status)
+UNAUTHENTICATED_MESSAGE = "A valid ingest token is required: send Authorization: Bearer <token>."
+
+
+def _bearer_token(request: HttpRequest) -> IngestToken | None:
+    scheme, _, raw_token = request.headers.get("Authorization", "").partition(" ")
+    return ingest_token_authenticate(raw=raw_token) if scheme.lower() == "bearer" else None
+
+
+def _refusal_headers(response: HttpResponse, status: int) -> HttpResponse:
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="fastrouter-dash ingest"'
+    elif status == 405:
+        response["Allow"] = "POST"
     return response
+
+
+def _api_error(message: str, status: int) -> JsonResponse:
+    return _refusal_headers(JsonResponse({"error": message}, status=status), status)
 
 
 @csrf_exempt  # bearer-token API for applications: no cookies, so no CSRF to defend against
@@ -196,13 +219,10 @@ def ingest_api(request: HttpRequest) -> JsonResponse:
 
 def _ingest(request: HttpRequest) -> JsonResponse:
     if request.method != "POST":
-        response = _api_error("Only POST is allowed: send the ids as a JSON body.", 405)
-        response["Allow"] = "POST"
-        return response
-    scheme, _, raw_token = request.headers.get("Authorization", "").partition(" ")
-    token = ingest_token_authenticate(raw=raw_token) if scheme.lower() == "bearer" else None
+        return _api_error("Only POST is allowed: send the ids as a JSON body.", 405)
+    token = _bearer_token(request)
     if token is None:
-        return _api_error("A valid ingest token is required: send Authorization: Bearer <token>.", 401)
+        return _api_error(UNAUTHENTICATED_MESSAGE, 401)
     limit = settings.INGEST_MAX_IDS_PER_REQUEST
     try:
         body = request.body
@@ -237,3 +257,59 @@ def _ingest(request: HttpRequest) -> JsonResponse:
         }
     result["invalid"] = [{"item": e.location, "reason": e.reason} for e in parsed.invalid]
     return JsonResponse(result, status=202 if parsed.ids else 200)
+
+
+@csrf_exempt  # bearer-token API for exporters: no cookies, so no CSRF to defend against
+@login_not_required
+def ingest_otlp_traces(request: HttpRequest) -> HttpResponse:
+    """OTLP/HTTP traces (see otlp.py). Answers in the request's encoding, as the OTLP specification asks:
+    an ExportTraceServiceResponse, or a google.rpc.Status with an error status."""
+    media_type = otlp.answer_media_type(request.content_type)
+    try:
+        body = _otlp_export(request, media_type)
+    except otlp.OtlpRefused as refused:
+        status = refused.status
+        body = otlp.encode_refusal(message=str(refused), status=status, media_type=media_type)
+    except Exception:
+        logger.exception("POST /api/ingest/otlp/v1/traces failed")  # no token in the traceback: it is in a header
+        status = 500
+        message = "The spans could not be read because of an internal error; nothing was queued."
+        body = otlp.encode_refusal(message=message, status=status, media_type=media_type)
+    else:
+        status = 200
+    return _refusal_headers(HttpResponse(body, content_type=media_type, status=status), status)
+
+
+def _otlp_export(request: HttpRequest, media_type: str) -> bytes:
+    if request.method != "POST":
+        raise otlp.OtlpRefused("Only POST is allowed: export spans with an OTLP/HTTP exporter.", 405)
+    token = _bearer_token(request)
+    if token is None:
+        raise otlp.OtlpRefused(UNAUTHENTICATED_MESSAGE, 401)
+    limit = settings.OTLP_MAX_BODY_BYTES
+    too_large = otlp.OtlpRefused(f"The body is larger than {limit:,} bytes; export smaller batches.", 413)
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    # Read directly, not through request.body: DATA_UPLOAD_MAX_MEMORY_SIZE is for forms, an export has its own limit.
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        raise too_large
+    export = otlp.decode_export(
+        body,
+        content_type=request.content_type,
+        content_encoding=request.headers.get("Content-Encoding", ""),
+        limit=limit,
+    )
+    found = otlp.span_ids(export, tag_attributes=settings.OTLP_TAG_ATTRIBUTES)
+    if found.parsed.ids:
+        queue.generation_enqueue(
+            ids=found.parsed.ids,
+            source=LookupBatch.Source.OTLP,
+            label=token.name,
+            invalid=found.rejected,
+            tags=found.tags,
+            hints=found.hints,
+            ingest_token=token,
+        )
+    return otlp.encode_answer(found=found, media_type=media_type)

@@ -56,3 +56,9 @@ def wait(value: timedelta) -> str:
 @register.filter
 def get_item(mapping: dict, key: object) -> object:
     return mapping.get(key, "")
+
+
+@register.filter
+def elapsed(seconds: float | None) -> str:
+    """A time to store; none at all when nothing was stored."""
+    return display.NOTHING if seconds is None else display.format_elapsed(seconds)

@@ -1,28 +1,13 @@
-import threading
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 
-from fastrouter_simulator.server import SimulatorConfig, demo_ids, make_server
+from fastrouter_simulator.server import demo_ids
 from generations.ingest.models import LookupBatch, LookupRequest
 from generations.models import Generation
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def simulator(http_mock, settings):
-    server = make_server(SimulatorConfig(api_key="sim-test-key"), port=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    http_mock.add_passthru(base_url)
-    settings.FASTROUTER_BASE_URL = base_url
-    settings.FASTROUTER_API_KEY = "sim-test-key"
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.mark.django_db(transaction=True)  # the worker writes from its own thread
