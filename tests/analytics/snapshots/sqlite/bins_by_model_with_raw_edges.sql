@@ -4,7 +4,10 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
     FROM json_each(%(pieces)s)
 ) AS pieces
-JOIN generations_rolluphistogram AS stored ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end AND stored.grain = pieces.piece_match AND stored.kind IN (SELECT value FROM json_each(%(kind)s))
+CROSS JOIN generations_rolluphistogram AS stored
+    ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
+    AND stored.grain = pieces.piece_match
+    AND stored.kind IN (SELECT value FROM json_each(%(kind)s))
 
 SELECT stored.model, stored.latency_bin, COUNT(*)
 FROM (
@@ -12,7 +15,9 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
     FROM json_each(%(pieces)s)
 ) AS pieces
-JOIN generations_generation AS stored ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end AND stored.latency_bin IS NOT NULL
+CROSS JOIN generations_generation AS stored
+    ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
+    AND stored.latency_bin IS NOT NULL
 GROUP BY stored.model, stored.latency_bin
 
 SELECT stored.model, stored.throughput_bin, COUNT(*)
@@ -21,5 +26,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
     FROM json_each(%(pieces)s)
 ) AS pieces
-JOIN generations_generation AS stored ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end AND stored.throughput_bin IS NOT NULL
+CROSS JOIN generations_generation AS stored
+    ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
+    AND stored.throughput_bin IS NOT NULL
 GROUP BY stored.model, stored.throughput_bin
