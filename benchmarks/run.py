@@ -50,7 +50,9 @@ from django.test import Client  # noqa: E402
 
 from generations.analytics import dashboard as analytics  # noqa: E402
 from generations.analytics.filters import DashboardFilterForm  # noqa: E402
+from generations.analytics.models import RollupHistogram  # noqa: E402
 from generations.analytics.rollups import (  # noqa: E402
+    ROLLUP_TARGETS,
     rollup_percentiles,
     rollup_series,
     rollup_totals,
@@ -337,6 +339,14 @@ def bucket_zone_table(client: Client, runs: int) -> list[str]:
     return lines
 
 
+def rollup_rows() -> list[str]:
+    """Rows stored per rollup table (docs/rollup-grains.md weighs them against page times)."""
+    lines = ["| rollup table | rows |", "|---|---:|"]
+    for table in (*(table for table, _, _ in ROLLUP_TARGETS.values()), RollupHistogram):
+        lines.append(f"| {table._meta.db_table} | {table.objects.count():,} |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
@@ -349,7 +359,7 @@ def main() -> None:
     total = Generation.objects.count()
     print(f"{connection.vendor}, {total:,} generations", file=sys.stderr)
     client = superuser_client()
-    buckets = bucket_zone_table(client, args.runs)
+    buckets = [*bucket_zone_table(client, args.runs), "", *rollup_rows()]
     if args.buckets_only:
         print("\n".join(buckets))
         return
