@@ -21,7 +21,6 @@ Maintenance never increments: a bucket is recomputed from raw rows (DELETE, then
 double-count. The SQL is in statements.py.
 """
 
-import operator
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -42,6 +41,7 @@ from generations.analytics.models import (
     HourlyRollup,
     QuarterHourRollup,
     RollupHistogram,
+    WeeklyKeyRollup,
 )
 from generations.analytics.statements import DIMENSIONS, LOW_DIMENSIONS, Piece
 from generations.models import Generation
@@ -49,6 +49,7 @@ from generations.models import Generation
 QUARTER_HOUR = timedelta(minutes=15)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
+WEEK = timedelta(days=7)
 
 BIN_DIMENSIONS = ("model", "provider")
 BIN_KINDS = {"latency": RollupHistogram.LATENCY, "throughput": RollupHistogram.THROUGHPUT}
@@ -72,6 +73,11 @@ def floor_hour(moment: datetime) -> datetime:
 
 def floor_day(moment: datetime) -> datetime:
     return floor_hour(moment).replace(hour=0)
+
+
+def floor_week(moment: datetime) -> datetime:
+    day = floor_day(moment)
+    return day - timedelta(days=day.weekday())
 
 
 def _ceil(moment: datetime, floor, step: timedelta) -> datetime:
@@ -133,35 +139,73 @@ def _used(filters: Filters, group_by: Sequence[str]) -> set[str]:
 # Splitting a range into pieces each source can answer
 
 GRAINS = {
+    "week": (floor_week, WEEK),
     "day": (floor_day, DAY),
     "hour": (floor_hour, HOUR),
     "quarter": (floor_quarter_hour, QUARTER_HOUR),
 }
 
 
-def _split(start: datetime, end: datetime, grains: Sequence[str], bucket: int) -> list[tuple[str, Piece]]:
+Parts = list[tuple[str, Piece]]  # (source, piece)
+
+
+def _split(start: datetime, end: datetime, grains: Sequence[str], bucket: int, sign: int = 1) -> Parts:
     """[start, end) as (source, piece): the whole units of the coarsest grain inside it, then the
     finer grains on either side, and raw rows ("raw") for what no grain covers."""
     if start >= end:
         return []
     if not grains:
-        return [("raw", Piece(start, end, bucket))]
+        return [("raw", Piece(start, end, bucket, sign=sign))]
     floor, step = GRAINS[grains[0]]
     first, last = _ceil(start, floor, step), floor(end)
     if first >= last:
-        return _split(start, end, grains[1:], bucket)
+        return _split(start, end, grains[1:], bucket, sign)
     return [
-        *_split(start, first, grains[1:], bucket),
-        (grains[0], Piece(first, last, bucket)),
-        *_split(last, end, grains[1:], bucket),
+        *_split(start, first, grains[1:], bucket, sign),
+        (grains[0], Piece(first, last, bucket, sign=sign)),
+        *_split(last, end, grains[1:], bucket, sign),
     ]
 
 
-def pieces_by_source(edges: list[datetime], grains: Sequence[str]) -> dict[str, list[Piece]]:
-    """Each bucket [edges[n], edges[n + 1]) split by `_split`, the pieces grouped by source."""
+# Rows read per hour of a piece, roughly (the tables hold about as many rows per unit of their
+# grain): what `_cheapest_split` minimises.
+ROWS_PER_HOUR = {"week": 1 / 168, "day": 1 / 24, "hour": 1, "quarter": 4, "raw": 1000}
+
+
+def _cost(parts: Parts) -> float:
+    return sum((piece.end - piece.start) / HOUR * ROWS_PER_HOUR[source] for source, piece in parts)
+
+
+def _cheapest_split(start: datetime, end: datetime, grains: Sequence[str], bucket: int) -> Parts:
+    """`_split`, or, for a bucket of a day or more that does not start or end at a UTC midnight
+    (a local day, week or month), the whole UTC days around it less the overhangs at either end
+    (pieces of sign -1), whichever reads fewer rows: a Berlin day is a UTC day plus one hour less
+    another (3 hours' rows instead of 24). Overhangs are whole quarter hours: raw rows are never
+    subtracted."""
+    plain = _split(start, end, grains, bucket)
+    if "day" not in grains or end - start < DAY:
+        return plain
+    coarser, finer = grains[: grains.index("day") + 1], grains[grains.index("day") + 1 :]
+    options = [plain]
+    for left_out, right_out in ((True, False), (False, True), (True, True)):
+        first = floor_day(start) if left_out else _ceil(start, floor_day, DAY)
+        last = _ceil(end, floor_day, DAY) if right_out else floor_day(end)
+        if first >= last:
+            continue
+        left = _split(first, start, finer, bucket, -1) if left_out else _split(start, first, finer, bucket)
+        right = _split(end, last, finer, bucket, -1) if right_out else _split(last, end, finer, bucket)
+        if not any(source == "raw" and piece.sign < 0 for source, piece in (*left, *right)):
+            options.append([*left, *_split(first, last, coarser, bucket), *right])
+    return min(options, key=_cost)
+
+
+def pieces_by_source(edges: list[datetime], grains: Sequence[str], *, subtract: bool = False) -> dict[str, list[Piece]]:
+    """Each bucket [edges[n], edges[n + 1]) split by `_split` (or `_cheapest_split` when pieces
+    may be subtracted), the pieces grouped by source."""
+    split = _cheapest_split if subtract else _split
     by_source = defaultdict(list)
     for index in range(len(edges) - 1):
-        for source, piece in _split(edges[index], edges[index + 1], grains, index):
+        for source, piece in split(edges[index], edges[index + 1], grains, index):
             by_source[source].append(piece)
     return dict(by_source)
 
@@ -171,7 +215,7 @@ def pieces_by_source(edges: list[datetime], grains: Sequence[str]) -> dict[str, 
 
 # The rollup tables each grain is read from, without and with the API key as a dimension.
 KEYLESS_TABLES = {"day": DailyRollup, "hour": HourlyRollup, "quarter": QuarterHourRollup}
-KEY_TABLES = {"day": DailyKeyRollup, "hour": HourlyKeyRollup}
+KEY_TABLES = {"week": WeeklyKeyRollup, "day": DailyKeyRollup, "hour": HourlyKeyRollup}
 
 
 def _flags_as_bools(rows: list[tuple], keys: Sequence[str]) -> Iterable[tuple]:
@@ -182,20 +226,26 @@ def _flags_as_bools(rows: list[tuple], keys: Sequence[str]) -> Iterable[tuple]:
     return ((*row[:at], None if row[at] is None else bool(row[at]), *row[at + 1 :]) for row in rows)
 
 
+REQUESTS = MEASURE_NAMES.index("requests")
+
+
 def _collect(edges, filters: Filters, group_by: Sequence[str], *, use_rollups: bool, id_prefix: str = "") -> dict:
     """{(bucket index, *group_by values): [measures in MEASURES order]} over the buckets of `edges`."""
     keyless = "api_key_hash" not in _used(filters, group_by)
     tables = (KEYLESS_TABLES if keyless else KEY_TABLES) if use_rollups else {}
-    totals: dict[tuple, list[int]] = {}
+    parts = {
+        tables[source]._meta.db_table if source in tables else statements.GENERATIONS: pieces
+        for source, pieces in pieces_by_source(edges, list(tables), subtract=True).items()
+    }
+    if not parts:
+        return {}
+    statement = statements.sums_by_bucket(parts, filters, group_by, id_prefix=id_prefix)
     width = 1 + len(group_by)
-    for source, pieces in pieces_by_source(edges, list(tables)).items():
-        table = tables[source]._meta.db_table if source in tables else statements.GENERATIONS
-        statement = statements.sums_by_piece(table, pieces, filters, group_by, id_prefix=id_prefix)
-        for row in _flags_as_bools(statement.rows(), group_by):
-            key = tuple(row[:width])
-            values = [int(value) for value in row[width:]]  # PostgreSQL sums bigints as numeric
-            stored = totals.get(key)  # a bucket's pieces from another grain add to it
-            totals[key] = values if stored is None else list(map(operator.add, stored, values))
+    totals = {}
+    for row in _flags_as_bools(statement.rows(), group_by):
+        values = [int(value) for value in row[width:]]  # PostgreSQL sums bigints as numeric
+        if values[REQUESTS]:  # a group seen only in a subtracted overhang sums to nothing
+            totals[tuple(row[:width])] = values
     return totals
 
 
@@ -359,6 +409,7 @@ ROLLUP_TARGETS = {
     "day": (DailyRollup, "hour", "day"),
     "hourkey": (HourlyKeyRollup, None, "hour"),
     "daykey": (DailyKeyRollup, "hourkey", "day"),
+    "weekkey": (WeeklyKeyRollup, "daykey", "week"),
 }
 BIN_TARGETS = {
     RollupHistogram.HOUR: (None, "hour"),
@@ -375,6 +426,7 @@ LEVELS = (
     (floor_day, DAY, "model", ("day", RollupHistogram.DAY)),
     (floor_hour, HOUR, "api_key_hash", ("hourkey",)),
     (floor_day, DAY, "api_key_hash", ("daykey", RollupHistogram.DAY_KEY)),
+    (floor_week, WEEK, "api_key_hash", ("weekkey",)),
 )
 
 
@@ -417,13 +469,13 @@ def _refill(target: str, pieces: list[Piece], match: str | None) -> None:
     _fill_histograms(target, pieces, match)
 
 
-def _lock_days(days: Iterable[datetime]) -> None:
-    """Serialise recomputes of the same UTC days across PostgreSQL transactions (SQLite has one
-    writer): a day's rows are sums of its hours, so two transactions recomputing different hours
-    of one day must not both rewrite the day."""
+def _lock_weeks(weeks: Iterable[datetime]) -> None:
+    """Serialise recomputes of the same UTC weeks across PostgreSQL transactions (SQLite has one
+    writer): a day's rows are sums of its hours and a key's week of its days, so two transactions
+    recomputing different hours of one week must not both rewrite its day or week."""
     if connection.vendor != "postgresql":
         return
-    keys = sorted({zlib.crc32(day.strftime("rollup-day-%Y-%m-%d").encode()) for day in days})
+    keys = sorted({zlib.crc32(week.strftime("rollup-week-%Y-%m-%d").encode()) for week in weeks})
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(k) FROM unnest(%(keys)s::bigint[]) AS k", {"keys": keys})
 
@@ -452,7 +504,7 @@ def rollups_recompute(touches: Iterable[Touch]) -> None:
     if not touches:
         return
     with transaction.atomic():
-        _lock_days(floor_day(t.occurred_at) for t in touches)
+        _lock_weeks(floor_week(t.occurred_at) for t in touches)
         for floor, step, column, targets in LEVELS:
             buckets = sorted({(floor(t.occurred_at), getattr(t, column)) for t in touches})
             pieces = [Piece(start, start + step, match=value) for start, value in buckets]
@@ -460,12 +512,12 @@ def rollups_recompute(touches: Iterable[Touch]) -> None:
                 _refill(target, pieces, column)
 
 
-def _days(start: datetime, end: datetime) -> list[datetime]:
-    return [start + n * DAY for n in range((end - start) // DAY)]
+def _weeks(start: datetime, end: datetime) -> list[datetime]:
+    return [start + n * WEEK for n in range((end - start) // WEEK)]
 
 
 def rollups_rebuild(start: datetime | None = None, end: datetime | None = None, *, weeks: int = 1) -> int:
-    """Recompute every rollup over whole UTC days covering [start, end) (default: all data), one
+    """Recompute every rollup over whole UTC weeks covering [start, end) (default: all data), one
     transaction per `weeks` weeks. Returns the number of batches."""
     if start is None or end is None:
         span = Generation.objects.order_by().aggregate(first=Min("occurred_at"), last=Max("occurred_at"))
@@ -475,12 +527,11 @@ def rollups_rebuild(start: datetime | None = None, end: datetime | None = None, 
                     table.objects.all().delete()
             return 0
         start, end = start or span["first"], end or span["last"] + HOUR
-    first, end = floor_day(start), _ceil(end, floor_day, DAY)
-    step = timedelta(weeks=weeks)
-    batches = [(at, min(at + step, end)) for at in _days(first, end)[:: 7 * weeks]]
+    first, end = floor_week(start), _ceil(end, floor_week, WEEK)
+    batches = [(at, min(at + weeks * WEEK, end)) for at in _weeks(first, end)[::weeks]]
     for batch_start, batch_end in batches:
         with transaction.atomic():
-            _lock_days(_days(batch_start, batch_end))
+            _lock_weeks(_weeks(batch_start, batch_end))
             for target in TARGETS:
                 _refill(target, [Piece(batch_start, batch_end)], None)
     # Fresh statistics: without them SQLite may pick the per-key bin index for hour-bin deletes.
@@ -498,14 +549,14 @@ def rollups_rebuild(start: datetime | None = None, end: datetime | None = None, 
 
 
 def _check_span(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime] | None:
-    """Whole UTC days covering every stored generation and rollup row (or [start, end))."""
+    """Whole UTC weeks covering every stored generation and rollup row (or [start, end))."""
     everything = Generation.objects.order_by().aggregate(first=Min("occurred_at"), last=Max("occurred_at"))
     stored = [table.objects.aggregate(first=Min("bucket_start"), last=Max("bucket_start")) for table in ROLLUP_TABLES]
     firsts = [x["first"] for x in (everything, *stored) if x["first"] is not None]
     lasts = [x["last"] for x in (everything, *stored) if x["last"] is not None]
     if not firsts:
         return None
-    return floor_day(start or min(firsts)), _ceil(end or max(lasts) + HOUR, floor_day, DAY)
+    return floor_week(start or min(firsts)), _ceil(end or max(lasts) + HOUR, floor_week, WEEK)
 
 
 def _keyed(rows: Iterable[tuple], width: int) -> dict[tuple, list[int]]:

@@ -47,6 +47,7 @@ class Piece:
     end: datetime
     bucket: int = 0
     match: str | None = None
+    sign: int = 1  # -1: rollup rows subtracted from the bucket (an overhang of a whole day)
 
 
 @dataclass(frozen=True)
@@ -70,12 +71,14 @@ class Statement:
 PIECES = {
     "sqlite": """(
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
-    FROM json_each(%(pieces)s)
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
+    FROM json_each(%({name})s)
 ) AS pieces""",
     "postgresql": """unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)""",
+    %({name}_starts)s::timestamptz[], %({name}_ends)s::timestamptz[], %({name}_buckets)s::int[],
+    %({name}_matches)s::text[], %({name}_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)""",
 }
 # Each piece one index range scan of the stored rows: a plain join let PostgreSQL scan all 10M raw
 # rows against the pieces (5.6 s), so there it is a LATERAL subquery it may not flatten (OFFSET 0);
@@ -91,7 +94,7 @@ IN_LIST = {
     "sqlite": "stored.{column} IN (SELECT value FROM json_each(%({column})s))",
     "postgresql": "stored.{column} = ANY(%({column})s)",
 }
-# The UTC start of the quarter hour, hour or day a time column is in.
+# The UTC start of the quarter hour, hour, day or week (from Monday) a time column is in.
 BUCKET_START = {
     "sqlite": {
         "quarter": (
@@ -100,11 +103,13 @@ BUCKET_START = {
         ),
         "hour": "strftime('%%Y-%%m-%%d %%H:00:00', {column})",
         "day": "strftime('%%Y-%%m-%%d 00:00:00', {column})",
+        "week": "strftime('%%Y-%%m-%%d 00:00:00', {column}, '-6 days', 'weekday 1')",
     },
     "postgresql": {
         "quarter": "date_bin('15 minutes', {column}, TIMESTAMPTZ '2000-01-01 00:00:00+00')",
         "hour": "date_trunc('hour', {column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'",
         "day": "date_trunc('day', {column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'",
+        "week": "date_trunc('week', {column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'",
     },
 }
 
@@ -117,12 +122,21 @@ def adapt(moment: datetime):
     return connection.ops.adapt_datetimefield_value(moment)
 
 
-def _pieces_params(pieces: Sequence[Piece]) -> dict[str, object]:
-    starts, ends = [adapt(p.start) for p in pieces], [adapt(p.end) for p in pieces]
-    buckets, matches = [p.bucket for p in pieces], [p.match for p in pieces]
+def _pieces(name: str = "pieces") -> str:
+    return PIECES[_vendor()].format(name=name)
+
+
+def _pieces_params(pieces: Sequence[Piece], name: str = "pieces") -> dict[str, object]:
+    columns = {
+        "starts": [adapt(p.start) for p in pieces],
+        "ends": [adapt(p.end) for p in pieces],
+        "buckets": [p.bucket for p in pieces],
+        "matches": [p.match for p in pieces],
+        "signs": [p.sign for p in pieces],
+    }
     if _vendor() == "postgresql":
-        return {"piece_starts": starts, "piece_ends": ends, "piece_buckets": buckets, "piece_matches": matches}
-    return {"pieces": json.dumps(list(zip(starts, ends, buckets, matches, strict=True)))}
+        return {f"{name}_{column}": values for column, values in columns.items()}
+    return {name: json.dumps(list(zip(*columns.values(), strict=True)))}
 
 
 Filters = Mapping[str, object]
@@ -174,33 +188,61 @@ def _summed_measures() -> str:
 # ---------------------------------------------------------------------------------------------
 # Reads
 
-SUMS_BY_PIECE = """
-SELECT pieces.piece_bucket{keys},
+SUMS_BY_BUCKET = """
+SELECT piece_bucket{keys},
+    {measures}
+FROM (
+{parts}
+) AS parts
+GROUP BY piece_bucket{keys}
+"""
+# Rollup rows as they are, times their piece's sign.
+ROLLUP_PART = """SELECT pieces.piece_bucket{keys},
+    {measures}
+FROM {pieces}
+{joined}"""
+# Raw rows summed per piece (never subtracted).
+RAW_PART = """SELECT pieces.piece_bucket{keys},
     {measures}
 FROM {pieces}
 {joined}
-GROUP BY pieces.piece_bucket{keys}
-"""
+GROUP BY pieces.piece_bucket{keys}"""
 
 
-def sums_by_piece(
-    table: str, pieces: Sequence[Piece], filters: Filters, keys: Sequence[str], *, id_prefix: str = ""
+def sums_by_bucket(
+    parts: Mapping[str, Sequence[Piece]], filters: Filters, keys: Sequence[str], *, id_prefix: str = ""
 ) -> Statement:
-    """Rows of (bucket index, *keys, *measures) over the rows of `table` (a rollup table or the
-    raw generations) in `pieces`, matching `filters` and, for raw rows, an id prefix."""
-    raw = table == GENERATIONS
+    """Rows of (bucket index, *keys, *measures): the rows of each table of `parts` (rollup tables
+    or the raw generations) in its pieces, matching `filters` and, for raw rows, an id prefix. One
+    statement, so every table is read in one snapshot: a bucket's subtracted pieces always cancel
+    rows that the same statement added."""
     conditions, params = _filter_condition(filters)
     if id_prefix:
         # As Django's `startswith` on each database: SQLite's LIKE ignores ASCII case.
         conditions.append("stored.generation_id LIKE %(id_prefix)s ESCAPE '\\'")
         params["id_prefix"] = connection.ops.prep_for_like_query(id_prefix) + "%"
-    sql = SUMS_BY_PIECE.format(
-        keys=_keys(keys),
-        measures=_raw_measures() if raw else _summed_measures(),
-        pieces=PIECES[_vendor()],
-        joined=_joined(table, "occurred_at" if raw else "bucket_start", conditions),
+    selects = []
+    for number, (table, pieces) in enumerate(parts.items()):
+        name = f"pieces_{number}"
+        raw = table == GENERATIONS
+        measures = (
+            (f"COALESCE({measure.raw_sql}, 0) AS {measure.name}" for measure in MEASURES)
+            if raw
+            else (f"stored.{column} * pieces.piece_sign AS {column}" for column in MEASURE_NAMES)
+        )
+        selects.append(
+            (RAW_PART if raw else ROLLUP_PART).format(
+                keys=_keys(keys),
+                measures=",\n    ".join(measures),
+                pieces=_pieces(name),
+                joined=_joined(table, "occurred_at" if raw else "bucket_start", conditions),
+            )
+        )
+        params.update(_pieces_params(pieces, name))
+    sql = SUMS_BY_BUCKET.format(
+        keys="".join(f", {key}" for key in keys), measures=_summed_measures(), parts="\nUNION ALL\n".join(selects)
     )
-    return Statement(sql, {**_pieces_params(pieces), **params})
+    return Statement(sql, params)
 
 
 HISTOGRAMS_BY_PIECE = """
@@ -215,7 +257,7 @@ def histograms_by_piece(pieces: Sequence[Piece], filters: Filters, kinds: Sequen
     conditions, params = _filter_condition({**filters, "kind": list(kinds)})
     sql = HISTOGRAMS_BY_PIECE.format(
         keys=_columns(keys, "stored."),
-        pieces=PIECES[_vendor()],
+        pieces=_pieces(),
         joined=_joined(HISTOGRAMS, "bucket_start", ["stored.grain = pieces.piece_match", *conditions]),
     )
     return Statement(sql, {**_pieces_params(pieces), **params})
@@ -236,7 +278,7 @@ def bins_by_piece(pieces: Sequence[Piece], filters: Filters, kind: str, keys: Se
     sql = BINS_BY_PIECE.format(
         keys=_columns(keys, "stored."),
         bin=column,
-        pieces=PIECES[_vendor()],
+        pieces=_pieces(),
         joined=_joined(GENERATIONS, "occurred_at", [*conditions, f"stored.{column} IS NOT NULL"]),
     )
     return Statement(sql, {**_pieces_params(pieces), **params})
@@ -269,9 +311,7 @@ def delete_buckets(table: str, pieces: Sequence[Piece], match: str | None, *, gr
         kinds, params = _filter_condition({"kind": ALL_KINDS})
         conditions = ["stored.grain = %(grain)s", *kinds, *conditions]
         params["grain"] = grain
-    sql = DELETE_BUCKETS.format(
-        table=table, pieces=PIECES[_vendor()], joined=_joined(table, "bucket_start", conditions)
-    )
+    sql = DELETE_BUCKETS.format(table=table, pieces=_pieces(), joined=_joined(table, "bucket_start", conditions))
     return Statement(sql, {**_pieces_params(pieces), **params})
 
 
@@ -293,7 +333,7 @@ def _bucket_sums(pieces: Sequence[Piece], unit: str, dims: Sequence[str], source
         "bucket_start": BUCKET_START[_vendor()][unit].format(column=f"stored.{time_column}"),
         "dims": ", ".join(dims),
         "measures": _summed_measures() if source else _raw_measures(),
-        "pieces": PIECES[_vendor()],
+        "pieces": _pieces(),
         "joined": _joined(source or GENERATIONS, time_column, _match_condition(match)),
     }
 
@@ -352,7 +392,7 @@ def raw_bins(pieces: Sequence[Piece], unit: str, kind: str, *, per_key: bool, ma
         key="stored.api_key_hash" if per_key else "''",
         key_group="stored.api_key_hash, " if per_key else "",
         bin=column,
-        pieces=PIECES[_vendor()],
+        pieces=_pieces(),
         joined=_joined(GENERATIONS, "occurred_at", [*_match_condition(match), f"stored.{column} IS NOT NULL"]),
     )
     return Statement(sql, _pieces_params(pieces))
@@ -372,7 +412,7 @@ def stored_histograms(pieces: Sequence[Piece], grain: str, unit: str, match: str
     kinds, params = _filter_condition({"kind": ALL_KINDS})
     sql = STORED_HISTOGRAMS.format(
         bucket_start=BUCKET_START[_vendor()][unit].format(column="stored.bucket_start"),
-        pieces=PIECES[_vendor()],
+        pieces=_pieces(),
         joined=_joined(HISTOGRAMS, "bucket_start", ["stored.grain = %(grain)s", *kinds, *_match_condition(match)]),
     )
     return Statement(sql, {**_pieces_params(pieces), **params, "grain": grain})

@@ -3,7 +3,7 @@
 * `priced_requests` (requests of known cost) replaces `cost_unknown`, `credits_pico` is the renamed
   `credits_used_pico`, `credits_unknown` (read by nothing) goes, and `byok_requests` is new: every
   one is computed from the row's own columns, so no rebuild is needed.
-* The 24-hour windows, the weekly tables and the weekly histograms go: docs/rollup-grains.md has
+* The 24-hour windows, the keyless weekly table and the weekly histograms go: docs/rollup-grains.md has
   the figures that show the dashboard meets its targets without them.
 
 Plain SQL and migration operations only: a migration never imports the project's live code.
@@ -11,7 +11,14 @@ Plain SQL and migration operations only: a migration never imports the project's
 
 from django.db import migrations, models
 
-MEASURE_TABLES = ("hourlyrollup", "quarterhourrollup", "dailyrollup", "hourlykeyrollup", "dailykeyrollup")
+MEASURE_TABLES = (
+    "hourlyrollup",
+    "quarterhourrollup",
+    "dailyrollup",
+    "hourlykeyrollup",
+    "dailykeyrollup",
+    "weeklykeyrollup",
+)
 
 
 def _per_table(model_name: str) -> list:
@@ -40,6 +47,5 @@ class Migration(migrations.Migration):
         *(operation for model_name in MEASURE_TABLES for operation in _per_table(model_name)),
         migrations.DeleteModel(name="LocalDayRollup"),
         migrations.DeleteModel(name="WeeklyRollup"),
-        migrations.DeleteModel(name="WeeklyKeyRollup"),
         migrations.RunSQL("DELETE FROM generations_rolluphistogram WHERE grain = 'w'", migrations.RunSQL.noop),
     ]

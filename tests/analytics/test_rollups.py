@@ -243,14 +243,14 @@ def test_storing_one_generation_rewrites_only_its_own_buckets_in_a_few_statement
 
     with connection.execute_wrapper(capture):
         rollups_recompute([Touch(BASE + timedelta(hours=5, minutes=7), "google/gemini", "sha256:k1")])
-    # 5 tables: a DELETE and an INSERT … SELECT each; 3 histogram grains: a DELETE and the bins
+    # 6 tables: a DELETE and an INSERT … SELECT each; 3 histogram grains: a DELETE and the bins
     # counted (one SELECT per kind from raw rows, or one of the hours' histograms) …
-    by_pieces = [p for p in sent if isinstance(p, dict) and ("pieces" in p or "piece_starts" in p)]
-    assert len(by_pieces) == 18
-    # … each for one bucket: the hour or the day of the generation, of its model or its key.
-    assert all(len(p.get("piece_starts") or json.loads(p["pieces"])) == 1 for p in by_pieces)
+    by_pieces = [p for p in sent if isinstance(p, dict) and ("pieces" in p or "pieces_starts" in p)]
+    assert len(by_pieces) == 20
+    # … each for one bucket: the hour, day or week of the generation, of its model or its key.
+    assert all(len(p.get("pieces_starts") or json.loads(p["pieces"])) == 1 for p in by_pieces)
     # … then an INSERT of each grain's packed histograms; the transaction; on PostgreSQL a lock.
-    assert len(sent) <= 18 + 3 + 2 + 1
+    assert len(sent) <= 20 + 3 + 2 + 1
 
 
 def test_storing_a_generation_costs_the_same_statements_however_many_are_stored(
@@ -262,3 +262,20 @@ def test_storing_a_generation_costs_the_same_statements_however_many_are_stored(
     with django_assert_max_num_queries(len(first.captured_queries)):
         generation_store(generation_id="gen-new-2", details=random_details(random_history, "gen-new-2"))
     assert rollups_check() == []
+
+
+def test_a_local_day_is_a_utc_day_less_and_plus_an_hour_when_that_reads_fewer_rows():
+    zone = ZoneInfo("Europe/Berlin")  # winter: the local day starts at 23:00 UTC the day before
+    edges = bucket_edges(datetime(2025, 11, 12, tzinfo=zone), datetime(2025, 11, 13, tzinfo=zone), zone, "day")
+    by_source = pieces_by_source(edges, ["day", "hour", "quarter"], subtract=True)
+    pieces = {source: [(p.start.hour, p.end.hour, p.sign) for p in part] for source, part in by_source.items()}
+    assert pieces == {"hour": [(23, 0, 1), (23, 0, -1)], "day": [(0, 0, 1)]}
+
+
+def test_series_with_subtracted_overhangs_equal_series_from_raw_rows(random_history):
+    # Local days and weeks of zones a few hours off UTC: UTC days plus and minus their edge hours.
+    for zone in ("Europe/Berlin", "America/New_York", "Asia/Kathmandu"):
+        start = datetime(2025, 10, 21, tzinfo=ZoneInfo(zone))
+        for bucket in ("day", "week", "month"):
+            args = (start, start + timedelta(days=18), ZoneInfo(zone), bucket, {}, ("model", "is_byok"))
+            assert rollup_series(*args) == rollup_series(*args, raw=True), (zone, bucket)

@@ -53,6 +53,7 @@ CASES = {
     "series_by_model_kathmandu_hours": lambda: rollup_series(
         START, END, ZoneInfo("Asia/Kathmandu"), "hour", {}, ("model",)
     ),
+    "series_by_byok_berlin_days": lambda: rollup_series(START, END, ZoneInfo("Europe/Berlin"), "day", {}, ("is_byok",)),
     "bins_by_model_of_a_key": lambda: rollup_bin_counts_by_kind(START, END, {"api_key_hash": ["k1", "k2"]}, ("model",)),
     "bins_by_model_with_raw_edges": lambda: rollup_bin_counts_by_kind(START, END, {}, ("model",)),
     "recompute_one_generation": lambda: rollups_recompute([Touch(START, "openai/gpt-4o", "sha256:k1")]),

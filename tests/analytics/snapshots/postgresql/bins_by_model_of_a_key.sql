@@ -1,7 +1,8 @@
 SELECT stored.kind, stored.model, stored.low, stored.counts
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_rolluphistogram AS stored
     WHERE stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -13,8 +14,9 @@ CROSS JOIN LATERAL (
 
 SELECT stored.model, stored.latency_bin, COUNT(*)
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_generation AS stored
     WHERE stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -26,8 +28,9 @@ GROUP BY stored.model, stored.latency_bin
 
 SELECT stored.model, stored.throughput_bin, COUNT(*)
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_generation AS stored
     WHERE stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end

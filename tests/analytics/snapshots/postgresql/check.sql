@@ -10,6 +10,8 @@ SELECT MIN("generations_hourlykeyrollup"."bucket_start") AS "first", MAX("genera
 
 SELECT MIN("generations_dailykeyrollup"."bucket_start") AS "first", MAX("generations_dailykeyrollup"."bucket_start") AS "last" FROM "generations_dailykeyrollup"
 
+SELECT MIN("generations_weeklykeyrollup"."bucket_start") AS "first", MAX("generations_weeklykeyrollup"."bucket_start") AS "last" FROM "generations_weeklykeyrollup"
+
 SELECT MIN("generations_rolluphistogram"."bucket_start") AS "first", MAX("generations_rolluphistogram"."bucket_start") AS "last" FROM "generations_rolluphistogram"
 
 SELECT date_trunc('hour', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, model, provider, endpoint, is_byok,
@@ -22,8 +24,9 @@ SELECT date_trunc('hour', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'U
     COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
     COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_generation AS stored
     WHERE stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -45,8 +48,9 @@ SELECT date_bin('15 minutes', stored.occurred_at, TIMESTAMPTZ '2000-01-01 00:00:
     COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
     COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_generation AS stored
     WHERE stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -68,8 +72,9 @@ SELECT date_trunc('day', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UT
     COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
     COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_generation AS stored
     WHERE stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -91,8 +96,9 @@ SELECT date_trunc('hour', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'U
     COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
     COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_generation AS stored
     WHERE stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -114,8 +120,9 @@ SELECT date_trunc('day', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UT
     COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
     COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_generation AS stored
     WHERE stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -127,10 +134,35 @@ SELECT date_trunc('day', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'U
 FROM generations_dailykeyrollup AS stored
 WHERE stored.bucket_start >= %(start)s AND stored.bucket_start < %(end)s
 
+SELECT date_trunc('week', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, model, provider, endpoint, is_byok, api_key_hash,
+    COALESCE(COUNT(*), 0),
+    COALESCE(COUNT(cost_pico), 0),
+    COALESCE(SUM(cost_pico), 0),
+    COALESCE(SUM(credits_used_pico), 0),
+    COALESCE(SUM(input_tokens), 0),
+    COALESCE(SUM(output_tokens), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
+    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
+FROM unnest(
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
+CROSS JOIN LATERAL (
+    SELECT * FROM generations_generation AS stored
+    WHERE stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
+    OFFSET 0
+) AS stored
+GROUP BY date_trunc('week', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', model, provider, endpoint, is_byok, api_key_hash
+
+SELECT date_trunc('week', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests
+FROM generations_weeklykeyrollup AS stored
+WHERE stored.bucket_start >= %(start)s AND stored.bucket_start < %(end)s
+
 SELECT date_trunc('hour', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, '', stored.model, stored.provider, stored.latency_bin, COUNT(*)
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_generation AS stored
     WHERE stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -141,8 +173,9 @@ GROUP BY date_trunc('hour', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 
 
 SELECT date_trunc('hour', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, '', stored.model, stored.provider, stored.throughput_bin, COUNT(*)
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_generation AS stored
     WHERE stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -154,8 +187,9 @@ GROUP BY date_trunc('hour', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 
 SELECT date_trunc('hour', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, stored.api_key_hash, stored.model, stored.provider, stored.kind,
        stored.low, stored.counts
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_rolluphistogram AS stored
     WHERE stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -166,8 +200,9 @@ CROSS JOIN LATERAL (
 
 SELECT date_trunc('day', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, '', stored.model, stored.provider, stored.latency_bin, COUNT(*)
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_generation AS stored
     WHERE stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -178,8 +213,9 @@ GROUP BY date_trunc('day', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE '
 
 SELECT date_trunc('day', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, '', stored.model, stored.provider, stored.throughput_bin, COUNT(*)
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_generation AS stored
     WHERE stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -191,8 +227,9 @@ GROUP BY date_trunc('day', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE '
 SELECT date_trunc('day', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, stored.api_key_hash, stored.model, stored.provider, stored.kind,
        stored.low, stored.counts
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_rolluphistogram AS stored
     WHERE stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -203,8 +240,9 @@ CROSS JOIN LATERAL (
 
 SELECT date_trunc('day', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, stored.api_key_hash, stored.model, stored.provider, stored.latency_bin, COUNT(*)
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_generation AS stored
     WHERE stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -215,8 +253,9 @@ GROUP BY date_trunc('day', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE '
 
 SELECT date_trunc('day', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, stored.api_key_hash, stored.model, stored.provider, stored.throughput_bin, COUNT(*)
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_generation AS stored
     WHERE stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -228,8 +267,9 @@ GROUP BY date_trunc('day', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE '
 SELECT date_trunc('day', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, stored.api_key_hash, stored.model, stored.provider, stored.kind,
        stored.low, stored.counts
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_rolluphistogram AS stored
     WHERE stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end

@@ -3,8 +3,9 @@ SELECT pg_advisory_xact_lock(k) FROM unnest(%(keys)s::bigint[]) AS k
 DELETE FROM generations_hourlyrollup WHERE id IN (
 SELECT stored.id
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_hourlyrollup AS stored
     WHERE stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -24,8 +25,9 @@ SELECT date_trunc('hour', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'U
     COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
     COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_generation AS stored
     WHERE stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -37,8 +39,9 @@ GROUP BY date_trunc('hour', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 
 DELETE FROM generations_quarterhourrollup WHERE id IN (
 SELECT stored.id
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_quarterhourrollup AS stored
     WHERE stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -58,8 +61,9 @@ SELECT date_bin('15 minutes', stored.occurred_at, TIMESTAMPTZ '2000-01-01 00:00:
     COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
     COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_generation AS stored
     WHERE stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -71,8 +75,9 @@ GROUP BY date_bin('15 minutes', stored.occurred_at, TIMESTAMPTZ '2000-01-01 00:0
 DELETE FROM generations_rolluphistogram WHERE id IN (
 SELECT stored.id
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_rolluphistogram AS stored
     WHERE stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -85,8 +90,9 @@ CROSS JOIN LATERAL (
 
 SELECT date_trunc('hour', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, '', stored.model, stored.provider, stored.latency_bin, COUNT(*)
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_generation AS stored
     WHERE stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -98,8 +104,9 @@ GROUP BY date_trunc('hour', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 
 
 SELECT date_trunc('hour', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, '', stored.model, stored.provider, stored.throughput_bin, COUNT(*)
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_generation AS stored
     WHERE stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -112,8 +119,9 @@ GROUP BY date_trunc('hour', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 
 DELETE FROM generations_dailyrollup WHERE id IN (
 SELECT stored.id
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_dailyrollup AS stored
     WHERE stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -133,8 +141,9 @@ SELECT date_trunc('day', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'U
     SUM(priced_tokens),
     SUM(byok_requests)
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_hourlyrollup AS stored
     WHERE stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -146,8 +155,9 @@ GROUP BY date_trunc('day', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 
 DELETE FROM generations_rolluphistogram WHERE id IN (
 SELECT stored.id
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_rolluphistogram AS stored
     WHERE stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -161,8 +171,9 @@ CROSS JOIN LATERAL (
 SELECT date_trunc('day', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, stored.api_key_hash, stored.model, stored.provider, stored.kind,
        stored.low, stored.counts
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_rolluphistogram AS stored
     WHERE stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -175,8 +186,9 @@ CROSS JOIN LATERAL (
 DELETE FROM generations_hourlykeyrollup WHERE id IN (
 SELECT stored.id
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_hourlykeyrollup AS stored
     WHERE stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -196,8 +208,9 @@ SELECT date_trunc('hour', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'U
     COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
     COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_generation AS stored
     WHERE stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -209,8 +222,9 @@ GROUP BY date_trunc('hour', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 
 DELETE FROM generations_dailykeyrollup WHERE id IN (
 SELECT stored.id
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_dailykeyrollup AS stored
     WHERE stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -230,8 +244,9 @@ SELECT date_trunc('day', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'U
     SUM(priced_tokens),
     SUM(byok_requests)
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_hourlykeyrollup AS stored
     WHERE stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -243,8 +258,9 @@ GROUP BY date_trunc('day', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 
 DELETE FROM generations_rolluphistogram WHERE id IN (
 SELECT stored.id
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_rolluphistogram AS stored
     WHERE stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -257,8 +273,9 @@ CROSS JOIN LATERAL (
 
 SELECT date_trunc('day', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, stored.api_key_hash, stored.model, stored.provider, stored.latency_bin, COUNT(*)
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_generation AS stored
     WHERE stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -270,8 +287,9 @@ GROUP BY date_trunc('day', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE '
 
 SELECT date_trunc('day', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, stored.api_key_hash, stored.model, stored.provider, stored.throughput_bin, COUNT(*)
 FROM unnest(
-    %(piece_starts)s::timestamptz[], %(piece_ends)s::timestamptz[], %(piece_buckets)s::int[], %(piece_matches)s::text[]
-) AS pieces(piece_start, piece_end, piece_bucket, piece_match)
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
 CROSS JOIN LATERAL (
     SELECT * FROM generations_generation AS stored
     WHERE stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -280,3 +298,39 @@ CROSS JOIN LATERAL (
     OFFSET 0
 ) AS stored
 GROUP BY date_trunc('day', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', stored.api_key_hash, stored.model, stored.provider, stored.throughput_bin
+
+DELETE FROM generations_weeklykeyrollup WHERE id IN (
+SELECT stored.id
+FROM unnest(
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
+CROSS JOIN LATERAL (
+    SELECT * FROM generations_weeklykeyrollup AS stored
+    WHERE stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
+    AND stored.api_key_hash = pieces.piece_match
+    OFFSET 0
+) AS stored
+)
+
+INSERT INTO generations_weeklykeyrollup (bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests)
+SELECT date_trunc('week', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, model, provider, endpoint, is_byok, api_key_hash,
+    SUM(requests),
+    SUM(priced_requests),
+    SUM(cost_pico),
+    SUM(credits_pico),
+    SUM(input_tokens),
+    SUM(output_tokens),
+    SUM(priced_tokens),
+    SUM(byok_requests)
+FROM unnest(
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
+CROSS JOIN LATERAL (
+    SELECT * FROM generations_dailykeyrollup AS stored
+    WHERE stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
+    AND stored.api_key_hash = pieces.piece_match
+    OFFSET 0
+) AS stored
+GROUP BY date_trunc('week', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', model, provider, endpoint, is_byok, api_key_hash

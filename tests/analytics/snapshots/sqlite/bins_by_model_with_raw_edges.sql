@@ -1,7 +1,8 @@
 SELECT stored.kind, stored.model, stored.low, stored.counts
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_rolluphistogram AS stored
@@ -12,7 +13,8 @@ CROSS JOIN generations_rolluphistogram AS stored
 SELECT stored.model, stored.latency_bin, COUNT(*)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_generation AS stored
@@ -23,7 +25,8 @@ GROUP BY stored.model, stored.latency_bin
 SELECT stored.model, stored.throughput_bin, COUNT(*)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_generation AS stored

@@ -10,6 +10,8 @@ SELECT MIN("generations_hourlykeyrollup"."bucket_start") AS "first", MAX("genera
 
 SELECT MIN("generations_dailykeyrollup"."bucket_start") AS "first", MAX("generations_dailykeyrollup"."bucket_start") AS "last" FROM "generations_dailykeyrollup"
 
+SELECT MIN("generations_weeklykeyrollup"."bucket_start") AS "first", MAX("generations_weeklykeyrollup"."bucket_start") AS "last" FROM "generations_weeklykeyrollup"
+
 SELECT MIN("generations_rolluphistogram"."bucket_start") AS "first", MAX("generations_rolluphistogram"."bucket_start") AS "last" FROM "generations_rolluphistogram"
 
 SELECT strftime('%%Y-%%m-%%d %%H:00:00', stored.occurred_at) AS bucket_start, model, provider, endpoint, is_byok,
@@ -23,7 +25,8 @@ SELECT strftime('%%Y-%%m-%%d %%H:00:00', stored.occurred_at) AS bucket_start, mo
     COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_generation AS stored
@@ -45,7 +48,8 @@ SELECT strftime('%%Y-%%m-%%d %%H:', stored.occurred_at) || printf('%%02d', CAST(
     COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_generation AS stored
@@ -67,7 +71,8 @@ SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at) AS bucket_start, mod
     COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_generation AS stored
@@ -89,7 +94,8 @@ SELECT strftime('%%Y-%%m-%%d %%H:00:00', stored.occurred_at) AS bucket_start, mo
     COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_generation AS stored
@@ -111,7 +117,8 @@ SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at) AS bucket_start, mod
     COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_generation AS stored
@@ -122,10 +129,34 @@ SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.bucket_start) AS bucket_start, mo
 FROM generations_dailykeyrollup AS stored
 WHERE stored.bucket_start >= %(start)s AND stored.bucket_start < %(end)s
 
+SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at, '-6 days', 'weekday 1') AS bucket_start, model, provider, endpoint, is_byok, api_key_hash,
+    COALESCE(COUNT(*), 0),
+    COALESCE(COUNT(cost_pico), 0),
+    COALESCE(SUM(cost_pico), 0),
+    COALESCE(SUM(credits_used_pico), 0),
+    COALESCE(SUM(input_tokens), 0),
+    COALESCE(SUM(output_tokens), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
+    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
+FROM (
+    SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
+    FROM json_each(%(pieces)s)
+) AS pieces
+CROSS JOIN generations_generation AS stored
+    ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
+GROUP BY strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at, '-6 days', 'weekday 1'), model, provider, endpoint, is_byok, api_key_hash
+
+SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.bucket_start, '-6 days', 'weekday 1') AS bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests
+FROM generations_weeklykeyrollup AS stored
+WHERE stored.bucket_start >= %(start)s AND stored.bucket_start < %(end)s
+
 SELECT strftime('%%Y-%%m-%%d %%H:00:00', stored.occurred_at) AS bucket_start, '', stored.model, stored.provider, stored.latency_bin, COUNT(*)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_generation AS stored
@@ -136,7 +167,8 @@ GROUP BY strftime('%%Y-%%m-%%d %%H:00:00', stored.occurred_at), stored.model, st
 SELECT strftime('%%Y-%%m-%%d %%H:00:00', stored.occurred_at) AS bucket_start, '', stored.model, stored.provider, stored.throughput_bin, COUNT(*)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_generation AS stored
@@ -148,7 +180,8 @@ SELECT strftime('%%Y-%%m-%%d %%H:00:00', stored.bucket_start) AS bucket_start, s
        stored.low, stored.counts
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_rolluphistogram AS stored
@@ -159,7 +192,8 @@ CROSS JOIN generations_rolluphistogram AS stored
 SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at) AS bucket_start, '', stored.model, stored.provider, stored.latency_bin, COUNT(*)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_generation AS stored
@@ -170,7 +204,8 @@ GROUP BY strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at), stored.model, sto
 SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at) AS bucket_start, '', stored.model, stored.provider, stored.throughput_bin, COUNT(*)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_generation AS stored
@@ -182,7 +217,8 @@ SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.bucket_start) AS bucket_start, st
        stored.low, stored.counts
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_rolluphistogram AS stored
@@ -193,7 +229,8 @@ CROSS JOIN generations_rolluphistogram AS stored
 SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at) AS bucket_start, stored.api_key_hash, stored.model, stored.provider, stored.latency_bin, COUNT(*)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_generation AS stored
@@ -204,7 +241,8 @@ GROUP BY strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at), stored.api_key_ha
 SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at) AS bucket_start, stored.api_key_hash, stored.model, stored.provider, stored.throughput_bin, COUNT(*)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_generation AS stored
@@ -216,7 +254,8 @@ SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.bucket_start) AS bucket_start, st
        stored.low, stored.counts
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_rolluphistogram AS stored

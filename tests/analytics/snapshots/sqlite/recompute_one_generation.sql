@@ -2,7 +2,8 @@ DELETE FROM generations_hourlyrollup WHERE id IN (
 SELECT stored.id
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_hourlyrollup AS stored
@@ -22,7 +23,8 @@ SELECT strftime('%%Y-%%m-%%d %%H:00:00', stored.occurred_at) AS bucket_start, mo
     COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_generation AS stored
@@ -34,7 +36,8 @@ DELETE FROM generations_quarterhourrollup WHERE id IN (
 SELECT stored.id
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_quarterhourrollup AS stored
@@ -54,7 +57,8 @@ SELECT strftime('%%Y-%%m-%%d %%H:', stored.occurred_at) || printf('%%02d', CAST(
     COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_generation AS stored
@@ -66,7 +70,8 @@ DELETE FROM generations_rolluphistogram WHERE id IN (
 SELECT stored.id
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_rolluphistogram AS stored
@@ -79,7 +84,8 @@ CROSS JOIN generations_rolluphistogram AS stored
 SELECT strftime('%%Y-%%m-%%d %%H:00:00', stored.occurred_at) AS bucket_start, '', stored.model, stored.provider, stored.latency_bin, COUNT(*)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_generation AS stored
@@ -91,7 +97,8 @@ GROUP BY strftime('%%Y-%%m-%%d %%H:00:00', stored.occurred_at), stored.model, st
 SELECT strftime('%%Y-%%m-%%d %%H:00:00', stored.occurred_at) AS bucket_start, '', stored.model, stored.provider, stored.throughput_bin, COUNT(*)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_generation AS stored
@@ -104,7 +111,8 @@ DELETE FROM generations_dailyrollup WHERE id IN (
 SELECT stored.id
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_dailyrollup AS stored
@@ -124,7 +132,8 @@ SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.bucket_start) AS bucket_start, mo
     SUM(byok_requests)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_hourlyrollup AS stored
@@ -136,7 +145,8 @@ DELETE FROM generations_rolluphistogram WHERE id IN (
 SELECT stored.id
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_rolluphistogram AS stored
@@ -150,7 +160,8 @@ SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.bucket_start) AS bucket_start, st
        stored.low, stored.counts
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_rolluphistogram AS stored
@@ -163,7 +174,8 @@ DELETE FROM generations_hourlykeyrollup WHERE id IN (
 SELECT stored.id
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_hourlykeyrollup AS stored
@@ -183,7 +195,8 @@ SELECT strftime('%%Y-%%m-%%d %%H:00:00', stored.occurred_at) AS bucket_start, mo
     COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_generation AS stored
@@ -195,7 +208,8 @@ DELETE FROM generations_dailykeyrollup WHERE id IN (
 SELECT stored.id
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_dailykeyrollup AS stored
@@ -215,7 +229,8 @@ SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.bucket_start) AS bucket_start, mo
     SUM(byok_requests)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_hourlykeyrollup AS stored
@@ -227,7 +242,8 @@ DELETE FROM generations_rolluphistogram WHERE id IN (
 SELECT stored.id
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_rolluphistogram AS stored
@@ -240,7 +256,8 @@ CROSS JOIN generations_rolluphistogram AS stored
 SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at) AS bucket_start, stored.api_key_hash, stored.model, stored.provider, stored.latency_bin, COUNT(*)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_generation AS stored
@@ -252,7 +269,8 @@ GROUP BY strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at), stored.api_key_ha
 SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at) AS bucket_start, stored.api_key_hash, stored.model, stored.provider, stored.throughput_bin, COUNT(*)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
-           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
 ) AS pieces
 CROSS JOIN generations_generation AS stored
@@ -260,3 +278,37 @@ CROSS JOIN generations_generation AS stored
     AND stored.api_key_hash = pieces.piece_match
     AND stored.throughput_bin IS NOT NULL
 GROUP BY strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at), stored.api_key_hash, stored.model, stored.provider, stored.throughput_bin
+
+DELETE FROM generations_weeklykeyrollup WHERE id IN (
+SELECT stored.id
+FROM (
+    SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
+    FROM json_each(%(pieces)s)
+) AS pieces
+CROSS JOIN generations_weeklykeyrollup AS stored
+    ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
+    AND stored.api_key_hash = pieces.piece_match
+)
+
+INSERT INTO generations_weeklykeyrollup (bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests)
+SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.bucket_start, '-6 days', 'weekday 1') AS bucket_start, model, provider, endpoint, is_byok, api_key_hash,
+    SUM(requests),
+    SUM(priced_requests),
+    SUM(cost_pico),
+    SUM(credits_pico),
+    SUM(input_tokens),
+    SUM(output_tokens),
+    SUM(priced_tokens),
+    SUM(byok_requests)
+FROM (
+    SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
+    FROM json_each(%(pieces)s)
+) AS pieces
+CROSS JOIN generations_dailykeyrollup AS stored
+    ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
+    AND stored.api_key_hash = pieces.piece_match
+GROUP BY strftime('%%Y-%%m-%%d 00:00:00', stored.bucket_start, '-6 days', 'weekday 1'), model, provider, endpoint, is_byok, api_key_hash
