@@ -52,7 +52,9 @@ from generate import RARE_WORD  # noqa: E402 (benchmarks/generate.py)
 
 from generations.analytics import dashboard as analytics  # noqa: E402
 from generations.analytics.filters import DashboardFilterForm  # noqa: E402
+from generations.analytics.models import RollupHistogram  # noqa: E402
 from generations.analytics.rollups import (  # noqa: E402
+    ROLLUP_TARGETS,
     rollup_percentiles,
     rollup_series,
     rollup_totals,
@@ -384,6 +386,14 @@ def print_rows(rows: list[Row], total: int, runs: int) -> None:
         print("| " + " | ".join(row) + " |")
 
 
+def rollup_rows() -> list[str]:
+    """Rows stored per rollup table (docs/rollup-grains.md weighs them against page times)."""
+    lines = ["| rollup table | rows |", "|---|---:|"]
+    for table in (*(table for table, _, _ in ROLLUP_TARGETS.values()), RollupHistogram):
+        lines.append(f"| {table._meta.db_table} | {table.objects.count():,} |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
@@ -401,7 +411,7 @@ def main() -> None:
         sample = Generation.objects.order_by("-occurred_at", "-id")[5000]
         print_rows(text_search_rows(client, args.runs, sample.model), total, args.runs)
         return
-    buckets = bucket_zone_table(client, args.runs)
+    buckets = [*bucket_zone_table(client, args.runs), "", *rollup_rows()]
     if args.buckets_only:
         print("\n".join(buckets))
         return

@@ -55,7 +55,7 @@ class RollupValuesFilter(admin.AllValuesFieldListFilter):
 
     def __init__(self, field, request, params, model, model_admin, field_path) -> None:
         super().__init__(field, request, params, model, model_admin, field_path)
-        self.lookup_choices = rollup_dimension_values(field.name)
+        self.lookup_choices = rollup_dimension_values([field.name])[field.name]
 
 
 class GenerationBodyInline(admin.StackedInline):

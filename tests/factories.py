@@ -26,16 +26,17 @@ def full_payload(generation_id: str = "chatcmpl-fr-7d41c0a2e9b84f61", **override
     return payload
 
 
-def let_go_zero_time_through(monkeypatch, *, generation_id: str | None = None) -> None:
-    """Make the client pass Go's zero time on as query_time (for one id, or every id), as a client
-    missing a range check would: for tests of what storing does with a value it cannot take."""
+def let_an_unstorable_time_through(monkeypatch, *, generation_id: str | None = None) -> None:
+    """Make the client pass the calendar's last minute on as query_time (for one id, or every id),
+    as a client missing a range check would: for tests of what storing does with a value it cannot
+    take (its rollup hour would end in the year 10000)."""
     fetch = FastRouterClient.get_generation
 
     def fetch_with_a_gap(self, fetched_id: str):
         details = fetch(self, fetched_id)
         if generation_id not in (None, fetched_id):
             return details
-        return dataclasses.replace(details, query_time=datetime(1, 1, 1, tzinfo=UTC))
+        return dataclasses.replace(details, query_time=datetime(9999, 12, 31, 23, 59, tzinfo=UTC))
 
     monkeypatch.setattr(FastRouterClient, "get_generation", fetch_with_a_gap)
 

@@ -128,7 +128,7 @@ def test_the_provider_filter_lists_the_providers_of_the_rollups(staff_client):
 
 def test_only_a_dimension_column_has_rollup_values():
     with pytest.raises(ValueError, match="cost_pico"):
-        rollup_dimension_values("cost_pico")
+        rollup_dimension_values(["cost_pico"])
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the planner's estimate is PostgreSQL's")

@@ -16,26 +16,28 @@ exactly; the list's "matching totals" use the same `totals_by`.
 
 import operator
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, fields, make_dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
-from django.db.models import Count, Max, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import QuerySet
 
 from generations.analytics.filters import DashboardFilters
-from generations.analytics.models import DailyKeyRollup
-from generations.analytics.rollups import MEASURES as ROLLUP_MEASURES
+from generations.analytics.measures import MEASURE_NAMES, MEASURES
 from generations.analytics.rollups import (
     rollup_bin_counts_by_kind,
+    rollup_dimension_values,
     rollup_series_measures,
     rollup_totals,
     rollups_cover,
+    rollups_version,
 )
+from generations.analytics.statements import DIMENSIONS as ROLLUP_DIMENSIONS
 from generations.body_search import BodySearch
 from generations.display import key_name
 from generations.models import Generation, KeyLabel
@@ -50,49 +52,20 @@ PICO = Decimal(1).scaleb(-12)
 DIMENSIONS = ["model", "provider", "is_byok"]
 
 
-MEASURE_PREFIX = "m_"  # keeps aggregate names apart from the column names they sum
-
-
-def _measures() -> dict:
-    """Totals field → aggregate over the source; the only place measures are defined."""
-    measures = {
-        "requests": Count("id"),
-        "priced_requests": Count("cost_pico"),
-        "cost_pico": Sum("cost_pico"),
-        "credits_pico": Sum("credits_used_pico"),
-        "input_tokens": Sum("input_tokens"),
-        "output_tokens": Sum("output_tokens"),
-        "priced_tokens": Sum(
-            Coalesce("input_tokens", Value(0)) + Coalesce("output_tokens", Value(0)),
-            filter=Q(cost_pico__isnull=False),
-        ),
-        "byok_requests": Count("id", filter=Q(is_byok=True)),
-    }
-    return {MEASURE_PREFIX + name: expression for name, expression in measures.items()}
-
-
 def exact(amount: Decimal) -> Decimal:
     """A quotient to the pico-unit, the precision money is stored with."""
     return amount.quantize(PICO).normalize()
 
 
-# Totals, cells and rows are made by the thousand per page and never changed after: plain (not
-# frozen) dataclasses, whose constructors cost a fifth of a frozen one's.
-@dataclass
-class Totals:
-    requests: int = 0
-    priced_requests: int = 0
-    cost_pico: int = 0
-    credits_pico: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    priced_tokens: int = 0
-    byok_requests: int = 0
+class _Figures:
+    """What Totals derives from its measures (figures that do not add up across groups)."""
 
-    @classmethod
-    def from_row(cls, row: dict) -> "Totals":
-        # PostgreSQL sums bigints as numeric (Decimal); SQLite as int. An empty sum is NULL.
-        return cls(**{f.name: int(row.get(MEASURE_PREFIX + f.name) or 0) for f in fields(cls)})
+    requests: int
+    priced_requests: int
+    cost_pico: int
+    credits_pico: int
+    priced_tokens: int
+    byok_requests: int
 
     @property
     def unknown_cost_requests(self) -> int:
@@ -118,6 +91,14 @@ class Totals:
     @property
     def byok_share(self) -> float | None:
         return self.byok_requests / self.requests if self.requests else None
+
+
+# The summed measures of a group: one int field per measure of `measures.MEASURES`, in its order
+# (0 for an empty group). Totals are made by the thousand per page and never changed after: a plain
+# (not frozen) dataclass, whose constructor costs a fifth of a frozen one's.
+Totals = make_dataclass(
+    "Totals", [(name, int, 0) for name in MEASURE_NAMES], bases=(_Figures,), namespace={"__module__": __name__}
+)
 
 
 TOTALS_FIELDS = tuple(f.name for f in fields(Totals))
@@ -200,55 +181,45 @@ def source_of(
     return Source(filters.start, filters.end, dimensions, prefix=prefix, raw=raw, body_search=body_search)
 
 
-def _sums(measures: list[int], is_byok: bool | None) -> Sums:
-    """A Totals' fields from rollup sums in `rollups.MEASURES` order, for rows of one BYOK flag."""
-    requests, cost_pico, cost_unknown, credits_pico, _, input_tokens, output_tokens, priced_tokens = measures
-    return (
-        requests,
-        requests - cost_unknown,
-        cost_pico,
-        credits_pico,
-        input_tokens,
-        output_tokens,
-        priced_tokens,
-        requests if is_byok is True else 0,
-    )
-
-
-def _with_byok(group_by: list[str]) -> list[str]:
-    # Rollups count BYOK requests by grouping on the flag (it is a rollup dimension).
-    return group_by if "is_byok" in group_by else [*group_by, "is_byok"]
+def _totals_of(generations: QuerySet, group_by: Sequence[str] = ()) -> list[dict]:
+    """`rollup_totals` over any set of generations, such as the matches of a text search, which
+    neither rollups nor a range read can answer: the same measures over the queryset's rows."""
+    if not set(group_by) <= set(ROLLUP_DIMENSIONS):  # only checked names reach the statement
+        raise ValueError(f"cannot group generations by {', '.join(group_by)}")
+    inner, params = generations.values("id").order_by().query.sql_with_params()
+    keys = "".join(f"{name}, " for name in group_by)
+    measures = ", ".join(measure.raw_sql for measure in MEASURES)
+    grouping = f" GROUP BY {', '.join(group_by)}" if group_by else ""
+    sql = f"SELECT {keys}{measures} FROM generations_generation WHERE id IN ({inner}){grouping}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    names = (*group_by, *MEASURE_NAMES)
+    # PostgreSQL sums bigints as numeric; an empty sum is NULL.
+    return [
+        {name: int(value or 0) if name in MEASURE_NAMES else value for name, value in zip(names, row, strict=True)}
+        for row in found
+    ]
 
 
 def totals_by(source: Source, group_by: list[str]) -> dict[tuple, Totals]:
-    if source.from_rollups:
-        rows = rollup_totals(source.start, source.end, source.dimensions, _with_byok(group_by))
-        grouped = _summed(
-            (tuple(row[name] for name in group_by), _sums([row[name] for name in ROLLUP_MEASURES], row["is_byok"]))
-            for row in rows
+    if source.body_search:
+        rows = _totals_of(source.rows(), group_by)
+    else:
+        rows = rollup_totals(
+            source.start, source.end, source.dimensions, group_by, raw=not source.from_rollups, id_prefix=source.prefix
         )
-        return grouped if group_by or grouped else {(): Totals()}
-    rows = source.rows()
-    if not group_by:
-        return {(): Totals.from_row(rows.aggregate(**_measures()))}
-    rows = rows.values(*group_by).annotate(**_measures()).order_by()
-    return {tuple(row[name] for name in group_by): Totals.from_row(row) for row in rows}
+    grouped = {tuple(row[name] for name in group_by): Totals(*(row[name] for name in TOTALS_FIELDS)) for row in rows}
+    return grouped if group_by or grouped else {(): Totals()}
 
 
 def series_by(source: Source, bucket: str, zone: str, split_by: list[str]) -> dict[tuple, Sums]:
     """Sums per (bucket start in UTC, *split values): a UTC instant, so the two 02:00 hours of a
     fall-back day stay two buckets. Charts sum them further (`rollup`) before making Totals."""
-    split = _with_byok(split_by)
     edges, measures = rollup_series_measures(
-        source.start, source.end, ZoneInfo(zone), bucket, source.dimensions, split, raw=source.raw
+        source.start, source.end, ZoneInfo(zone), bucket, source.dimensions, split_by, raw=source.raw
     )
-    byok = 1 + split.index("is_byok")
-    series: dict[tuple, Sums] = {}
-    for key, values in measures.items():
-        group, sums = (edges[key[0]], *key[1 : 1 + len(split_by)]), _sums(values, key[byok])
-        previous = series.get(group)  # a second BYOK flag, when BYOK is not a split of its own
-        series[group] = sums if previous is None else tuple(map(operator.add, previous, sums))
-    return series
+    return {(edges[key[0]], *key[1:]): tuple(values) for key, values in measures.items()}
 
 
 def bin_counts_by(
@@ -300,24 +271,12 @@ CHOICE_COLUMNS = ("model", "provider", "endpoint", "api_key_hash")
 
 
 def _dimension_values() -> dict[str, list[str]]:
-    """Every stored value of each filter column, from the daily key rollup (every value of every
-    stored generation, in tens of thousands of rows) instead of a DISTINCT over the generations.
-
-    Cached under the rollup's largest id: a recompute re-inserts rows with new ids, so any change
-    to the stored generations makes a new cache key (one index probe instead of four DISTINCTs).
-    """
-    version = DailyKeyRollup.objects.aggregate(last=Max("id"))["last"]
-    cache_key = f"analytics:dimension-values:{version}"
+    """Every stored value of each filter column, cached under the rollups' version (any change
+    to the stored generations makes a new cache key: one index probe instead of four DISTINCTs)."""
+    cache_key = f"analytics:dimension-values:{rollups_version()}"
     values = cache.get(cache_key)
     if values is None:
-        values = {
-            column: [
-                value
-                for value in DailyKeyRollup.objects.order_by(column).values_list(column, flat=True).distinct()
-                if value
-            ]
-            for column in CHOICE_COLUMNS
-        }
+        values = rollup_dimension_values(CHOICE_COLUMNS)
         cache.set(cache_key, values, timeout=3600)
     return values
 

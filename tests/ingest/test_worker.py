@@ -20,7 +20,7 @@ from generations.ingest import worker as worker_module
 from generations.ingest.models import LookupBatch, LookupRequest, WorkerStatus
 from generations.ingest.worker import STORE_DELAY_SECONDS, FetchWorker, RateLimiter, StoreBuffer, make_client
 from generations.models import Generation
-from tests.factories import FASTROUTER_URL, TEST_API_KEY, full_payload, let_go_zero_time_through
+from tests.factories import FASTROUTER_URL, TEST_API_KEY, full_payload, let_an_unstorable_time_through
 
 State = LookupRequest.State
 # A minute of the budget is BUDGET_MINUTE_SECONDS long (slack): at this rate its slots are one second apart.
@@ -427,7 +427,7 @@ def test_odd_answers_are_stored_with_the_odd_field_unknown_and_the_worker_carrie
 def test_an_answer_that_cannot_be_stored_fails_alone_and_the_worker_carries_on(http_mock, monkeypatch):
     # Batches of four: the bad answer spoils the first one, and later batches must still be stored.
     monkeypatch.setattr(worker_module, "STORE_BATCH", 4)
-    let_go_zero_time_through(monkeypatch, generation_id="gen-bad")
+    let_an_unstorable_time_through(monkeypatch, generation_id="gen-bad")
     good = [f"gen-good-{n}" for n in range(10)]
     _answer_by_id(http_mock, {gid: full_payload(gid) for gid in [*good, "gen-bad"]})
     worker = _run_worker([good[0], "gen-bad", *good[1:]])

@@ -4,7 +4,7 @@ from django.urls import reverse
 
 from generations.models import Generation, GenerationBody, KeyLabel
 from generations.selectors import BODY_DISPLAY_LIMIT
-from tests.factories import FASTROUTER_URL, full_payload, let_go_zero_time_through, make_generation
+from tests.factories import FASTROUTER_URL, full_payload, let_an_unstorable_time_through, make_generation
 
 pytestmark = pytest.mark.django_db
 
@@ -115,7 +115,7 @@ def test_refresh_the_database_refuses_leaves_the_record_untouched_and_says_why(
     user_client, fetched, http_mock, monkeypatch
 ):
     before = Generation.objects.values().get()
-    let_go_zero_time_through(monkeypatch)
+    let_an_unstorable_time_through(monkeypatch)
     http_mock.replace(responses.POST, FASTROUTER_URL, json=full_payload("chatcmpl-fr-1", model="openai/gpt-4o"))
     response = user_client.post(reverse("generation-detail", args=["chatcmpl-fr-1"]), follow=True)
     assert b"Refresh failed, the stored record is unchanged" in response.content

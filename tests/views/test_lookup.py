@@ -8,7 +8,13 @@ from django.urls import reverse
 from generations.fastrouter.client import FastRouterClient
 from generations.fastrouter.rate_budget import BUDGET_MINUTE_SECONDS, RateBudget
 from generations.models import Generation
-from tests.factories import FASTROUTER_URL, full_payload, let_go_zero_time_through, make_generation, minimal_payload
+from tests.factories import (
+    FASTROUTER_URL,
+    full_payload,
+    let_an_unstorable_time_through,
+    make_generation,
+    minimal_payload,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -196,7 +202,7 @@ def test_an_answer_with_out_of_range_values_is_stored_with_them_unknown(user_cli
 
 @pytest.mark.parametrize("htmx", [False, True])
 def test_an_answer_the_database_refuses_is_a_clear_message(user_client, http_mock, monkeypatch, htmx):
-    let_go_zero_time_through(monkeypatch)
+    let_an_unstorable_time_through(monkeypatch)
     http_mock.add(responses.POST, FASTROUTER_URL, json=full_payload("gen-odd"))
     extra = {"HX-Request": "true"} if htmx else {}
     response = user_client.post(reverse("lookup"), {"generation_id": "gen-odd"}, headers=extra)

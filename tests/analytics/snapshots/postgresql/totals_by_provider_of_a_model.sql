@@ -1,0 +1,96 @@
+SELECT piece_bucket, provider,
+    SUM(requests),
+    SUM(priced_requests),
+    SUM(cost_pico),
+    SUM(credits_pico),
+    SUM(input_tokens),
+    SUM(output_tokens),
+    SUM(priced_tokens),
+    SUM(byok_requests)
+FROM (
+SELECT pieces.piece_bucket, stored.provider,
+    COALESCE(COUNT(*), 0) AS requests,
+    COALESCE(COUNT(cost_pico), 0) AS priced_requests,
+    COALESCE(SUM(cost_pico), 0) AS cost_pico,
+    COALESCE(SUM(credits_used_pico), 0) AS credits_pico,
+    COALESCE(SUM(input_tokens), 0) AS input_tokens,
+    COALESCE(SUM(output_tokens), 0) AS output_tokens,
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0) AS priced_tokens,
+    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0) AS byok_requests
+FROM unnest(
+    %(pieces_0_starts)s::timestamptz[], %(pieces_0_ends)s::timestamptz[], %(pieces_0_buckets)s::int[],
+    %(pieces_0_matches)s::text[], %(pieces_0_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
+CROSS JOIN LATERAL (
+    SELECT * FROM generations_generation AS stored
+    WHERE stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
+    AND stored.model = ANY(%(model)s)
+    AND (stored.is_byok = ANY(%(is_byok)s) OR stored.is_byok IS NULL)
+    OFFSET 0
+) AS stored
+GROUP BY pieces.piece_bucket, stored.provider
+UNION ALL
+SELECT pieces.piece_bucket, stored.provider,
+    stored.requests * pieces.piece_sign AS requests,
+    stored.priced_requests * pieces.piece_sign AS priced_requests,
+    stored.cost_pico * pieces.piece_sign AS cost_pico,
+    stored.credits_pico * pieces.piece_sign AS credits_pico,
+    stored.input_tokens * pieces.piece_sign AS input_tokens,
+    stored.output_tokens * pieces.piece_sign AS output_tokens,
+    stored.priced_tokens * pieces.piece_sign AS priced_tokens,
+    stored.byok_requests * pieces.piece_sign AS byok_requests
+FROM unnest(
+    %(pieces_1_starts)s::timestamptz[], %(pieces_1_ends)s::timestamptz[], %(pieces_1_buckets)s::int[],
+    %(pieces_1_matches)s::text[], %(pieces_1_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
+CROSS JOIN LATERAL (
+    SELECT * FROM generations_quarterhourrollup AS stored
+    WHERE stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
+    AND stored.model = ANY(%(model)s)
+    AND (stored.is_byok = ANY(%(is_byok)s) OR stored.is_byok IS NULL)
+    OFFSET 0
+) AS stored
+UNION ALL
+SELECT pieces.piece_bucket, stored.provider,
+    stored.requests * pieces.piece_sign AS requests,
+    stored.priced_requests * pieces.piece_sign AS priced_requests,
+    stored.cost_pico * pieces.piece_sign AS cost_pico,
+    stored.credits_pico * pieces.piece_sign AS credits_pico,
+    stored.input_tokens * pieces.piece_sign AS input_tokens,
+    stored.output_tokens * pieces.piece_sign AS output_tokens,
+    stored.priced_tokens * pieces.piece_sign AS priced_tokens,
+    stored.byok_requests * pieces.piece_sign AS byok_requests
+FROM unnest(
+    %(pieces_2_starts)s::timestamptz[], %(pieces_2_ends)s::timestamptz[], %(pieces_2_buckets)s::int[],
+    %(pieces_2_matches)s::text[], %(pieces_2_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
+CROSS JOIN LATERAL (
+    SELECT * FROM generations_hourlyrollup AS stored
+    WHERE stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
+    AND stored.model = ANY(%(model)s)
+    AND (stored.is_byok = ANY(%(is_byok)s) OR stored.is_byok IS NULL)
+    OFFSET 0
+) AS stored
+UNION ALL
+SELECT pieces.piece_bucket, stored.provider,
+    stored.requests * pieces.piece_sign AS requests,
+    stored.priced_requests * pieces.piece_sign AS priced_requests,
+    stored.cost_pico * pieces.piece_sign AS cost_pico,
+    stored.credits_pico * pieces.piece_sign AS credits_pico,
+    stored.input_tokens * pieces.piece_sign AS input_tokens,
+    stored.output_tokens * pieces.piece_sign AS output_tokens,
+    stored.priced_tokens * pieces.piece_sign AS priced_tokens,
+    stored.byok_requests * pieces.piece_sign AS byok_requests
+FROM unnest(
+    %(pieces_3_starts)s::timestamptz[], %(pieces_3_ends)s::timestamptz[], %(pieces_3_buckets)s::int[],
+    %(pieces_3_matches)s::text[], %(pieces_3_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
+CROSS JOIN LATERAL (
+    SELECT * FROM generations_dailyrollup AS stored
+    WHERE stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
+    AND stored.model = ANY(%(model)s)
+    AND (stored.is_byok = ANY(%(is_byok)s) OR stored.is_byok IS NULL)
+    OFFSET 0
+) AS stored
+) AS parts
+GROUP BY piece_bucket, provider

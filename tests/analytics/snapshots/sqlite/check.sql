@@ -1,0 +1,264 @@
+SELECT MIN("generations_generation"."occurred_at") AS "first", MAX("generations_generation"."occurred_at") AS "last" FROM "generations_generation"
+
+SELECT MIN("generations_hourlyrollup"."bucket_start") AS "first", MAX("generations_hourlyrollup"."bucket_start") AS "last" FROM "generations_hourlyrollup"
+
+SELECT MIN("generations_quarterhourrollup"."bucket_start") AS "first", MAX("generations_quarterhourrollup"."bucket_start") AS "last" FROM "generations_quarterhourrollup"
+
+SELECT MIN("generations_dailyrollup"."bucket_start") AS "first", MAX("generations_dailyrollup"."bucket_start") AS "last" FROM "generations_dailyrollup"
+
+SELECT MIN("generations_hourlykeyrollup"."bucket_start") AS "first", MAX("generations_hourlykeyrollup"."bucket_start") AS "last" FROM "generations_hourlykeyrollup"
+
+SELECT MIN("generations_dailykeyrollup"."bucket_start") AS "first", MAX("generations_dailykeyrollup"."bucket_start") AS "last" FROM "generations_dailykeyrollup"
+
+SELECT MIN("generations_weeklykeyrollup"."bucket_start") AS "first", MAX("generations_weeklykeyrollup"."bucket_start") AS "last" FROM "generations_weeklykeyrollup"
+
+SELECT MIN("generations_rolluphistogram"."bucket_start") AS "first", MAX("generations_rolluphistogram"."bucket_start") AS "last" FROM "generations_rolluphistogram"
+
+SELECT strftime('%%Y-%%m-%%d %%H:00:00', stored.occurred_at) AS bucket_start, model, provider, endpoint, is_byok,
+    COALESCE(COUNT(*), 0),
+    COALESCE(COUNT(cost_pico), 0),
+    COALESCE(SUM(cost_pico), 0),
+    COALESCE(SUM(credits_used_pico), 0),
+    COALESCE(SUM(input_tokens), 0),
+    COALESCE(SUM(output_tokens), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
+    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
+FROM (
+    SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
+    FROM json_each(%(pieces)s)
+) AS pieces
+CROSS JOIN generations_generation AS stored
+    ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
+GROUP BY strftime('%%Y-%%m-%%d %%H:00:00', stored.occurred_at), model, provider, endpoint, is_byok
+
+SELECT strftime('%%Y-%%m-%%d %%H:00:00', stored.bucket_start) AS bucket_start, model, provider, endpoint, is_byok, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests
+FROM generations_hourlyrollup AS stored
+WHERE stored.bucket_start >= %(start)s AND stored.bucket_start < %(end)s
+
+SELECT strftime('%%Y-%%m-%%d %%H:', stored.occurred_at) || printf('%%02d', CAST(strftime('%%M', stored.occurred_at) AS INTEGER) / 15 * 15) || ':00' AS bucket_start, model, provider, endpoint, is_byok,
+    COALESCE(COUNT(*), 0),
+    COALESCE(COUNT(cost_pico), 0),
+    COALESCE(SUM(cost_pico), 0),
+    COALESCE(SUM(credits_used_pico), 0),
+    COALESCE(SUM(input_tokens), 0),
+    COALESCE(SUM(output_tokens), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
+    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
+FROM (
+    SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
+    FROM json_each(%(pieces)s)
+) AS pieces
+CROSS JOIN generations_generation AS stored
+    ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
+GROUP BY strftime('%%Y-%%m-%%d %%H:', stored.occurred_at) || printf('%%02d', CAST(strftime('%%M', stored.occurred_at) AS INTEGER) / 15 * 15) || ':00', model, provider, endpoint, is_byok
+
+SELECT strftime('%%Y-%%m-%%d %%H:', stored.bucket_start) || printf('%%02d', CAST(strftime('%%M', stored.bucket_start) AS INTEGER) / 15 * 15) || ':00' AS bucket_start, model, provider, endpoint, is_byok, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests
+FROM generations_quarterhourrollup AS stored
+WHERE stored.bucket_start >= %(start)s AND stored.bucket_start < %(end)s
+
+SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at) AS bucket_start, model, provider, endpoint, is_byok,
+    COALESCE(COUNT(*), 0),
+    COALESCE(COUNT(cost_pico), 0),
+    COALESCE(SUM(cost_pico), 0),
+    COALESCE(SUM(credits_used_pico), 0),
+    COALESCE(SUM(input_tokens), 0),
+    COALESCE(SUM(output_tokens), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
+    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
+FROM (
+    SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
+    FROM json_each(%(pieces)s)
+) AS pieces
+CROSS JOIN generations_generation AS stored
+    ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
+GROUP BY strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at), model, provider, endpoint, is_byok
+
+SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.bucket_start) AS bucket_start, model, provider, endpoint, is_byok, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests
+FROM generations_dailyrollup AS stored
+WHERE stored.bucket_start >= %(start)s AND stored.bucket_start < %(end)s
+
+SELECT strftime('%%Y-%%m-%%d %%H:00:00', stored.occurred_at) AS bucket_start, model, provider, endpoint, is_byok, api_key_hash,
+    COALESCE(COUNT(*), 0),
+    COALESCE(COUNT(cost_pico), 0),
+    COALESCE(SUM(cost_pico), 0),
+    COALESCE(SUM(credits_used_pico), 0),
+    COALESCE(SUM(input_tokens), 0),
+    COALESCE(SUM(output_tokens), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
+    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
+FROM (
+    SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
+    FROM json_each(%(pieces)s)
+) AS pieces
+CROSS JOIN generations_generation AS stored
+    ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
+GROUP BY strftime('%%Y-%%m-%%d %%H:00:00', stored.occurred_at), model, provider, endpoint, is_byok, api_key_hash
+
+SELECT strftime('%%Y-%%m-%%d %%H:00:00', stored.bucket_start) AS bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests
+FROM generations_hourlykeyrollup AS stored
+WHERE stored.bucket_start >= %(start)s AND stored.bucket_start < %(end)s
+
+SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at) AS bucket_start, model, provider, endpoint, is_byok, api_key_hash,
+    COALESCE(COUNT(*), 0),
+    COALESCE(COUNT(cost_pico), 0),
+    COALESCE(SUM(cost_pico), 0),
+    COALESCE(SUM(credits_used_pico), 0),
+    COALESCE(SUM(input_tokens), 0),
+    COALESCE(SUM(output_tokens), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
+    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
+FROM (
+    SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
+    FROM json_each(%(pieces)s)
+) AS pieces
+CROSS JOIN generations_generation AS stored
+    ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
+GROUP BY strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at), model, provider, endpoint, is_byok, api_key_hash
+
+SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.bucket_start) AS bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests
+FROM generations_dailykeyrollup AS stored
+WHERE stored.bucket_start >= %(start)s AND stored.bucket_start < %(end)s
+
+SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at, '-6 days', 'weekday 1') AS bucket_start, model, provider, endpoint, is_byok, api_key_hash,
+    COALESCE(COUNT(*), 0),
+    COALESCE(COUNT(cost_pico), 0),
+    COALESCE(SUM(cost_pico), 0),
+    COALESCE(SUM(credits_used_pico), 0),
+    COALESCE(SUM(input_tokens), 0),
+    COALESCE(SUM(output_tokens), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
+    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
+FROM (
+    SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
+    FROM json_each(%(pieces)s)
+) AS pieces
+CROSS JOIN generations_generation AS stored
+    ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
+GROUP BY strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at, '-6 days', 'weekday 1'), model, provider, endpoint, is_byok, api_key_hash
+
+SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.bucket_start, '-6 days', 'weekday 1') AS bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests
+FROM generations_weeklykeyrollup AS stored
+WHERE stored.bucket_start >= %(start)s AND stored.bucket_start < %(end)s
+
+SELECT strftime('%%Y-%%m-%%d %%H:00:00', stored.occurred_at) AS bucket_start, '', stored.model, stored.provider, stored.latency_bin, COUNT(*)
+FROM (
+    SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
+    FROM json_each(%(pieces)s)
+) AS pieces
+CROSS JOIN generations_generation AS stored
+    ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
+    AND stored.latency_bin IS NOT NULL
+GROUP BY strftime('%%Y-%%m-%%d %%H:00:00', stored.occurred_at), stored.model, stored.provider, stored.latency_bin
+
+SELECT strftime('%%Y-%%m-%%d %%H:00:00', stored.occurred_at) AS bucket_start, '', stored.model, stored.provider, stored.throughput_bin, COUNT(*)
+FROM (
+    SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
+    FROM json_each(%(pieces)s)
+) AS pieces
+CROSS JOIN generations_generation AS stored
+    ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
+    AND stored.throughput_bin IS NOT NULL
+GROUP BY strftime('%%Y-%%m-%%d %%H:00:00', stored.occurred_at), stored.model, stored.provider, stored.throughput_bin
+
+SELECT strftime('%%Y-%%m-%%d %%H:00:00', stored.bucket_start) AS bucket_start, stored.api_key_hash, stored.model, stored.provider, stored.kind,
+       stored.low, stored.counts
+FROM (
+    SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
+    FROM json_each(%(pieces)s)
+) AS pieces
+CROSS JOIN generations_rolluphistogram AS stored
+    ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
+    AND stored.grain = %(grain)s
+    AND stored.kind IN (SELECT value FROM json_each(%(kind)s))
+
+SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at) AS bucket_start, '', stored.model, stored.provider, stored.latency_bin, COUNT(*)
+FROM (
+    SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
+    FROM json_each(%(pieces)s)
+) AS pieces
+CROSS JOIN generations_generation AS stored
+    ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
+    AND stored.latency_bin IS NOT NULL
+GROUP BY strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at), stored.model, stored.provider, stored.latency_bin
+
+SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at) AS bucket_start, '', stored.model, stored.provider, stored.throughput_bin, COUNT(*)
+FROM (
+    SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
+    FROM json_each(%(pieces)s)
+) AS pieces
+CROSS JOIN generations_generation AS stored
+    ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
+    AND stored.throughput_bin IS NOT NULL
+GROUP BY strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at), stored.model, stored.provider, stored.throughput_bin
+
+SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.bucket_start) AS bucket_start, stored.api_key_hash, stored.model, stored.provider, stored.kind,
+       stored.low, stored.counts
+FROM (
+    SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
+    FROM json_each(%(pieces)s)
+) AS pieces
+CROSS JOIN generations_rolluphistogram AS stored
+    ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
+    AND stored.grain = %(grain)s
+    AND stored.kind IN (SELECT value FROM json_each(%(kind)s))
+
+SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at) AS bucket_start, stored.api_key_hash, stored.model, stored.provider, stored.latency_bin, COUNT(*)
+FROM (
+    SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
+    FROM json_each(%(pieces)s)
+) AS pieces
+CROSS JOIN generations_generation AS stored
+    ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
+    AND stored.latency_bin IS NOT NULL
+GROUP BY strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at), stored.api_key_hash, stored.model, stored.provider, stored.latency_bin
+
+SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at) AS bucket_start, stored.api_key_hash, stored.model, stored.provider, stored.throughput_bin, COUNT(*)
+FROM (
+    SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
+    FROM json_each(%(pieces)s)
+) AS pieces
+CROSS JOIN generations_generation AS stored
+    ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
+    AND stored.throughput_bin IS NOT NULL
+GROUP BY strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at), stored.api_key_hash, stored.model, stored.provider, stored.throughput_bin
+
+SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.bucket_start) AS bucket_start, stored.api_key_hash, stored.model, stored.provider, stored.kind,
+       stored.low, stored.counts
+FROM (
+    SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
+           json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
+           json_extract(value, '$[4]') AS piece_sign
+    FROM json_each(%(pieces)s)
+) AS pieces
+CROSS JOIN generations_rolluphistogram AS stored
+    ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
+    AND stored.grain = %(grain)s
+    AND stored.kind IN (SELECT value FROM json_each(%(kind)s))

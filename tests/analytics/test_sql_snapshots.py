@@ -1,0 +1,82 @@
+"""The exact SQL text of representative rollup reads and writes, kept in tests/analytics/snapshots/
+so a change to a statement shows in review as a diff of plain SQL.
+
+After a deliberate change, rewrite the snapshots and read their diff:
+
+    UPDATE_SQL_SNAPSHOTS=1 pytest tests/analytics/test_sql_snapshots.py
+    UPDATE_SQL_SNAPSHOTS=1 DATABASE_URL=postgres://… pytest tests/analytics/test_sql_snapshots.py
+"""
+
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+
+from generations.analytics.rollups import (
+    Touch,
+    rollup_bin_counts_by_kind,
+    rollup_series,
+    rollup_totals,
+    rollups_check,
+    rollups_recompute,
+)
+from tests.factories import make_generation
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+# Minutes past the hour at both ends: every grain of the keyless tables and raw rows are read.
+START = datetime(2025, 10, 19, 22, 40, tzinfo=UTC)
+END = datetime(2025, 10, 24, 1, 50, tzinfo=UTC)
+
+
+def statements_of(action) -> str:
+    """Every statement `action` sends, without transaction control, each ended by a blank line."""
+    sent = []
+
+    def capture(execute, sql, params, many, context):
+        if not sql.lstrip().startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")):
+            sent.append(sql.strip() + "\n")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        action()
+    return "\n".join(sent)
+
+
+CASES = {
+    "totals_by_provider_of_a_model": lambda: rollup_totals(
+        START, END, {"model": "openai/gpt-4o", "is_byok": [True, None]}, ("provider",)
+    ),
+    "totals_per_key_of_an_id_prefix": lambda: rollup_totals(START, END, {}, ("api_key_hash",), id_prefix="gen_1"),
+    "series_by_model_kathmandu_hours": lambda: rollup_series(
+        START, END, ZoneInfo("Asia/Kathmandu"), "hour", {}, ("model",)
+    ),
+    "series_by_byok_berlin_days": lambda: rollup_series(START, END, ZoneInfo("Europe/Berlin"), "day", {}, ("is_byok",)),
+    "bins_by_model_of_a_key": lambda: rollup_bin_counts_by_kind(START, END, {"api_key_hash": ["k1", "k2"]}, ("model",)),
+    "bins_by_model_with_raw_edges": lambda: rollup_bin_counts_by_kind(START, END, {}, ("model",)),
+    "recompute_one_generation": lambda: rollups_recompute([Touch(START, "openai/gpt-4o", "sha256:k1")]),
+    "check": lambda: rollups_check(start=START, end=START + timedelta(days=1)),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_statements_match_their_snapshot(db, case):
+    make_generation("gen-1", occurred_at=START + timedelta(hours=1))
+    sql = statements_of(CASES[case])
+    path = SNAPSHOTS / connection.vendor / f"{case}.sql"
+    if os.environ.get("UPDATE_SQL_SNAPSHOTS"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(sql)
+    assert path.exists(), f"no snapshot {path}: run with UPDATE_SQL_SNAPSHOTS=1 and review it"
+    assert sql == path.read_text(), f"{case}: the SQL differs from {path} (UPDATE_SQL_SNAPSHOTS=1 rewrites it)"
+
+
+def test_the_statement_text_does_not_grow_with_the_number_of_buckets(db):
+    def series(days: int) -> str:
+        return statements_of(
+            lambda: rollup_series(START, START + timedelta(days=days), ZoneInfo("Asia/Kathmandu"), "hour")
+        )
+
+    assert series(1) == series(60)
