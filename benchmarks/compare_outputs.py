@@ -28,6 +28,7 @@ exits 1 when anything differs, 0 when every response is identical.
 
 import argparse
 import difflib
+import importlib
 import json
 import os
 import re
@@ -115,13 +116,23 @@ def dst_changes(zone: str, first: date, last: date) -> list[date]:
     return [later.date() for earlier, later in pairwise(noon) if earlier.utcoffset() != later.utcoffset()]
 
 
+def _first_module(*names: str):
+    for name in names:
+        try:
+            return importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+    raise ModuleNotFoundError(names[-1])
+
+
 def plan() -> dict:
     """The URLs to fetch, from the data: run once, in the before checkout, and shared by both."""
     setup_django()
-    from generations.filters import SORTS
-
-    from generations.analytics import CHARTS
     from generations.models import Generation
+
+    # The plan runs in the before checkout, which may predate the package layout (issue 12).
+    sorts = _first_module("generations.analytics.filters", "generations.filters").SORTS
+    charts = _first_module("generations.analytics.dashboard", "generations.analytics").CHARTS
 
     newest_first = Generation.objects.order_by("-occurred_at", "-id")
     newest, oldest = newest_first.first(), Generation.objects.order_by("occurred_at", "id").first()
@@ -180,7 +191,7 @@ def plan() -> dict:
     add("/dashboard/?" + dashboard_query("custom", (last_day, last_day - timedelta(days=1))), expect=400)
     add("/dashboard/?" + dashboard_query("30d", month, tz="UTC"), htmx=True)
 
-    for slug in CHARTS:
+    for slug in charts:
         for range_name, bucket, zone, chosen in (
             ("30d", "", "UTC", {}),
             ("7d", "hour", "Asia/Kathmandu", {}),
@@ -194,7 +205,7 @@ def plan() -> dict:
     add("/dashboard/table/cost-over-time.csv?range=custom&start=2026-01-01", expect=400)
 
     add("/generations/", follow_next=True)
-    for sort in SORTS:
+    for sort in sorts:
         for sign in ("-", ""):
             add("/generations/?" + dashboard_query("7d", month, sort=sign + sort, tz="UTC"), follow_next=True)
     for chosen in filters[:7]:
