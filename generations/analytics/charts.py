@@ -4,6 +4,7 @@ Chart.js payload, built from `queries` results; colours and drill-down links liv
 
 import hashlib
 import itertools
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -65,16 +66,25 @@ def _bucket_dates(start: datetime, bucket: str) -> tuple[date, date]:
 
 
 def _bucket_label(start: datetime, bucket: str) -> str:
-    """`start` is local; an hour that happens twice (a fall-back day) is told apart by its zone's
-    abbreviation: "02:00 CEST", then "02:00 CET"."""
+    """`start` is local."""
     if bucket == "hour":
-        repeated = start.replace(fold=1 - start.fold).utcoffset() != start.utcoffset()
-        return start.strftime("%a %d %b %H:00 %Z" if repeated else "%a %d %b %H:00")
+        return start.strftime("%a %d %b %H:00")
     if bucket == "day":
         return start.strftime("%a %d %b %Y")
     if bucket == "week":
         return f"Week of {start:%d %b %Y}"
     return start.strftime("%b %Y")
+
+
+def _bucket_labels(starts: list[datetime], bucket: str) -> list[str]:
+    """`starts` are local; an hour shown twice (a fall-back night: "02:00 CEST", then "02:00 CET";
+    Chatham's and Lord Howe's changes off the hour too) is told apart by its zone's abbreviation."""
+    labels = [_bucket_label(start, bucket) for start in starts]
+    shown = Counter(labels)
+    return [
+        f"{label} {start:%Z}" if bucket == "hour" and shown[label] > 1 else label
+        for label, start in zip(labels, starts, strict=True)
+    ]
 
 
 def colour(name: str) -> str:
@@ -303,7 +313,7 @@ def time_axis(filters: DashboardFilters, links: Links, *, now: datetime) -> Time
     return TimeAxis(
         heading=f"{filters.bucket.title()} ({filters.zone})",
         starts=starts,
-        labels=[_bucket_label(local, filters.bucket) for local in local_starts],
+        labels=_bucket_labels(local_starts, filters.bucket),
         links=bucket_links,
         partial=running[0] if running else None,
     )

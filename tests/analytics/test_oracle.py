@@ -670,3 +670,11 @@ def test_hourly_buckets_follow_the_local_clock_across_any_dst_change(staff_clien
     hours = requests_by_hour(staff_client, zone, day)
     assert hours.get(hour) == 1, hours
     assert sum(hours.values()) == 1
+
+
+def test_both_hours_of_an_off_the_hour_fall_back_carry_their_zone(staff_client):
+    """Chatham goes back from 03:45 to 02:45: both "02:00" buckets are labelled, as Berlin's are."""
+    store_at(utc(2025, 4, 5, 12, 50), utc(2025, 4, 5, 14, 5))  # 02:35 +1345 and 02:50 +1245
+    hours = requests_by_hour(staff_client, "Pacific/Chatham", date(2025, 4, 6))
+    assert hours["Sun 06 Apr 02:00 +1345"] == 1
+    assert hours["Sun 06 Apr 02:00 +1245"] == 1
