@@ -18,11 +18,24 @@ def default_thresholds() -> list[int]:
     return list(DEFAULT_THRESHOLDS)
 
 
-class Channel(models.Model):
+class NamedByConfig(models.Model):
+    """A channel or a budget: budgets.toml and the pages know each by its name, so a name is one row."""
+
+    name = models.CharField(max_length=100, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Channel(NamedByConfig):
     WEBHOOK, SLACK, EMAIL = "webhook", "slack", "email"
     KINDS = [(WEBHOOK, "Webhook (signed JSON POST)"), (SLACK, "Slack incoming webhook"), (EMAIL, "Email")]
 
-    name = models.CharField(max_length=100, unique=True)
     kind = models.CharField(max_length=10, choices=KINDS)
     # A URL may carry a token (every Slack webhook URL does): then name the variable holding it in
     # `url_env` instead. Pages only ever show a URL's scheme and host.
@@ -30,13 +43,6 @@ class Channel(models.Model):
     url_env = models.CharField(max_length=100, blank=True)
     recipients = models.JSONField(default=list, blank=True)  # email addresses
     secret_env = models.CharField(max_length=100, blank=True)  # the webhook's HMAC secret
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
 
     @property
     def shown_target(self) -> str:
@@ -49,12 +55,11 @@ class Channel(models.Model):
         return f"{parts.scheme}://{parts.hostname}/…"
 
 
-class Budget(models.Model):
+class Budget(NamedByConfig):
     SCOPE_KINDS = ("all", "team", "key", "model", "provider")
     MONTH, WEEK, DAY, ROLLING30 = "month", "week", "day", "rolling30"
     PERIODS = [(MONTH, "Calendar month"), (WEEK, "Week (from Monday)"), (DAY, "Day"), (ROLLING30, "Rolling 30 days")]
 
-    name = models.CharField(max_length=100, unique=True)
     scope_kind = models.CharField(max_length=10, choices=[(kind, kind) for kind in SCOPE_KINDS], default="all")
     scope_value = models.CharField(max_length=200, blank=True)  # empty for "all"
     amount_pico = models.BigIntegerField()
@@ -63,13 +68,6 @@ class Budget(models.Model):
     thresholds = models.JSONField(default=default_thresholds)  # percentages, ascending
     notify_reset = models.BooleanField(default=False)
     channels = models.ManyToManyField(Channel, blank=True, related_name="budgets")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
 
     @property
     def amount(self) -> Decimal:

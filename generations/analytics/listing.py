@@ -21,8 +21,8 @@ from generations.display import key_name
 from generations.models import Generation
 from generations.money import from_pico
 
-LIST_COLUMNS = [
-    "id",
+# What a CSV row is built from, in its order: generation_export_rows unpacks them so.
+EXPORT_COLUMNS = [
     "generation_id",
     "occurred_at",
     "model",
@@ -31,11 +31,14 @@ LIST_COLUMNS = [
     "endpoint",
     "is_byok",
     "cost_pico",
+    "credits_used_pico",
     "input_tokens",
     "output_tokens",
     "latency_ms",
     "output_tokens_per_second",
 ]
+# The list page shows the same but the credits, and needs the row id for its cursor.
+LIST_COLUMNS = ["id", *(column for column in EXPORT_COLUMNS if column != "credits_used_pico")]
 
 
 @dataclass(frozen=True)
@@ -131,23 +134,6 @@ EXPORT_HEADER = [
     "byok",
     "cost_usd",
     "credits_used",
-    "input_tokens",
-    "output_tokens",
-    "latency_ms",
-    "output_tokens_per_second",
-]
-
-
-EXPORT_COLUMNS = [
-    "generation_id",
-    "occurred_at",
-    "model",
-    "provider",
-    "api_key_hash",
-    "endpoint",
-    "is_byok",
-    "cost_pico",
-    "credits_used_pico",
     "input_tokens",
     "output_tokens",
     "latency_ms",

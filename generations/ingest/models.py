@@ -104,10 +104,11 @@ class LookupRequest(models.Model):
         return self.first_seen_at + timedelta(seconds=settings.FASTROUTER_NOT_FOUND_GRACE_SECONDS)
 
 
-class IngestToken(models.Model):
-    """A per-integration bearer token for POST /api/ingest. Only its SHA-256 is stored."""
+class BearerToken(models.Model):
+    """What every bearer-token kind stores (see generations/ingest/tokens.py); each kind is its own
+    table, so a token of one scope is never found for another, and its own `name` field, whose help
+    text says who uses that kind. Only the SHA-256 is stored."""
 
-    name = models.CharField(max_length=100, help_text="Which application or integration uses it.")
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     prefix = models.CharField(max_length=16, editable=False, help_text="The token's first characters, to recognise it.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
@@ -116,10 +117,17 @@ class IngestToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        abstract = True
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class IngestToken(BearerToken):
+    """A per-integration bearer token for POST /api/ingest."""
+
+    name = models.CharField(max_length=100, help_text="Which application or integration uses it.")
 
 
 class WorkerStatus(models.Model):

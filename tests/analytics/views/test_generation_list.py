@@ -100,6 +100,7 @@ def test_bad_list_filters_are_a_400_with_a_message(user_client, query):
     response = user_client.get(f"/generations/?{query}")
     assert response.status_code == 400
     assert "These filters cannot be used" in response.content.decode()
+    assert '<a href="/generations/">Back to the default list</a>' in response.content.decode()
     assert user_client.get(f"/generations/export.csv?{query}").status_code == 400
 
 
