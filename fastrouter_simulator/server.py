@@ -5,6 +5,9 @@ Framework-free on purpose: tests, benchmarks and the ``fastrouter_simulator`` ma
 command all drive it without Django. Payloads are derived from a hash of the generation id,
 so the same id always describes the same generation; faults come from a separately seeded
 RNG so a run with a given ``seed`` misbehaves the same way every time.
+
+Over 600 lines on purpose: one fake server, dev and test only, whose payload, catalogue and fault
+rules read best side by side.
 """
 
 from __future__ import annotations
