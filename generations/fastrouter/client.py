@@ -182,35 +182,18 @@ class FastRouterClient:
             if self._take_slot is not None:
                 self._wait_for_slot(last_error)
                 remaining = give_up_at - self._clock()
-            try:
-                response = self.session.request(
-                    method,
-                    url,
-                    json=json_body,
-                    headers=headers,
-                    # Never let one attempt outlive the overall deadline.
-                    timeout=max(0.001, min(self.timeout, remaining)),
-                    # A redirect could carry the key elsewhere; treat it as an error instead.
-                    allow_redirects=False,
-                )
-            except requests.exceptions.Timeout as exc:
-                last_error = UpstreamUnavailable("FastRouter did not answer in time; try again later.")
-                reason = type(exc).__name__
-                delay = self._backoff(attempt)
-            except requests.exceptions.ConnectionError as exc:
-                last_error = UpstreamUnavailable()
-                reason = type(exc).__name__
-                delay = self._backoff(attempt)
-            except requests.exceptions.RequestException as exc:
-                # Invalid URL and the like: retrying will not help.
-                last_error = UpstreamUnavailable("FastRouter could not be contacted; check FASTROUTER_BASE_URL.")
-                reason = type(exc).__name__
-                delay = None
-            else:
-                if 200 <= response.status_code <= 299:
-                    return parse(_body_text(response))
-                last_error, delay = self._refusal(response, attempt, refusals)
-                reason = f"HTTP {response.status_code}"
+            response, last_error, reason, delay = self._attempt(
+                method,
+                url,
+                json_body=json_body,
+                headers=headers,
+                # Never let one attempt outlive the overall deadline.
+                timeout=max(0.001, min(self.timeout, remaining)),
+                attempt=attempt,
+                refusals=refusals,
+            )
+            if response is not None:
+                return parse(_body_text(response))
             attempts_made = attempt + 1
             if delay is None:
                 # Raised outside the except block so no requests exception (which
@@ -243,6 +226,43 @@ class FastRouterClient:
             type(last_error).__name__,
         )
         raise last_error
+
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        *,
+        json_body: dict | None,
+        headers: dict[str, str],
+        timeout: float,
+        attempt: int,
+        refusals: dict[int, type[FastRouterError]],
+    ) -> tuple[requests.Response | None, FastRouterError | None, str, float | None]:
+        """One request: (a successful response, or None with its error, the reason for the log and
+        the delay before a retry: None when retrying cannot help)."""
+        try:
+            response = self.session.request(
+                method,
+                url,
+                json=json_body,
+                headers=headers,
+                timeout=timeout,
+                # A redirect could carry the key elsewhere; treat it as an error instead.
+                allow_redirects=False,
+            )
+        except requests.exceptions.Timeout as exc:
+            error = UpstreamUnavailable("FastRouter did not answer in time; try again later.")
+            return None, error, type(exc).__name__, self._backoff(attempt)
+        except requests.exceptions.ConnectionError as exc:
+            return None, UpstreamUnavailable(), type(exc).__name__, self._backoff(attempt)
+        except requests.exceptions.RequestException as exc:
+            # Invalid URL and the like: retrying will not help.
+            error = UpstreamUnavailable("FastRouter could not be contacted; check FASTROUTER_BASE_URL.")
+            return None, error, type(exc).__name__, None
+        if 200 <= response.status_code <= 299:
+            return response, None, "", None
+        error, delay = self._refusal(response, attempt, refusals)
+        return None, error, f"HTTP {response.status_code}", delay
 
     def _check_configured(self) -> None:
         if not self._api_key:
