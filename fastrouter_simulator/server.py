@@ -358,20 +358,7 @@ def generation_payload(generation_id: str, *, now: datetime, extra_fields: bool 
     anchor = _anchor(now)
     rng = random.Random(int.from_bytes(hashlib.sha256(generation_id.encode()).digest()[:8]))
 
-    endpoint = _weighted(rng, ENDPOINTS, _ENDPOINT_WEIGHTS)
-    if endpoint == "/v1/embeddings":
-        model = EMBEDDING_MODEL
-    else:
-        model = _weighted(rng, CHAT_MODELS, tuple(m.weight for m in CHAT_MODELS))
-    input_tokens = _log_normal_int(rng, 600, 1.0, 50, 8000)
-    max_tokens = rng.choice((256, 512, 1024, 2048))
-    output_tokens = _log_normal_int(rng, 220, 0.9, 5, 2000)
-    finish_reason = "stop"
-    if output_tokens >= max_tokens:
-        output_tokens, finish_reason = max_tokens, "length"
-    if model is EMBEDDING_MODEL:
-        output_tokens = 0
-    total_tokens = input_tokens + output_tokens
+    endpoint, model, input_tokens, max_tokens, output_tokens, finish_reason = _call_shape(rng)
     duration_ms = _duration_ms(rng, model, input_tokens, output_tokens)
 
     # Whole request (start and completion) lies inside the 30 days before the anchor.
@@ -398,6 +385,58 @@ def generation_payload(generation_id: str, *, now: datetime, extra_fields: bool 
         usage=(input_tokens, output_tokens),
         rng=rng,
     )
+    payload = _payload(
+        generation_id,
+        rng,
+        model=model,
+        endpoint=endpoint,
+        cost=cost,
+        started=started,
+        completed=completed,
+        usage=(input_tokens, output_tokens),
+        bodies=(request, response),
+    )
+    # Fields the spec doesn't list appear in real answers; clients must ignore them.
+    if rng.random() < 0.15 and extra_fields:
+        payload["cache_discount"] = 0
+    return payload
+
+
+def _call_shape(rng: random.Random) -> tuple[str, Any, int, int, int, str]:
+    """(endpoint, model, input tokens, max tokens, output tokens, finish reason) of one call."""
+    endpoint = _weighted(rng, ENDPOINTS, _ENDPOINT_WEIGHTS)
+    if endpoint == "/v1/embeddings":
+        model = EMBEDDING_MODEL
+    else:
+        model = _weighted(rng, CHAT_MODELS, tuple(m.weight for m in CHAT_MODELS))
+    input_tokens = _log_normal_int(rng, 600, 1.0, 50, 8000)
+    max_tokens = rng.choice((256, 512, 1024, 2048))
+    output_tokens = _log_normal_int(rng, 220, 0.9, 5, 2000)
+    finish_reason = "stop"
+    if output_tokens >= max_tokens:
+        output_tokens, finish_reason = max_tokens, "length"
+    if model is EMBEDDING_MODEL:
+        output_tokens = 0
+    return endpoint, model, input_tokens, max_tokens, output_tokens, finish_reason
+
+
+def _payload(
+    generation_id: str,
+    rng: random.Random,
+    *,
+    model: Any,
+    endpoint: str,
+    cost: Any,
+    started: datetime,
+    completed: datetime,
+    usage: tuple[int, int],
+    bodies: tuple[Any, Any],
+) -> dict[str, Any]:
+    """The answer's fields, in FastRouter's order (the rest of the call's random draws)."""
+    input_tokens, output_tokens = usage
+    request, response = bodies
+    duration_ms = round((completed - started).total_seconds() * 1000)
+    started_at = int(started.timestamp())
     team = rng.choice(tuple(TEAM_APPS))
     payload: dict[str, Any] = {
         "id": generation_id,
@@ -419,7 +458,7 @@ def generation_payload(generation_id: str, *, now: datetime, extra_fields: bool 
         "usage": {
             "prompt_tokens": input_tokens,
             "completion_tokens": output_tokens,
-            "total_tokens": total_tokens,
+            "total_tokens": input_tokens + output_tokens,
             "cost": cost,
         },
         "timing": {
@@ -433,9 +472,6 @@ def generation_payload(generation_id: str, *, now: datetime, extra_fields: bool 
             "app": TEAM_APPS[team],
         },
     }
-    # Fields the spec doesn't list appear in real answers; clients must ignore them.
-    if rng.random() < 0.15 and extra_fields:
-        payload["cache_discount"] = 0
     return payload
 
 
@@ -461,20 +497,7 @@ def _request_and_response(
         "total_tokens": prompt_tokens + completion_tokens,
     }
     if endpoint == "/v1/embeddings":
-        request = {"model": model, "input": user_prompt}
-        response = {
-            "object": "list",
-            "model": model,
-            "data": [
-                {
-                    "object": "embedding",
-                    "index": 0,
-                    "embedding": [round(rng.uniform(-0.1, 0.1), 6) for _ in range(8)],
-                }
-            ],
-            "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens},
-        }
-        return request, response
+        return _embedding_request_and_response(model, user_prompt, prompt_tokens, rng)
     if endpoint == "/v1/completions":
         request = {
             "model": model,
@@ -507,6 +530,25 @@ def _request_and_response(
         "model": model,
         "choices": [choice],
         "usage": usage_block,
+    }
+    return request, response
+
+
+def _embedding_request_and_response(
+    model: str, text: str, prompt_tokens: int, rng: random.Random
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    request = {"model": model, "input": text}
+    response = {
+        "object": "list",
+        "model": model,
+        "data": [
+            {
+                "object": "embedding",
+                "index": 0,
+                "embedding": [round(rng.uniform(-0.1, 0.1), 6) for _ in range(8)],
+            }
+        ],
+        "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens},
     }
     return request, response
 
