@@ -349,6 +349,9 @@ AXES_VERBOSE = False
 # of their own (the largest spenders), the rest are summed under key="other".
 METRICS_ALLOWED_ADDRESSES = envnetworks("METRICS_ALLOWED_ADDRESSES", "")
 METRICS_MAX_KEYS = envint("METRICS_MAX_KEYS", "50")
+# Requests per minute each read token may make to /api/v1 and /metrics (0: no limit); past it, a 429 with
+# Retry-After. Counted in Django's cache: shared by every process with CACHE_URL, else per process.
+READ_API_RATE_LIMIT = envint("READ_API_RATE_LIMIT", "120")
 
 # Budgets and alerts (budgets/, docs/budgets.md). Outgoing mail: Django's SMTP backend with EMAIL_HOST,
 # EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS; the console backend prints mail instead.

@@ -31,7 +31,9 @@ from monitoring.figures import (
     selection_totals_by,
     sum_totals,
 )
-from monitoring.tokens import read_token_of
+from monitoring.openapi import openapi_document
+from monitoring.rate_limit import read_rate_limit_take, too_many_requests
+from monitoring.tokens import INSUFFICIENT_SCOPE, is_ingest_token, read_token_of
 
 # /api/v1/breakdown/<dimension> → the Generation column it groups by (team: the keys' labels)
 BREAKDOWN_COLUMNS = {
@@ -72,18 +74,26 @@ def _error(messages: list[str], status: int) -> JsonResponse:
     response = JsonResponse({"errors": messages}, status=status)
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="fastrouter-dash read"'
+    elif status == 403:
+        response["WWW-Authenticate"] = 'Bearer realm="fastrouter-dash read", error="insufficient_scope"'
     return response
 
 
 def read_api(view):
-    """GET only, a read token instead of a login session."""
+    """GET only, a read token instead of a login session, at most READ_API_RATE_LIMIT a minute."""
 
     @login_not_required
     @require_GET
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> JsonResponse:
-        if read_token_of(request) is None:
+        token = read_token_of(request)
+        if token is None and is_ingest_token(request):
+            return _error([INSUFFICIENT_SCOPE], 403)
+        if token is None:
             return _error(["A valid read token is required: send Authorization: Bearer <token>."], 401)
+        retry_after = read_rate_limit_take(token_id=token.pk)
+        if retry_after is not None:
+            return too_many_requests(retry_after=retry_after)
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -217,3 +227,9 @@ def generation(request: HttpRequest, generation_id: str) -> JsonResponse:
             "fetched_at": instant(row.fetched_at),
         }
     )
+
+
+@login_not_required  # a description of the API, nothing stored: tools fetch it without a token
+@require_GET
+def openapi(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(openapi_document(dimensions=tuple(BREAKDOWN_COLUMNS)), json_dumps_params={"indent": 2})

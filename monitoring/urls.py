@@ -4,6 +4,7 @@ from monitoring import api, views
 
 urlpatterns = [
     path("metrics", views.metrics, name="metrics"),
+    path("api/v1/openapi.json", api.openapi, name="api-openapi"),
     path("api/v1/summary", api.summary, name="api-summary"),
     path("api/v1/breakdown/<str:dimension>", api.breakdown, name="api-breakdown"),
     path("api/v1/series", api.series, name="api-series"),

@@ -36,10 +36,15 @@ def test_a_read_token_reads_metrics(client):
     assert client.get("/metrics", headers=_bearer(raw)).status_code == 200
 
 
-def test_an_ingest_token_cannot_read(client):
+@pytest.mark.parametrize("path", ["/metrics", "/api/v1/summary", "/api/v1/generations/gen-1"])
+def test_an_ingest_token_cannot_read(client, path):
     _, raw = ingest_token_create(name="billing")
-    response = client.get("/metrics", headers=_bearer(raw))
-    assert response.status_code == 401
+    response = client.get(path, headers=_bearer(raw))
+    # RFC 6750's insufficient scope: the token may be valid, but not for reading.
+    assert response.status_code == 403
+    assert 'error="insufficient_scope"' in response["WWW-Authenticate"]
+    assert "--scope read" in response.content.decode()
+    assert raw not in response.content.decode()
     assert read_token_authenticate(raw=raw) is None
 
 
