@@ -1,5 +1,6 @@
 """Read tokens (GET /metrics, /api/v1): the ingest tokens' mechanism over their own table and prefix."""
 
+from django.db import transaction
 from django.http import HttpRequest
 
 from generations.ingest.tokens import TOKEN_PREFIX as INGEST_TOKEN_PREFIX
@@ -42,3 +43,11 @@ INSUFFICIENT_SCOPE = (
 
 
 read_token_revoke = bearer_token_revoke
+
+
+def read_token_renew(*, name: str) -> tuple[ReadToken, str]:
+    """Revoke the live read tokens called `name` and make a new one: a token printed again on
+    every start (make run's) never leaves older ones behind."""
+    with transaction.atomic():
+        read_token_revoke(tokens=ReadToken.objects.filter(name=name))
+        return read_token_create(name=name)
