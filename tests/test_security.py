@@ -2,6 +2,7 @@
 
 import logging
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -14,6 +15,10 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from fastrouter_dash.settings import chartjs_script_source
+from generations.ingest.models import LookupRequest
+from generations.ingest.tokens import ingest_token_create
+from monitoring import urls as monitoring_urls
+from monitoring.tokens import read_token_create
 from tests.factories import FASTROUTER_URL, TEST_API_KEY, full_payload, make_generation
 
 pytestmark = pytest.mark.django_db
@@ -229,3 +234,59 @@ def test_behind_a_proxy_a_lockout_locks_out_only_that_client(settings, user):
     # The client's own address is the one the proxy appended, whatever it wrote to the left.
     response = colleague.post(reverse("login"), correct, headers={"X-Forwarded-For": "203.0.113.9, 198.51.100.7"})
     assert response.status_code == 302
+
+
+# --- Token scopes: the read API and the ingest API ------------------------------------------------
+
+
+def _read_api_paths() -> list[str]:
+    """Every /api/v1 URL (arguments filled in); a new endpoint is covered without listing it here."""
+    paths = []
+    for pattern in monitoring_urls.urlpatterns:
+        route = str(pattern.pattern)
+        if route.startswith("api/v1/"):
+            paths.append(
+                "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda match: {"dimension": "model"}.get(match[1], "gen-1"), route)
+            )
+    return paths
+
+
+def test_the_read_api_paths_include_every_endpoint():
+    assert set(_read_api_paths()) >= {
+        "/api/v1/openapi.json",
+        "/api/v1/summary",
+        "/api/v1/breakdown/model",
+        "/api/v1/series",
+        "/api/v1/generations",
+        "/api/v1/generations/gen-1",
+    }
+
+
+@pytest.mark.parametrize("path", [p for p in _read_api_paths() if p != "/api/v1/openapi.json"])
+def test_only_a_read_token_reads_the_api(client, user_client, path):
+    make_generation("gen-1")
+    _, ingest = ingest_token_create(name="billing")
+    _, read = read_token_create(name="notebook")
+    assert client.get(path).status_code == 401
+    assert user_client.get(path).status_code == 401  # a login session is not a token
+    assert client.get(path, headers={"Authorization": f"Bearer {ingest}"}).status_code == 403
+    assert client.get(path, headers={"Authorization": f"Bearer {read}"}).status_code == 200
+    for method in (client.post, client.put, client.delete):
+        assert method(path, headers={"Authorization": f"Bearer {read}"}).status_code == 405
+
+
+def test_the_openapi_document_is_public_and_names_no_secret(client):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    assert TEST_API_KEY not in response.content.decode()
+    assert "frdr_" in response.content.decode()  # it says what a read token looks like, not one
+
+
+@pytest.mark.parametrize("path", ["/api/ingest", "/api/ingest/otlp/v1/traces"])
+def test_a_read_token_cannot_ingest(client, path):
+    _, read = read_token_create(name="notebook")
+    response = client.post(
+        path, data='["gen-1"]', content_type="application/json", headers={"Authorization": f"Bearer {read}"}
+    )
+    assert response.status_code == 401
+    assert not LookupRequest.objects.exists()

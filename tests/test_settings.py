@@ -51,6 +51,8 @@ def test_debug_on_has_a_development_secret_key():
         ("WEB_QUERY_TIMEOUT_SECONDS", "-1"),
         ("METRICS_ALLOWED_ADDRESSES", "10.0.0.0/8, intranet"),
         ("METRICS_MAX_KEYS", "-5"),
+        ("READ_API_RATE_LIMIT", "lots"),
+        ("READ_API_RATE_LIMIT", "-1"),
         ("OTLP_TAG_ATTRIBUTES", "service.name,user id"),
         ("OTLP_MAX_BODY_BYTES", "10"),
     ],
