@@ -27,16 +27,21 @@ def read_rate_limit_take(*, token_id: int, clock: Callable[[], float] = time.tim
     now = clock()
     window = int(now // WINDOW_SECONDS)
     key = f"monitoring:read-rate:{token_id}:{window}"
-    # The entry outlives its window by a little, so it never expires between `add` and `incr`.
-    cache.add(key, 0, timeout=WINDOW_SECONDS + 5)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # evicted in between (a full memory cache): count afresh
-        cache.set(key, 1, timeout=WINDOW_SECONDS + 5)
-        count = 1
+    count = _count(key)
     if count <= limit:
         return None
     return max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
+
+
+def _count(key: str) -> int:
+    """Add one to the window's count: one round trip once the window has its entry."""
+    try:
+        return cache.incr(key)
+    except ValueError:  # the window's first request (or its entry was evicted)
+        # `add` writes only if no other process wrote first; the entry outlives its window a little.
+        if cache.add(key, 1, timeout=WINDOW_SECONDS + 5):
+            return 1
+        return cache.incr(key)
 
 
 def too_many_requests(*, retry_after: int) -> JsonResponse:
