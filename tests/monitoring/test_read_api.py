@@ -2,11 +2,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
-from generations.models import KeyLabel
 from monitoring.tokens import read_token_create
-from tests.factories import make_generation, make_generations
+from tests.factories import make_generations
 
 pytestmark = pytest.mark.django_db
 DIMENSIONS = ["model", "provider", "endpoint", "key", "team", "byok"]
@@ -33,26 +31,6 @@ def read(client):
         return response.json()
 
     return get
-
-
-@pytest.fixture
-def stored(db):
-    now = timezone.now().replace(microsecond=0)
-    KeyLabel.objects.create(api_key_hash="sha256:team-key", name="Support bot", team="support")
-    times = [now - timedelta(hours=h) for h in (1, 5, 30, 200, 1000)] + [datetime(2025, 11, 20, 9, 14, tzinfo=UTC)]
-    for n, at in enumerate(times):
-        make_generation(f"gen-{n}", occurred_at=at, cost_pico=1_000_000_007 * (n + 1), latency_ms=100.0 * (n + 1))
-        make_generation(
-            f"claude-{n}",
-            occurred_at=at - timedelta(minutes=7),
-            model="anthropic/claude",
-            provider="anthropic",
-            api_key_hash="sha256:team-key",
-            is_byok=n % 2 == 0,
-            endpoint="/v1/embeddings" if n % 3 == 0 else "/v1/chat/completions",
-            cost_pico=None if n == 2 else 3_333_333_333_333,
-        )
-    make_generation("gen-nz", occurred_at=datetime(2025, 11, 28, 23, 59, tzinfo=UTC))
 
 
 def _money(text: str | None) -> Decimal | None:
