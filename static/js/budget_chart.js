@@ -3,8 +3,21 @@
 (function () {
   "use strict";
 
+  // The palette is light-dark() pairs, which a custom property reads back as written (Chart.js
+  // would paint them black): the colour the theme resolves is read from a probe element's colour.
   function themeColour(name) {
-    return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+    const probe = document.createElement("span");
+    probe.style.color = "var(" + name + ")";
+    document.body.appendChild(probe);
+    const colour = getComputedStyle(probe).color;
+    probe.remove();
+    return colour;
+  }
+
+  // "rgb(r, g, b)" as see-through paint, for the forecast's band.
+  function translucent(colour, alpha) {
+    const rgb = colour.match(/[\d.]+/g) || ["0", "0", "0"];
+    return "rgba(" + rgb.slice(0, 3).join(", ") + ", " + alpha + ")";
   }
 
   // The payload carries exact decimal strings; numbers only to draw them.
@@ -36,7 +49,7 @@
             { label: "Budget", data: numbers(data.budget), borderColor: warn, backgroundColor: warn, borderDash: [6, 4], pointRadius: 0 },
             { label: "Forecast", data: numbers(data.forecast), borderColor: accent, backgroundColor: accent, borderDash: [3, 3], pointRadius: 0 },
             { label: "Forecast low", data: numbers(data.low), borderColor: "transparent", pointRadius: 0, fill: false },
-            { label: "Forecast band", data: numbers(data.high), borderColor: "transparent", backgroundColor: accent + "33", pointRadius: 0, fill: "-1" },
+            { label: "Forecast band", data: numbers(data.high), borderColor: "transparent", backgroundColor: translucent(accent, 0.2), pointRadius: 0, fill: "-1" },
           ],
         },
         options: {
