@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.urls import reverse
 
-from budgets.messages import money_text
+from budgets.messages import dollars, money_text
 from budgets.periods import local_midnight
 from budgets.selectors import BudgetStatus, budget_statuses
 from budgets.spend import SINCE_EVER, Totals, total_of, totals_per
@@ -129,19 +129,19 @@ def weekly_digest(*, now: datetime) -> Digest:
 def _change_text(current: int, previous: int) -> str:
     """ "up $23.45 (+23.5 %) from $100.00": exact money, the percentage to a tenth."""
     if current == previous:
-        return f"unchanged from ${money_text(previous)}"
+        return f"unchanged from {dollars(previous)}"
     direction = "up" if current > previous else "down"
-    text = f"{direction} ${money_text(abs(current - previous))}"
+    text = f"{direction} {dollars(abs(current - previous))}"
     if previous:
         percent = (Decimal(current - previous) * 100 / previous).quantize(Decimal("0.1"))
         text += f" ({percent:+f} %)"
-    return f"{text} from ${money_text(previous)}"
+    return f"{text} from {dollars(previous)}"
 
 
 def _mover_lines(title: str, found: list[Mover]) -> list[str]:
     lines = [f"Top movers by {title}:"]
     lines += [
-        f"  {mover.name}: ${money_text(mover.cost_pico)}, {_change_text(mover.cost_pico, mover.previous_pico)}"
+        f"  {mover.name}: {dollars(mover.cost_pico)}, {_change_text(mover.cost_pico, mover.previous_pico)}"
         for mover in found
     ]
     return lines if found else [f"Top movers by {title}: none"]
@@ -151,8 +151,8 @@ def _risk_line(status: BudgetStatus) -> str:
     outlook = status.forecast
     run_out = f", runs out {outlook.run_out.isoformat()}" if outlook.run_out else ""
     return (
-        f"  {status.budget.name} ({status.budget.scope}): {outlook.status}, ${money_text(outlook.spent_pico)} "
-        f"spent of ${money_text(outlook.amount_pico)}, forecast ${money_text(outlook.forecast_pico)}{run_out}"
+        f"  {status.budget.name} ({status.budget.scope}): {outlook.status}, {dollars(outlook.spent_pico)} "
+        f"spent of {dollars(outlook.amount_pico)}, forecast {dollars(outlook.forecast_pico)}{run_out}"
     )
 
 
@@ -166,12 +166,12 @@ def digest_text(digest: Digest) -> tuple[str, str]:
     total, previous = digest.total, digest.previous
     subject = (
         f"FastRouter Dash weekly digest, {digest.first:%a %-d %b} – {digest.last:%a %-d %b %Y} ({digest.zone}): "
-        f"${money_text(total.cost_pico)} spent"
+        f"{dollars(total.cost_pico)} spent"
     )
     lines = [
         subject,
         "",
-        f"Spend: ${money_text(total.cost_pico)}, {_change_text(total.cost_pico, previous.cost_pico)} the week before",
+        f"Spend: {dollars(total.cost_pico)}, {_change_text(total.cost_pico, previous.cost_pico)} the week before",
         f"Generations: {total.requests:,} ({previous.requests:,} the week before)",
         f"Generations of unknown cost, not in the spend: {total.unknown_cost_requests:,} "
         f"({previous.unknown_cost_requests:,} the week before)",

@@ -18,11 +18,20 @@ from generations.money import from_pico, to_pico
 CENT = Decimal("0.01")
 
 
+def _exact(amount: Decimal, spec: str = "f") -> str:
+    return format(amount.quantize(CENT) if amount == amount.quantize(CENT) else amount, spec)
+
+
 def money_text(pico: int | Decimal) -> str:
     """Exact USD, at least to the cent: "50.00", "0.004731", never an exponent. A Decimal of
     pico-units may hold a half (a median of two days)."""
-    amount = from_pico(pico) if isinstance(pico, int) else pico.scaleb(-12).normalize()
-    return f"{amount.quantize(CENT) if amount == amount.quantize(CENT) else amount:f}"
+    return _exact(from_pico(pico) if isinstance(pico, int) else pico.scaleb(-12).normalize())
+
+
+def dollars(pico: int) -> str:
+    """Exact USD for people to read: "$1,234.50", "-$0.004731" (money_text with a sign and commas)."""
+    text = _exact(from_pico(abs(pico)), ",f")
+    return f"-${text}" if pico < 0 else f"${text}"
 
 
 def budget_url(budget_id: int) -> str:

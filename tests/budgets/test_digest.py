@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, transaction
 
 from budgets.digest import digest_text, weekly_digest
-from budgets.messages import money_text
+from budgets.messages import dollars
 from budgets.models import Budget, Channel, Notification
 from budgets.selectors import budget_status
 from budgets.services import digest_enqueue
@@ -90,8 +90,8 @@ def expected_text() -> str:
     small = budget_status(Budget.objects.get(name="Small"), now=NOW).forecast
     assert small.status == "over"
     risk = (
-        f"  Small (all): over, ${money_text(small.spent_pico)} spent of $20.00, "
-        f"forecast ${money_text(small.forecast_pico)}, runs out {small.run_out.isoformat()}"
+        f"  Small (all): over, {dollars(small.spent_pico)} spent of $20.00, "
+        f"forecast {dollars(small.forecast_pico)}, runs out {small.run_out.isoformat()}"
     )
     return EXPECTED_TEXT.format(risk=risk)
 
@@ -173,6 +173,11 @@ def test_send_digest_mails_it_once(two_weeks, email_channel, monkeypatch):
     call_command("evaluate_budgets", stdout=StringIO())  # the schedule: the same once-only
     assert len(mail.outbox) == 1
     assert Notification.objects.filter(kind="digest").count() == 1
+
+
+def test_money_in_the_text_is_exact_with_thousands_grouped():
+    assert dollars(1_234_567_891_234_567_891) == "$1,234,567.891234567891"
+    assert (dollars(-5 * USD // 2), dollars(0), dollars(4_731_000_000)) == ("-$2.50", "$0.00", "$0.004731")
 
 
 def test_send_digest_dry_run_prints_and_sends_nothing(two_weeks, email_channel, monkeypatch):
