@@ -23,8 +23,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 
 from budgets.periods import local_midnight
-from budgets.spend import SINCE_EVER, daily_spend_by, totals_per
-from generations.analytics.queries import key_labels
+from budgets.spend import SINCE_EVER, daily_spend_by, key_labels, totals_per
 from generations.display import key_name
 from generations.money import to_pico
 

@@ -18,8 +18,7 @@ from django.urls import reverse
 from budgets.messages import dollars, money_text
 from budgets.periods import local_midnight
 from budgets.selectors import BudgetStatus, budget_statuses
-from budgets.spend import SINCE_EVER, Totals, total_of, totals_per
-from generations.analytics.queries import key_labels
+from budgets.spend import SINCE_EVER, Totals, key_labels, total_of, totals_per
 from generations.display import key_name
 from generations.models import KeyLabel
 
@@ -149,7 +148,8 @@ def _mover_lines(title: str, found: list[Mover]) -> list[str]:
 
 def _risk_line(status: BudgetStatus) -> str:
     outlook = status.forecast
-    run_out = f", runs out {outlook.run_out.isoformat()}" if outlook.run_out else ""
+    ran = "ran" if outlook.status == "over" else "runs"
+    run_out = f", {ran} out {outlook.run_out.isoformat()}" if outlook.run_out else ""
     return (
         f"  {status.budget.name} ({status.budget.scope}): {outlook.status}, {dollars(outlook.spent_pico)} "
         f"spent of {dollars(outlook.amount_pico)}, forecast {dollars(outlook.forecast_pico)}{run_out}"

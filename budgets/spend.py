@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from generations.analytics.filters import EARLIEST_DATE
-from generations.analytics.queries import Source, Totals, series_by, sum_totals, totals_by
+from generations.analytics.queries import Source, Totals, key_labels, series_by, sum_totals, totals_by
 from generations.models import KeyLabel
 
 # Scope kind → the generation column it filters on ("team" is the keys labelled with the team).
@@ -41,6 +41,8 @@ def daily_spend(
             spend[day] = spend.get(day, 0) + cost
     return spend
 
+
+__all__ = ["SINCE_EVER", "Totals", "daily_spend", "daily_spend_by", "key_labels", "total_of", "totals_per"]
 
 # The column of each per-scope breakdown: anomalies and the digest speak of models and keys.
 BREAKDOWN_COLUMNS = {"model": "model", "key": "api_key_hash"}

@@ -147,14 +147,20 @@ def test_only_today_and_yesterday_are_notified_older_ones_are_listed(daily, spen
     assert anomalies_evaluate(now=NOW) == []
 
 
-def test_the_budgets_page_lists_anomalies_with_links_to_their_generations(viewer_client, spend):
+def test_the_budgets_page_lists_anomalies_with_links_to_their_generations(
+    viewer_client, spend, django_assert_num_queries
+):
     KeyLabel.objects.create(api_key_hash=SPIKY_KEY, name="Batch bot")
     # The page reads the real clock: spend around it.
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     for days_ago in range(1, 15):
         spend(USD, at=today - timedelta(days=days_ago, hours=-1), model="acme/spiky", api_key_hash=SPIKY_KEY)
     spend(12 * USD, at=today, model="acme/spiky", api_key_hash=SPIKY_KEY)
-    response = viewer_client.get("/budgets/")
+    # Session, user, the navigation's permissions and worker banner, the budgets, the channels, the
+    # key labels once and, per dimension (model, key), a daily series and a total of what came
+    # before: the same however many models, keys and anomalies.
+    with django_assert_num_queries(12):
+        response = viewer_client.get("/budgets/")
     page = response.content.decode()
     table = page.split('id="anomaly-table"')[1].split("</table>")[0]
     assert "Batch bot" in table and "acme/spiky" in table

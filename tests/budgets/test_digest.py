@@ -91,7 +91,7 @@ def expected_text() -> str:
     assert small.status == "over"
     risk = (
         f"  Small (all): over, {dollars(small.spent_pico)} spent of $20.00, "
-        f"forecast {dollars(small.forecast_pico)}, runs out {small.run_out.isoformat()}"
+        f"forecast {dollars(small.forecast_pico)}, ran out {small.run_out.isoformat()}"
     )
     return EXPECTED_TEXT.format(risk=risk)
 
