@@ -4,14 +4,13 @@
   "use strict";
 
   // The palette is light-dark() pairs, which a custom property reads back as written (Chart.js
-  // would paint them black): the colour the theme resolves is read from a probe element's colour.
-  function themeColour(name) {
-    const probe = document.createElement("span");
-    probe.style.color = "var(" + name + ")";
-    document.body.appendChild(probe);
-    const colour = getComputedStyle(probe).color;
-    probe.remove();
-    return colour;
+  // would paint them black): the canvas itself, coloured with the property for a moment, says
+  // which colour the theme resolves it to.
+  function themeColour(canvas, name) {
+    canvas.style.color = "var(" + name + ")";
+    const resolved = getComputedStyle(canvas).color;
+    canvas.style.color = "";
+    return resolved;
   }
 
   // "rgb(r, g, b)" as see-through paint, for the forecast's band.
@@ -36,9 +35,9 @@
       const data = JSON.parse(source.textContent);
       const existing = Chart.getChart(canvas);
       if (existing) existing.destroy();
-      const accent = themeColour("--accent");
-      const warn = themeColour("--up");
-      const muted = themeColour("--muted");
+      const accent = themeColour(canvas, "--accent");
+      const warn = themeColour(canvas, "--up");
+      const muted = themeColour(canvas, "--muted");
       Chart.defaults.color = muted;
       new Chart(canvas, {
         type: "line",
@@ -63,7 +62,7 @@
           },
           scales: {
             x: { grid: { display: false }, ticks: { autoSkip: true, maxRotation: 0 } },
-            y: { beginAtZero: true, ticks: { callback: (v) => money.format(v) }, grid: { color: themeColour("--border") } },
+            y: { beginAtZero: true, ticks: { callback: (v) => money.format(v) }, grid: { color: themeColour(canvas, "--border") } },
           },
         },
       });

@@ -79,6 +79,18 @@ def budget(db) -> Budget:
     return Budget.objects.create(name="All spend this month", amount_pico=40 * USD, period="month", zone="UTC")
 
 
+def _open(page, url: str, scheme: str, width: int) -> None:
+    page.set_viewport_size({"width": width, "height": 900})
+    page.emulate_media(color_scheme=scheme)
+    page.goto(url)
+
+
+def _assert_fits(page, width: int, name: str) -> None:
+    """No sideways scroll: the document is no wider than the viewport. And a screenshot to look at."""
+    assert page.evaluate(OVERFLOW) <= 0, f"the page is wider than {width} px"
+    snapshot(page, name)
+
+
 def _within_rounding(drawn: float | None, shown: str) -> bool:
     """Whether a number drawn is the amount a cell shows, to the cell's last digit."""
     if drawn is None or shown == "—":
@@ -92,9 +104,7 @@ def _within_rounding(drawn: float | None, shown: str) -> bool:
 def test_a_budgets_chart_is_painted_its_table_holds_the_figures_and_the_page_fits(
     viewer_page, live_server, budget, scheme, width
 ):
-    viewer_page.set_viewport_size({"width": width, "height": 900})
-    viewer_page.emulate_media(color_scheme=scheme)
-    viewer_page.goto(f"{live_server.url}/budgets/{budget.pk}/")
+    _open(viewer_page, f"{live_server.url}/budgets/{budget.pk}/", scheme, width)
     viewer_page.wait_for_function(CHART_DRAWN)
     canvas = viewer_page.evaluate(CANVAS)
     assert canvas["painted"] >= max(MIN_PAINTED_PIXELS, canvas["area"] // 100), canvas["painted"]
@@ -123,17 +133,14 @@ def test_a_budgets_chart_is_painted_its_table_holds_the_figures_and_the_page_fit
     spent_figure = viewer_page.locator(".figures .stat", has_text="Spent").locator(".value").inner_text()
     assert spent_figure == usd(max(row.actual for row in rows if row.actual is not None))
 
-    assert viewer_page.evaluate(OVERFLOW) <= 0, f"the page is wider than {width} px"
-    snapshot(viewer_page, f"budget-detail-{scheme}-{width}")
+    _assert_fits(viewer_page, width, f"budget-detail-{scheme}-{width}")
 
 
 @pytest.mark.parametrize(("scheme", "width"), WIDTHS)
 def test_the_budgets_page_shows_each_budgets_figures_and_anomalies_and_fits(
     viewer_page, live_server, budget, scheme, width
 ):
-    viewer_page.set_viewport_size({"width": width, "height": 900})
-    viewer_page.emulate_media(color_scheme=scheme)
-    viewer_page.goto(f"{live_server.url}/budgets/")
+    _open(viewer_page, f"{live_server.url}/budgets/", scheme, width)
     status = budget_status(budget, now=timezone.now())
     outlook = status.forecast
     [cells] = viewer_page.evaluate(ROWS, "table.budgets")
@@ -151,8 +158,7 @@ def test_the_budgets_page_shows_each_budgets_figures_and_anomalies_and_fits(
     ]
     link = viewer_page.locator("#anomaly-table a", has_text="Its generations").last
     expect(link).to_be_visible()
-    assert viewer_page.evaluate(OVERFLOW) <= 0, f"the page is wider than {width} px"
-    snapshot(viewer_page, f"budget-list-{scheme}-{width}")
+    _assert_fits(viewer_page, width, f"budget-list-{scheme}-{width}")
     link.click()
     viewer_page.wait_for_load_state()
     assert "model=acme%2Fspiky" in viewer_page.url

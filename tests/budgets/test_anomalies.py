@@ -116,7 +116,7 @@ def test_days_are_local_days_of_the_report_zone(daily, spend, settings):
     }
 
 
-def test_anomalies_notify_once_per_day_scope_and_channel_across_evaluations(daily, email_channel):
+def test_anomalies_notify_once_per_day_scope_and_channel_across_evaluations(daily, email_channel, viewer_client):
     Channel.objects.filter(pk=email_channel.pk).update(anomalies=True)
     Channel.objects.create(name="quiet", kind=Channel.EMAIL, recipients=["q@example.com"])  # not asked
     daily(range(1, 15), USD)
@@ -136,6 +136,8 @@ def test_anomalies_notify_once_per_day_scope_and_channel_across_evaluations(dail
     assert model_mail.subject == "Spend anomaly: model “acme/spiky” spent $10.00 on 2025-10-15"
     assert "Spent: $10.00, 10.0× the median of the 14 days before ($1.00)" in model_mail.body
     assert "/generations/?range=custom&start=2025-10-15&end=2025-10-15&tz=UTC&model=acme%2Fspiky" in model_mail.body
+    history = viewer_client.get("/budgets/alerts/").content.decode()
+    assert history.count("Anomaly") == 2 and "model:acme/spiky" in history
 
 
 def test_only_today_and_yesterday_are_notified_older_ones_are_listed(daily, spend, email_channel):
