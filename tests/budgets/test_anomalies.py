@@ -11,7 +11,7 @@ from budgets.anomalies import baseline, recent_anomalies
 from budgets.models import Channel, Notification
 from budgets.services import anomalies_evaluate, notifications_deliver
 from generations.models import KeyLabel
-from tests.budgets.conftest import NOW, USD
+from tests.budgets.conftest import NOW, USD, run_concurrently
 
 pytestmark = pytest.mark.django_db
 
@@ -138,6 +138,16 @@ def test_anomalies_notify_once_per_day_scope_and_channel_across_evaluations(dail
     assert "/generations/?range=custom&start=2025-10-15&end=2025-10-15&tz=UTC&model=acme%2Fspiky" in model_mail.body
     history = viewer_client.get("/budgets/alerts/").content.decode()
     assert history.count("Anomaly") == 2 and "model:acme/spiky" in history
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_evaluators_enqueue_each_anomaly_once(daily, email_channel):
+    Channel.objects.filter(pk=email_channel.pk).update(anomalies=True)
+    daily(range(1, 15), USD)
+    daily([15], 10 * USD)
+    results = run_concurrently(lambda: anomalies_evaluate(now=NOW))
+    assert sorted(len(result) for result in results) in ([0, 2], [1, 1])
+    assert Notification.objects.filter(kind="anomaly").count() == 2
 
 
 def test_only_today_and_yesterday_are_notified_older_ones_are_listed(daily, spend, email_channel):

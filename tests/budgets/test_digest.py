@@ -18,7 +18,7 @@ from generations.analytics.dashboard import dashboard
 from generations.analytics.filters import DashboardFilterForm
 from generations.models import KeyLabel
 from generations.money import from_pico
-from tests.budgets.conftest import NOW, USD
+from tests.budgets.conftest import NOW, USD, run_concurrently
 
 pytestmark = pytest.mark.django_db
 
@@ -158,6 +158,14 @@ def test_a_second_digest_for_the_same_week_and_channel_is_refused_by_the_databas
             channel_name="finance",
             next_attempt_at=NOW,
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_evaluators_enqueue_the_digest_once(two_weeks, email_channel):
+    Channel.objects.filter(pk=email_channel.pk).update(digest=True)
+    results = run_concurrently(lambda: digest_enqueue(now=NOW))
+    assert sorted(len(result) for result in results) == [0, 1]
+    assert Notification.objects.filter(kind="digest").count() == 1
 
 
 def test_send_digest_mails_it_once(two_weeks, email_channel, monkeypatch):
