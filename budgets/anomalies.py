@@ -71,10 +71,8 @@ def _first_days(series: dict[str, dict], seen_before: set[str], read_first: date
     first = {}
     for value, days in series.items():
         active = [day for day, totals in days.items() if totals.requests]
-        if value in seen_before:
-            first[value] = read_first - timedelta(days=1)
-        elif active:
-            first[value] = min(active)
+        if value in seen_before or active:
+            first[value] = read_first - timedelta(days=1) if value in seen_before else min(active)
     return first
 
 
@@ -115,11 +113,8 @@ def recent_anomalies(*, now: datetime, listed_days: int = LISTED_DAYS) -> list[A
     found = []
     for dimension in DIMENSIONS:
         series = daily_spend_by(dimension=dimension, start=read_start, end=now, zone=zone)
-        seen = {
-            value
-            for value, t in totals_per(dimension=dimension, start=SINCE_EVER, end=read_start).items()
-            if t.requests
-        }
+        before = totals_per(dimension=dimension, start=SINCE_EVER, end=read_start)
+        seen = {value for value, totals in before.items() if totals.requests}
         names = {value: key_name(value, labels) for value in series} if dimension == "key" else {}
         found += anomalies_of(
             dimension=dimension,
