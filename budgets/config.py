@@ -21,7 +21,7 @@ from generations.money import from_pico, to_pico
 MAX_AMOUNT = Decimal(1_000_000)  # the project's bound on money values
 MAX_THRESHOLD = 1000
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-CHANNEL_KEYS = {"name", "kind", "url", "url_env", "recipients", "secret_env"}
+CHANNEL_KEYS = {"name", "kind", "url", "url_env", "recipients", "secret_env", "anomalies", "digest"}
 BUDGET_KEYS = {"name", "scope", "amount", "period", "zone", "thresholds", "notify", "notify_reset"}
 PERIOD_NAMES = tuple(name for name, _ in Budget.PERIODS)
 CHANNEL_KINDS = tuple(name for name, _ in Channel.KINDS)
@@ -41,6 +41,8 @@ class ChannelSpec:
     url_env: str = ""
     recipients: tuple[str, ...] = ()
     secret_env: str = ""
+    anomalies: bool = False  # also hears of spend anomalies
+    digest: bool = False  # also gets the weekly digest (email and Slack)
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,12 @@ class _Table:
             self.fail(key, f"{key} must name an environment variable (letters, digits, _), not {value!r}")
         return value
 
+    def flag(self, key: str) -> bool:
+        value = self.values.get(key, False)
+        if not isinstance(value, bool):
+            self.fail(key, f"{key} must be true or false")
+        return value
+
     def string_list(self, key: str, default: tuple = ()) -> tuple[str, ...]:
         value = self.values.get(key, list(default))
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
@@ -202,7 +210,10 @@ def _channel(values: dict, index: int, lines: _Lines) -> ChannelSpec:
             table.fail("secret_env", "a webhook channel needs secret_env: the variable holding its signing secret")
         if kind == Channel.SLACK and secret_env:
             table.fail("secret_env", "a Slack channel is not signed: leave secret_env out")
-    return ChannelSpec(table.name, kind, url, url_env, recipients, secret_env)
+    anomalies, digest = table.flag("anomalies"), table.flag("digest")
+    if digest and kind == Channel.WEBHOOK:
+        table.fail("digest", "the weekly digest goes by email or Slack, not to a webhook")
+    return ChannelSpec(table.name, kind, url, url_env, recipients, secret_env, anomalies, digest)
 
 
 def parse_scope(scope: str) -> tuple[str, str]:
@@ -387,6 +398,7 @@ def budgets_export() -> str:
                 lines.append(f"{key} = {_toml(getattr(channel, key))}")
         if channel.recipients:
             lines.append(f"recipients = {_toml(channel.recipients)}")
+        lines += [f"{key} = true" for key in ("anomalies", "digest") if getattr(channel, key)]
         blocks.append("\n".join(lines))
     for budget in Budget.objects.prefetch_related("channels"):
         lines = [

@@ -43,6 +43,9 @@ class Channel(NamedByConfig):
     url_env = models.CharField(max_length=100, blank=True)
     recipients = models.JSONField(default=list, blank=True)  # email addresses
     secret_env = models.CharField(max_length=100, blank=True)  # the webhook's HMAC secret
+    # Besides its budgets' alerts, a channel may hear of spend anomalies and get the weekly digest.
+    anomalies = models.BooleanField(default=False)
+    digest = models.BooleanField(default=False)  # email and Slack only
 
     @property
     def shown_target(self) -> str:
@@ -85,15 +88,19 @@ class Notification(models.Model):
     The unique constraint is the "once per budget, period and threshold" guarantee: an evaluator
     sends only what it managed to insert, so restarts and concurrent evaluators never repeat one.
     `threshold` is 0, not NULL, for kinds without one (NULLs never collide in a unique constraint).
+    Anomalies and digests have no budget: a second constraint makes them once per `scope`
+    ("model:NAME", "key:HASH"; "all" for the digest), day or week (`period_start`) and channel.
     """
 
-    THRESHOLD, FORECAST, RESET, TEST = "threshold", "forecast", "reset", "test"
+    THRESHOLD, FORECAST, RESET, ANOMALY, DIGEST, TEST = "threshold", "forecast", "reset", "anomaly", "digest", "test"
+    # Not about one budget: once per scope and day (anomaly) or per week (digest), by `report_notification_once`.
+    REPORTS = (ANOMALY, DIGEST)
     KINDS = [
         (THRESHOLD, "Threshold crossed"),
         (FORECAST, "Forecast over budget"),
         (RESET, "Period reset"),
-        ("anomaly", "Anomaly"),
-        ("digest", "Weekly digest"),
+        (ANOMALY, "Anomaly"),
+        (DIGEST, "Weekly digest"),
         (TEST, "Test"),
     ]
     PENDING, SENT, FAILED, COVERED = "pending", "sent", "failed", "covered"
@@ -113,6 +120,7 @@ class Notification(models.Model):
     channel_name = models.CharField(max_length=100)
     kind = models.CharField(max_length=10, choices=KINDS)
     period_start = models.DateTimeField(null=True, blank=True)
+    scope = models.CharField(max_length=210, blank=True)  # an anomaly's or digest's; budgets' alerts: ""
     threshold = models.PositiveSmallIntegerField(default=0)
     payload = models.JSONField(default=dict)
     state = models.CharField(max_length=10, choices=STATES, default=PENDING)
@@ -127,9 +135,15 @@ class Notification(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["budget", "period_start", "kind", "threshold", "channel"], name="budget_notification_once"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "scope", "period_start", "channel"],
+                condition=models.Q(kind__in=["anomaly", "digest"]),  # Notification.REPORTS
+                name="report_notification_once",
+            ),
         ]
         indexes = [models.Index(fields=["state", "next_attempt_at"], name="budget_outbox_due")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} for {self.budget_name or 'a channel test'} to {self.channel_name}"
+        about = self.budget_name or self.scope or "a channel test"
+        return f"{self.get_kind_display()} for {about} to {self.channel_name}"

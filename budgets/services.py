@@ -15,6 +15,7 @@ import os
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -22,19 +23,22 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from budgets import messages, senders
+from budgets.anomalies import NOTIFIED_DAYS, recent_anomalies
+from budgets.digest import digest_payload, last_full_week, weekly_digest
 from budgets.models import Budget, Channel, Notification
-from budgets.periods import current_period
+from budgets.periods import current_period, local_midnight
 from budgets.selectors import BudgetStatus, budget_status
 from budgets.spend import daily_spend
 
 logger = logging.getLogger(__name__)
 
 MAX_RETRY_WAIT = timedelta(hours=1)
+DIGEST_KINDS = (Channel.EMAIL, Channel.SLACK)  # a digest is text for people
 
 
 def _enqueue(
     *,
-    budget: Budget,
+    budget: Budget | None,
     channel: Channel,
     kind: str,
     period_start: datetime,
@@ -42,13 +46,15 @@ def _enqueue(
     payload: dict,
     now: datetime,
     state: str = Notification.PENDING,
+    scope: str = "",
 ) -> Notification | None:
     """The new notification, or None when one with the same key exists (sent or being sent)."""
     try:
         with transaction.atomic():
             return Notification.objects.create(
                 budget=budget,
-                budget_name=budget.name,
+                budget_name=budget.name if budget else "",
+                scope=scope,
                 channel=channel,
                 channel_name=channel.name,
                 kind=kind,
@@ -119,6 +125,60 @@ def budgets_evaluate(*, now: datetime) -> list[Notification]:
     for budget in Budget.objects.prefetch_related("channels"):
         enqueued += budget_evaluate(budget=budget, now=now)
     return enqueued
+
+
+def anomalies_evaluate(*, now: datetime) -> list[Notification]:
+    """Enqueue today's and yesterday's anomalies for the channels that hear of them, each once per
+    scope, day and channel (older ones are only listed: a first run does not send a week of them)."""
+    channels = list(Channel.objects.filter(anomalies=True))
+    if not channels:
+        return []
+    enqueued = []
+    for anomaly in recent_anomalies(now=now, listed_days=NOTIFIED_DAYS):
+        payload = messages.anomaly_payload(anomaly, now=now)
+        day_start = local_midnight(anomaly.day, ZoneInfo(anomaly.zone))
+        for channel in channels:
+            enqueued.append(
+                _enqueue(
+                    budget=None,
+                    channel=channel,
+                    kind=Notification.ANOMALY,
+                    scope=anomaly.scope,
+                    period_start=day_start,
+                    threshold=0,
+                    payload=payload,
+                    now=now,
+                )
+            )
+    return [notification for notification in enqueued if notification]
+
+
+def digest_enqueue(*, now: datetime) -> list[Notification]:
+    """Enqueue the last full week's digest for each digest channel that has not had it: once per
+    week and channel. The digest is computed only when some channel still needs it."""
+    zone = ZoneInfo(settings.BUDGET_REPORT_ZONE)
+    week_start = local_midnight(last_full_week(now, zone)[0], zone)
+    had = Notification.objects.filter(
+        kind=Notification.DIGEST, period_start=week_start, channel__isnull=False
+    ).values_list("channel", flat=True)
+    channels = list(Channel.objects.filter(digest=True, kind__in=DIGEST_KINDS).exclude(pk__in=list(had)))
+    if not channels:
+        return []
+    payload = digest_payload(weekly_digest(now=now), now=now)
+    enqueued = [
+        _enqueue(
+            budget=None,
+            channel=channel,
+            kind=Notification.DIGEST,
+            scope="all",
+            period_start=week_start,
+            threshold=0,
+            payload=payload,
+            now=now,
+        )
+        for channel in channels
+    ]
+    return [notification for notification in enqueued if notification]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,24 +2,22 @@
 
 from collections.abc import Callable
 from functools import wraps
-from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from budgets.anomalies import LISTED_DAYS, recent_anomalies
 from budgets.forms import BudgetForm
-from budgets.messages import money_text
+from budgets.messages import anomaly_path, generations_path, money_text
 from budgets.models import Budget, Channel, Notification
 from budgets.selectors import BudgetStatus, budget_status, budget_statuses, chart_rows, notification_history
 from budgets.services import channel_send_test
-
-# The generations list's filter for each scope kind.
-SCOPE_FILTERS = {"team": "team", "key": "key", "model": "model", "provider": "provider"}
+from generations.money import to_pico
 
 
 def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -35,23 +33,32 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 def drill_down_url(status: BudgetStatus) -> str:
     """The generations list with the budget's scope and the period so far."""
     budget = status.budget
-    params = {
-        "range": "custom",
-        "start": status.period.first.isoformat(),
-        "end": min(status.period.last, status.today).isoformat(),
-        "tz": budget.zone,
-    }
-    if budget.scope_kind in SCOPE_FILTERS:
-        params[SCOPE_FILTERS[budget.scope_kind]] = budget.scope_value
-    return reverse("generation-list") + "?" + urlencode(params)
+    return generations_path(
+        scope_kind=budget.scope_kind,
+        scope_value=budget.scope_value,
+        first=status.period.first,
+        last=min(status.period.last, status.today),
+        zone=budget.zone,
+    )
 
 
 def budget_list(request: HttpRequest) -> HttpResponse:
-    statuses = budget_statuses(now=timezone.now())
+    now = timezone.now()
+    anomalies = [(anomaly, anomaly_path(anomaly)) for anomaly in recent_anomalies(now=now)]
     return render(
         request,
         "budgets/budget_list.html",
-        {"statuses": statuses, "channels": Channel.objects.all()},
+        {
+            "statuses": budget_statuses(now=now),
+            "anomalies": anomalies,
+            "anomaly_rule": {
+                "factor": settings.BUDGET_ANOMALY_FACTOR,
+                "minimum": to_pico(settings.BUDGET_ANOMALY_MIN_USD),
+                "zone": settings.BUDGET_REPORT_ZONE,
+                "days": LISTED_DAYS,
+            },
+            "channels": Channel.objects.all(),
+        },
     )
 
 

@@ -9,6 +9,7 @@ import os
 import re
 import zoneinfo
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -52,6 +53,18 @@ def envfloat(name: str, default: str, *, zero_means_off: bool = False) -> float:
     if not number > 0:
         floor = "zero or more (0 turns it off)" if zero_means_off else "greater than zero"
         raise ImproperlyConfigured(f"{name} must be {floor}, not {value!r}")
+    return number
+
+
+def envdecimal(name: str, default: str) -> Decimal:
+    """An exact positive number (money, a factor): a Decimal, never a float."""
+    value = os.getenv(name, default).strip()
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"{name} must be a number such as {default}, not {value!r}") from None
+    if not number.is_finite() or number <= 0:
+        raise ImproperlyConfigured(f"{name} must be a number greater than zero, not {value!r}")
     return number
 
 
@@ -374,6 +387,14 @@ SITE_URL = envurl("SITE_URL", "http://127.0.0.1:8000")
 BUDGET_SEND_TIMEOUT = envfloat("BUDGET_SEND_TIMEOUT", "10")
 BUDGET_RETRY_BASE_SECONDS = envint("BUDGET_RETRY_BASE_SECONDS", "30", minimum=1)
 BUDGET_DELIVERY_MAX_ATTEMPTS = envint("BUDGET_DELIVERY_MAX_ATTEMPTS", "20", minimum=1)
+# Anomalies (budgets/anomalies.py): a model's or key's day costing more than BUDGET_ANOMALY_FACTOR
+# times the median of its previous 14 days and more than BUDGET_ANOMALY_MIN_USD (exact USD). Their
+# days, and the weekly digest's weeks (Monday to Sunday), are those of BUDGET_REPORT_ZONE; the
+# digest names the BUDGET_DIGEST_TOP largest movers by model, key and team.
+BUDGET_ANOMALY_FACTOR = envdecimal("BUDGET_ANOMALY_FACTOR", "3")
+BUDGET_ANOMALY_MIN_USD = envdecimal("BUDGET_ANOMALY_MIN_USD", "5.00")
+BUDGET_REPORT_ZONE = envzone("BUDGET_REPORT_ZONE", "UTC")
+BUDGET_DIGEST_TOP = envint("BUDGET_DIGEST_TOP", "5", minimum=1)
 
 # Request/response bodies: kept in full, cut to STORE_BODIES_LIMIT characters each, or not at all.
 STORE_BODIES = envchoice("STORE_BODIES", "full", ("full", "truncated", "none"))

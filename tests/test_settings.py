@@ -55,6 +55,12 @@ def test_debug_on_has_a_development_secret_key():
         ("READ_API_RATE_LIMIT", "-1"),
         ("OTLP_TAG_ATTRIBUTES", "service.name,user id"),
         ("OTLP_MAX_BODY_BYTES", "10"),
+        ("BUDGET_ANOMALY_FACTOR", "three"),
+        ("BUDGET_ANOMALY_FACTOR", "0"),
+        ("BUDGET_ANOMALY_MIN_USD", "-5"),
+        ("BUDGET_ANOMALY_MIN_USD", "Infinity"),
+        ("BUDGET_REPORT_ZONE", "Mars/Olympus"),
+        ("BUDGET_DIGEST_TOP", "0"),
     ],
 )
 def test_malformed_values_stop_start_up_naming_the_variable(name, value):
@@ -71,6 +77,17 @@ def test_a_zero_web_query_timeout_turns_the_limit_off():
         WEB_QUERY_TIMEOUT_SECONDS="0",
     )
     assert result.stdout.strip() == "0.0", result.stderr
+
+
+def test_anomaly_settings_are_exact_decimals():
+    result = _start(
+        "import django; django.setup(); from django.conf import settings; "
+        "print(repr(settings.BUDGET_ANOMALY_FACTOR), repr(settings.BUDGET_ANOMALY_MIN_USD))",
+        SECRET_KEY="s3cret-for-test",
+        BUDGET_ANOMALY_FACTOR="2.5",
+        BUDGET_ANOMALY_MIN_USD="0.10",
+    )
+    assert result.stdout.strip() == "Decimal('2.5') Decimal('0.10')", result.stderr
 
 
 def test_metrics_allowed_addresses_are_networks():

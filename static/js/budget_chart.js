@@ -3,8 +3,20 @@
 (function () {
   "use strict";
 
-  function themeColour(name) {
-    return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  // The palette is light-dark() pairs, which a custom property reads back as written (Chart.js
+  // would paint them black): the canvas itself, coloured with the property for a moment, says
+  // which colour the theme resolves it to.
+  function themeColour(canvas, name) {
+    canvas.style.color = "var(" + name + ")";
+    const resolved = getComputedStyle(canvas).color;
+    canvas.style.color = "";
+    return resolved;
+  }
+
+  // "rgb(r, g, b)" as see-through paint, for the forecast's band.
+  function translucent(colour, alpha) {
+    const rgb = colour.match(/[\d.]+/g) || ["0", "0", "0"];
+    return "rgba(" + rgb.slice(0, 3).join(", ") + ", " + alpha + ")";
   }
 
   // The payload carries exact decimal strings; numbers only to draw them.
@@ -23,9 +35,9 @@
       const data = JSON.parse(source.textContent);
       const existing = Chart.getChart(canvas);
       if (existing) existing.destroy();
-      const accent = themeColour("--accent");
-      const warn = themeColour("--up");
-      const muted = themeColour("--muted");
+      const accent = themeColour(canvas, "--accent");
+      const warn = themeColour(canvas, "--up");
+      const muted = themeColour(canvas, "--muted");
       Chart.defaults.color = muted;
       new Chart(canvas, {
         type: "line",
@@ -36,7 +48,7 @@
             { label: "Budget", data: numbers(data.budget), borderColor: warn, backgroundColor: warn, borderDash: [6, 4], pointRadius: 0 },
             { label: "Forecast", data: numbers(data.forecast), borderColor: accent, backgroundColor: accent, borderDash: [3, 3], pointRadius: 0 },
             { label: "Forecast low", data: numbers(data.low), borderColor: "transparent", pointRadius: 0, fill: false },
-            { label: "Forecast band", data: numbers(data.high), borderColor: "transparent", backgroundColor: accent + "33", pointRadius: 0, fill: "-1" },
+            { label: "Forecast band", data: numbers(data.high), borderColor: "transparent", backgroundColor: translucent(accent, 0.2), pointRadius: 0, fill: "-1" },
           ],
         },
         options: {
@@ -50,7 +62,7 @@
           },
           scales: {
             x: { grid: { display: false }, ticks: { autoSkip: true, maxRotation: 0 } },
-            y: { beginAtZero: true, ticks: { callback: (v) => money.format(v) }, grid: { color: themeColour("--border") } },
+            y: { beginAtZero: true, ticks: { callback: (v) => money.format(v) }, grid: { color: themeColour(canvas, "--border") } },
           },
         },
       });

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connection, connections
 
 from budgets.models import Budget, Channel
 from tests.factories import make_generation
@@ -72,3 +73,26 @@ def hook_server():
     yield server
     server.shutdown()
     server.server_close()
+
+
+def run_concurrently(call: Callable[[], object], times: int = 2) -> list:
+    """What `call` returns in `times` threads released at once, each on its own database connection
+    (PostgreSQL only: SQLite serialises writers, so nothing would be concurrent)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (DATABASE_URL=postgres://…): concurrent writers on separate connections")
+    start = threading.Barrier(times)
+    results: list = []
+
+    def run() -> None:
+        try:
+            start.wait()
+            results.append(call())
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

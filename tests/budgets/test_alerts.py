@@ -3,19 +3,17 @@
 import json
 import logging
 import socket
-import threading
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
 from django.core import mail
 from django.core.management import call_command
-from django.db import connection, connections
 
 from budgets import senders
 from budgets.models import Budget, Channel, Notification
 from budgets.services import budget_evaluate, budgets_evaluate, channel_send_test, notifications_deliver
-from tests.budgets.conftest import NOW, USD
+from tests.budgets.conftest import NOW, USD, run_concurrently
 
 pytestmark = pytest.mark.django_db
 
@@ -111,25 +109,9 @@ def test_each_channel_hears_once(make_budget, email_channel, spend):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_evaluators_enqueue_each_alert_once(make_budget, email_channel, spend):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (DATABASE_URL=postgres://…): concurrent writers on separate connections")
     budget = make_budget(channels=[email_channel])
     spend(10 * USD)
-    start = threading.Barrier(2)
-    results: list[list[Notification]] = []
-
-    def evaluate() -> None:
-        try:
-            start.wait()
-            results.append(budget_evaluate(budget=Budget.objects.get(pk=budget.pk), now=NOW))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=evaluate) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_concurrently(lambda: budget_evaluate(budget=Budget.objects.get(pk=budget.pk), now=NOW))
     assert sorted(len(result) for result in results) == [0, 1]
     assert states() == [("threshold", 50, "covered"), ("threshold", 80, "covered"), ("threshold", 100, "pending")]
 

@@ -36,11 +36,14 @@ FULL = (
 name = "finance"
 kind = "email"
 recipients = ["pay@example.com", "cfo@example.com"]
+digest = true
 
 [[channel]]
 name = "team-slack"
 kind = "slack"
 url_env = "TEAM_SLACK_URL"
+anomalies = true
+digest = true
 
 [[budget]]
 name = "Research team"
@@ -101,6 +104,8 @@ def test_a_file_round_trips_through_export(tmp_path):
     assert research.thresholds == [75, 100]
     assert research.notify_reset is True
     assert Budget.objects.get(name="GPT-4o").zone == "UTC"
+    flags = {channel.name: (channel.anomalies, channel.digest) for channel in Channel.objects.all()}
+    assert flags == {"ops-hook": (False, False), "finance": (False, True), "team-slack": (True, True)}
 
 
 def test_applying_updates_and_removes_by_name(tmp_path):
@@ -185,6 +190,16 @@ def test_a_bad_file_names_the_line_and_the_problem_and_changes_nothing(tmp_path,
         ('\n[[channel]]\nname = "mail"\nkind = "email"\nrecipients = ["not-an-address"]\n', 19, "not an email address"),
         ('\n[[channel]]\nname = "mail"\nkind = "email"\n', 16, "needs recipients"),
         ('\n[[channel]]\nname = "s"\nkind = "slack"\nurl_env = "S"\nsecret_env = "T"\n', 20, "not signed"),
+        (
+            '\n[[channel]]\nname = "h"\nkind = "webhook"\nurl_env = "H"\nsecret_env = "T"\ndigest = true\n',
+            21,
+            "by email or Slack",
+        ),
+        (
+            '\n[[channel]]\nname = "s"\nkind = "slack"\nurl_env = "S"\nanomalies = "yes"\n',
+            20,
+            "anomalies must be true or false",
+        ),
     ],
 )
 def test_duplicates_and_bad_channels_name_their_line(tmp_path, addition, line, message):

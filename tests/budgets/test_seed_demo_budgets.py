@@ -27,5 +27,6 @@ def test_the_demo_budgets_show_one_forecast_over_and_its_alert_is_mailed(spend):
         message.subject.startswith("Budget “Demo: all spend this month” is forecast to go over")
         for message in mail.outbox
     )
+    assert sum(message.subject.startswith("FastRouter Dash weekly digest") for message in mail.outbox) == 1
     call_command("seed_demo_budgets", "--wait", "0", stdout=out)
     assert out.getvalue().endswith("The demo budgets exist already.\n")

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 from django.utils import timezone
 
-from budgets.services import budgets_evaluate, notifications_deliver
+from budgets.services import anomalies_evaluate, budgets_evaluate, digest_enqueue, notifications_deliver
 
 logger = logging.getLogger(__name__)
 
@@ -13,7 +13,8 @@ logger = logging.getLogger(__name__)
 class Command(BaseCommand):
     help = (
         "Check every budget, enqueue the alerts its figures call for (each once per budget, period and "
-        "threshold), then send the due ones. Runs once, or every --every seconds."
+        "threshold), the spend anomalies of today and yesterday and, once a week, the weekly digest; "
+        "then send the due ones. Runs once, or every --every seconds."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -40,7 +41,7 @@ class Command(BaseCommand):
 
     def run_once(self, *, deliver: bool) -> None:
         now = timezone.now()
-        enqueued = budgets_evaluate(now=now)
+        enqueued = budgets_evaluate(now=now) + anomalies_evaluate(now=now) + digest_enqueue(now=now)
         line = f"{len(enqueued)} notification{'s' if len(enqueued) != 1 else ''} enqueued"
         if deliver:
             report = notifications_deliver(now=timezone.now())

@@ -20,8 +20,8 @@ ON_TRACK = "Demo: all spend this week"
 class Command(BaseCommand):
     help = (
         "Demo only (make run): two example budgets over the demo data, sized from it: a monthly one "
-        "forecast to go over and a weekly one on track, both notifying an email channel (the console "
-        "backend prints the mail). Budgets that exist already are left alone."
+        "forecast to go over and a weekly one on track, both notifying an email channel that also gets "
+        "the weekly digest (the console backend prints the mail). Budgets that exist already are left alone."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -33,7 +33,9 @@ class Command(BaseCommand):
             return
         self._wait_for_spend(wait)
         channel, _ = Channel.objects.get_or_create(
-            name=CHANNEL, defaults={"kind": Channel.EMAIL, "recipients": ["you@example.com"]}
+            # It also gets the weekly digest: make run prints last week's in the terminal.
+            name=CHANNEL,
+            defaults={"kind": Channel.EMAIL, "recipients": ["you@example.com"], "digest": True},
         )
         now = timezone.now()
         zone = settings.TIME_ZONE
