@@ -4,13 +4,12 @@ Django-free: run with ``pytest tests/simulator/test_simulator.py -p no:django``.
 ``urllib`` because the project blocks ``requests`` in tests.
 """
 
+import functools
 import http.client
 import importlib
 import json
-import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
@@ -23,14 +22,12 @@ from fastrouter_simulator.server import (
     MODELS,
     RESET_STATUS,
     SIMULATOR_ID_PREFIX,
-    SimulatorConfig,
     SimulatorServer,
     catalogue_payload,
     compute_cost,
     demo_ids,
     dumps,
     generation_payload,
-    make_server,
     price_change_at,
     priced_at,
     simulator_id,
@@ -216,19 +213,9 @@ def _request(
 
 
 @pytest.fixture
-def serve() -> Iterator:
-    servers: list[SimulatorServer] = []
-
-    def start(**overrides: object) -> SimulatorServer:
-        server = make_server(SimulatorConfig(api_key=API_KEY, **overrides))
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+def serve(start_simulator):
+    """`start_simulator` with this module's key."""
+    return functools.partial(start_simulator, api_key=API_KEY)
 
 
 def test_server_returns_generation_details(serve) -> None:
