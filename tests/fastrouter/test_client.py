@@ -764,11 +764,17 @@ def test_details_repr_is_short():
 # --------------------------------------------------------------------------- samples
 
 
-def test_minimal_sample_parses(http_mock, make_client):
-    body = (SAMPLES / "generation-minimal.json").read_text()
+def fetch_sample(http_mock, make_client, name: str, generation_id: str):
+    """The client's details of a sample answer (tests/fixtures/samples/`name`), and its text."""
+    body = (SAMPLES / name).read_text()
     add_json(http_mock, body=body)
-    details = make_client().get_generation("GEN-ID")
-    assert details.id == "GEN-ID"
+    details = make_client().get_generation(generation_id)
+    assert details.id == generation_id
+    return details, body
+
+
+def test_minimal_sample_parses(http_mock, make_client):
+    details, body = fetch_sample(http_mock, make_client, "generation-minimal.json", "GEN-ID")
     assert details.model == "openai/gpt-3.5-turbo"
     assert details.provider_name == "openai"
     assert details.api_key == "API-KEY-HASH"
@@ -788,10 +794,7 @@ def test_minimal_sample_parses(http_mock, make_client):
 
 
 def test_full_sample_parses(http_mock, make_client):
-    body = (SAMPLES / "generation-full.json").read_text()
-    add_json(http_mock, body=body)
-    details = make_client().get_generation("chatcmpl-fr-7d41c0a2e9b84f61")
-    assert details.id == "chatcmpl-fr-7d41c0a2e9b84f61"
+    details, _ = fetch_sample(http_mock, make_client, "generation-full.json", "chatcmpl-fr-7d41c0a2e9b84f61")
     assert details.model == "anthropic/claude-sonnet-4"
     assert details.credits_used == Decimal("0.004731")
     assert details.avg_tokens_per_nano == pytest.approx(9.12e-8)
