@@ -109,19 +109,26 @@ def _selection(filters: DashboardFilters) -> dict:
     }
 
 
-def _filters(request: HttpRequest, form_class=DashboardFilterForm):
-    """The validated form, or None and the 400 to answer (the page's messages)."""
-    form = form_class(request.GET, default_zone=settings.TIME_ZONE)
-    if not form.is_valid():
-        return None, _error(form.error_messages(), 400)
-    return form, None
+def filtered_by(form_class):
+    """Validate the query string with a page's filter form: the view gets the valid form after the
+    request, an invalid one is answered 400 with the page's messages."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> JsonResponse:
+            form = form_class(request.GET, default_zone=settings.TIME_ZONE)
+            if not form.is_valid():
+                return _error(form.error_messages(), 400)
+            return view(request, form, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 @read_api
-def summary(request: HttpRequest) -> JsonResponse:
-    form, refused = _filters(request)
-    if refused:
-        return refused
+@filtered_by(DashboardFilterForm)
+def summary(request: HttpRequest, form: DashboardFilterForm) -> JsonResponse:
     filters = form.filters()
     p50, p95 = selection_latency_percentiles(filters, (0.5, 0.95))
     return JsonResponse(
@@ -134,13 +141,11 @@ def summary(request: HttpRequest) -> JsonResponse:
 
 
 @read_api
-def breakdown(request: HttpRequest, dimension: str) -> JsonResponse:
+@filtered_by(DashboardFilterForm)
+def breakdown(request: HttpRequest, form: DashboardFilterForm, dimension: str) -> JsonResponse:
     column = BREAKDOWN_COLUMNS.get(dimension)
     if column is None:
         return _error([f"Unknown dimension {dimension!r}: use one of {', '.join(BREAKDOWN_COLUMNS)}."], 404)
-    form, refused = _filters(request)
-    if refused:
-        return refused
     filters = form.filters()
     groups = selection_totals_by(filters, column)
     labels = key_labels() if column == "api_key_hash" else {}
@@ -160,10 +165,8 @@ def breakdown(request: HttpRequest, dimension: str) -> JsonResponse:
 
 
 @read_api
-def series(request: HttpRequest) -> JsonResponse:
-    form, refused = _filters(request)
-    if refused:
-        return refused
+@filtered_by(DashboardFilterForm)
+def series(request: HttpRequest, form: DashboardFilterForm) -> JsonResponse:
     filters = form.filters()
     points = [
         {"start": instant(start, filters.tzinfo), filters.split: value, **totals_json(totals)}
@@ -193,10 +196,8 @@ def generation_json(generation, key_names: dict[str, str]) -> dict:
 
 
 @read_api
-def generations(request: HttpRequest) -> JsonResponse:
-    form, refused = _filters(request, GenerationListFilterForm)
-    if refused:
-        return refused
+@filtered_by(GenerationListFilterForm)
+def generations(request: HttpRequest, form: GenerationListFilterForm) -> JsonResponse:
     page = generation_page(form.filters(), form.cursor, size=form.page_size)
     return JsonResponse(
         {

@@ -1,7 +1,10 @@
+import threading
+
 import pytest
 import responses
 from django.core.cache import cache
 
+from fastrouter_simulator.server import SimulatorConfig, make_server
 from generations.fastrouter.client import FastRouterClient
 from generations.fastrouter.factory import fastrouter_clients_reset
 from generations.roles import role_grant
@@ -42,6 +45,41 @@ def no_retry_waits(monkeypatch):
     fastrouter_clients_reset()
     yield
     fastrouter_clients_reset()
+
+
+@pytest.fixture
+def start_simulator():
+    """Start FastRouter simulators on free ports (``start_simulator(**config)``; the test key unless
+    `api_key` is given), each serving in a thread until the test ends."""
+    servers = []
+
+    def start(**config: object):
+        server = make_server(SimulatorConfig(**{"api_key": TEST_API_KEY, **config}))
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        servers.append(server)
+        return server
+
+    yield start
+    # Kept-alive connections outlive shutdown(): drop the pooled clients first so a later test
+    # whose simulator gets the same port cannot reach an old server's handler thread.
+    fastrouter_clients_reset()
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def use_simulator(start_simulator, http_mock, settings):
+    """`start_simulator`, with the app's FastRouter client pointed at the simulator it starts."""
+
+    def start(**config: object):
+        server = start_simulator(**config)
+        base_url = server.url.removesuffix("/api/v1/generation")
+        http_mock.add_passthru(base_url)
+        settings.FASTROUTER_BASE_URL = base_url
+        return server
+
+    return start
 
 
 @pytest.fixture

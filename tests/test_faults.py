@@ -11,7 +11,6 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -20,8 +19,7 @@ from django.db import connection
 from django.forms.models import model_to_dict
 from django.urls import reverse
 
-from fastrouter_simulator.server import RESET_STATUS, SimulatorConfig, demo_ids, make_server, simulator_id
-from generations.fastrouter.factory import fastrouter_clients_reset
+from fastrouter_simulator.server import RESET_STATUS, demo_ids, simulator_id
 from generations.ingest import queue
 from generations.ingest.models import LookupBatch, LookupRequest
 from generations.ingest.worker import FetchWorker, RateLimiter
@@ -46,30 +44,18 @@ WORKER_FAULTS = {
 
 
 @pytest.fixture
-def simulator(http_mock, settings):
+def simulator(use_simulator, settings):
     """Start a simulator (``simulator(**config)``) and point the app's settings at it."""
-    servers = []
 
     def start(**config: object):
-        server = make_server(SimulatorConfig(api_key=TEST_API_KEY, seed=5, **config))
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-        servers.append(server)
-        base = server.url.removesuffix("/api/v1/generation")
-        http_mock.add_passthru(base)
-        settings.FASTROUTER_BASE_URL = base
+        server = use_simulator(seed=5, **config)
         settings.FASTROUTER_TIMEOUT = 0.4
         settings.FETCH_RETRY_BASE_SECONDS = 0.01
         settings.FETCH_MAX_ATTEMPTS = 30
         settings.FASTROUTER_NOT_FOUND_GRACE_SECONDS = 5
         return server
 
-    yield start
-    # Kept-alive connections outlive shutdown(): drop the page's pooled client so a later test
-    # whose simulator gets the same port cannot reach an old server's handler thread.
-    fastrouter_clients_reset()
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    return start
 
 
 def _drain(ids: list[str]) -> None:
@@ -298,41 +284,36 @@ def _stored_count(tmp_path: Path) -> int:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_worker_killed_mid_batch_loses_nothing_and_refetches_nothing_stored(tmp_path):
+def test_worker_killed_mid_batch_loses_nothing_and_refetches_nothing_stored(tmp_path, start_simulator):
     # 60 ids at 240 requests/minute: the kill lands after a few are stored, mid-batch.
-    server = make_server(SimulatorConfig(api_key=TEST_API_KEY, seed=9))
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    server = start_simulator(seed=9)
     env = _subprocess_env(tmp_path, server.url.removesuffix("/api/v1/generation"))
     ids = demo_ids(60, seed="sigkill")
+    if connection.vendor != "postgresql":
+        _manage(env, "migrate", "-v0")
+    _manage(env, "import_generations", "-", input="\n".join(ids).encode())
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "fetch_worker", "--concurrency", "2", "--max-rpm", "240"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
-        if connection.vendor != "postgresql":
-            _manage(env, "migrate", "-v0")
-        _manage(env, "import_generations", "-", input="\n".join(ids).encode())
-        worker = subprocess.Popen(
-            [sys.executable, "manage.py", "fetch_worker", "--concurrency", "2", "--max-rpm", "240"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while _stored_count(tmp_path) < 10 and time.monotonic() < deadline:
-                time.sleep(0.05)
-        finally:
-            worker.send_signal(signal.SIGKILL)
-            worker.wait(timeout=10)
-        stored_before = {row[0] for row in _query(tmp_path, "SELECT generation_id FROM generations_generation")}
-        claimed = _query(tmp_path, "SELECT COUNT(*) FROM generations_lookuprequest WHERE state = 'fetching'")[0][0]
-        assert 10 <= len(stored_before) < len(ids)
-        answered_before = server.status_counts()[200]
-
-        # The restarted worker takes over the dead one's claims once they expire (3 s).
-        _manage(env, "fetch_worker", "--once", "--concurrency", "2", "--max-rpm", "6000")
-        counts = server.status_counts()
+        deadline = time.monotonic() + 60
+        while _stored_count(tmp_path) < 10 and time.monotonic() < deadline:
+            time.sleep(0.05)
     finally:
-        server.shutdown()
-        server.server_close()
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+    stored_before = {row[0] for row in _query(tmp_path, "SELECT generation_id FROM generations_generation")}
+    claimed = _query(tmp_path, "SELECT COUNT(*) FROM generations_lookuprequest WHERE state = 'fetching'")[0][0]
+    assert 10 <= len(stored_before) < len(ids)
+    answered_before = server.status_counts()[200]
+
+    # The restarted worker takes over the dead one's claims once they expire (3 s).
+    _manage(env, "fetch_worker", "--once", "--concurrency", "2", "--max-rpm", "6000")
+    counts = server.status_counts()
     states = dict(_query(tmp_path, "SELECT generation_id, state FROM generations_lookuprequest"))
     assert set(states) == set(ids)
     assert set(states.values()) == {State.STORED}
@@ -350,10 +331,9 @@ def test_worker_killed_mid_batch_loses_nothing_and_refetches_nothing_stored(tmp_
 
 
 @pytest.mark.django_db(transaction=True)
-def test_lookup_page_answers_while_the_worker_is_saturated(tmp_path, capsys, http_mock):
+def test_lookup_page_answers_while_the_worker_is_saturated(tmp_path, capsys, http_mock, start_simulator):
     # A slow FastRouter (every answer takes 1 s) and a worker with 6 threads draining 300 ids.
-    server = make_server(SimulatorConfig(api_key=TEST_API_KEY, slow_rate=1.0, slow_seconds=1.0))
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    server = start_simulator(slow_rate=1.0, slow_seconds=1.0)
     env = _subprocess_env(tmp_path, server.url.removesuffix("/api/v1/generation"))
     env["FETCH_CLAIM_SECONDS"] = "60"
     processes: list[subprocess.Popen] = []
@@ -408,8 +388,6 @@ def test_lookup_page_answers_while_the_worker_is_saturated(tmp_path, capsys, htt
         for process in processes:
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=10)
-        server.shutdown()
-        server.server_close()
 
 
 def _free_port() -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -90,30 +90,11 @@ class GenerationDetails:
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any], *, raw_text: str = "") -> GenerationDetails:
         """Build from an already-decoded JSON object; every field is optional."""
-        p = payload
         return cls(
-            id=_as_str(p.get("id"), "id"),
-            model=_as_str(p.get("model"), "model"),
-            provider_name=_as_str(p.get("provider_name"), "provider_name"),
-            api_key=_as_str(p.get("api_key"), "api_key"),
-            credits_used=_as_amount(p.get("credits_used"), "credits_used"),
-            query_time=_as_iso_datetime(p.get("query_time"), "query_time"),
-            avg_response_time_minutes_per_transaction=_as_float(
-                p.get("avg_response_time_minutes_per_transaction"),
-                "avg_response_time_minutes_per_transaction",
-            ),
-            avg_tokens_per_nano=_as_float(p.get("avg_tokens_per_nano"), "avg_tokens_per_nano"),
-            input_token_size=_as_count(p.get("input_token_size"), "input_token_size"),
-            output_token_size=_as_count(p.get("output_token_size"), "output_token_size"),
-            is_byok=_as_bool(p.get("is_byok"), "is_byok"),
-            endpoint=_as_str(p.get("endpoint"), "endpoint"),
-            created_at=_as_unix_datetime(p.get("created_at"), "created_at"),
-            request=_as_object(p.get("request"), "request"),
-            response=_as_object(p.get("response"), "response"),
-            usage=_parse_usage(p.get("usage")),
-            timing=_parse_timing(p.get("timing")),
-            metadata=_as_object(p.get("metadata"), "metadata"),
-            raw=dict(p),
+            **_parsed_fields(payload, _TOP_LEVEL_FIELDS),
+            usage=Usage(**_parsed_fields(payload, _USAGE_FIELDS, under="usage")),
+            timing=Timing(**_parsed_fields(payload, _TIMING_FIELDS, under="timing")),
+            raw=dict(payload),
             raw_text=raw_text,
         )
 
@@ -350,20 +331,38 @@ def _sub_object(value: Any, name: str) -> Mapping[str, Any]:
     return value
 
 
-def _parse_usage(value: Any) -> Usage:
-    u = _sub_object(value, "usage")
-    return Usage(
-        prompt_tokens=_as_count(u.get("prompt_tokens"), "usage.prompt_tokens"),
-        completion_tokens=_as_count(u.get("completion_tokens"), "usage.completion_tokens"),
-        total_tokens=_as_count(u.get("total_tokens"), "usage.total_tokens"),
-        cost=_as_amount(u.get("cost"), "usage.cost"),
-    )
+# The parser of each field, by its JSON key (also the dataclass field's name). A parser gets the
+# value and the name a bad value is reported under ("usage.cost").
+_TOP_LEVEL_FIELDS = {
+    "id": _as_str,
+    "model": _as_str,
+    "provider_name": _as_str,
+    "api_key": _as_str,
+    "credits_used": _as_amount,
+    "query_time": _as_iso_datetime,
+    "avg_response_time_minutes_per_transaction": _as_float,
+    "avg_tokens_per_nano": _as_float,
+    "input_token_size": _as_count,
+    "output_token_size": _as_count,
+    "is_byok": _as_bool,
+    "endpoint": _as_str,
+    "created_at": _as_unix_datetime,
+    "request": _as_object,
+    "response": _as_object,
+    "metadata": _as_object,
+}
+_USAGE_FIELDS = {
+    "prompt_tokens": _as_count,
+    "completion_tokens": _as_count,
+    "total_tokens": _as_count,
+    "cost": _as_amount,
+}
+_TIMING_FIELDS = {"started_at": _as_unix_datetime, "completed_at": _as_unix_datetime, "duration_ms": _as_count}
 
 
-def _parse_timing(value: Any) -> Timing:
-    t = _sub_object(value, "timing")
-    return Timing(
-        started_at=_as_unix_datetime(t.get("started_at"), "timing.started_at"),
-        completed_at=_as_unix_datetime(t.get("completed_at"), "timing.completed_at"),
-        duration_ms=_as_count(t.get("duration_ms"), "timing.duration_ms"),
-    )
+def _parsed_fields(payload: Mapping[str, Any], parsers: Mapping[str, Callable], *, under: str = "") -> dict[str, Any]:
+    """Each field of `parsers` parsed from `payload`, or from its object `under` (absent: no fields)."""
+    if not under:
+        return {key: parse(payload.get(key), key) for key, parse in parsers.items()}
+    inner = _sub_object(payload.get(under), under)
+    return {key: parse(inner.get(key), f"{under}.{key}") for key, parse in parsers.items()}

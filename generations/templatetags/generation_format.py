@@ -3,8 +3,6 @@
 Money arrives in pico-units, as stored; every other value as stored too.
 """
 
-from datetime import timedelta
-
 from django import template
 
 from generations import display
@@ -23,34 +21,13 @@ def credits(pico: int | None) -> str:
     return display.format_credits(from_pico(pico))
 
 
-@register.filter
-def latency(milliseconds: float | None) -> str:
-    return display.format_latency(milliseconds)
-
-
-@register.filter
-def throughput(tokens_per_second: float | None) -> str:
-    return display.format_throughput(tokens_per_second)
-
-
-@register.filter
-def significant(value: float | None) -> str:
-    return display.format_significant(value)
-
-
-@register.filter
-def count(value: int | None) -> str:
-    return display.format_count(value)
-
-
-@register.filter
-def short_hash(key_hash: str) -> str:
-    return display.short_hash(key_hash)
-
-
-@register.filter
-def wait(value: timedelta) -> str:
-    return display.format_wait(value)
+# Filters that are a display format as it is, under the name templates use.
+register.filter("latency", display.format_latency)
+register.filter("throughput", display.format_throughput)
+register.filter("significant", display.format_significant)
+register.filter("count", display.format_count)
+register.filter("short_hash", display.short_hash)
+register.filter("wait", display.format_wait)
 
 
 @register.filter

@@ -9,12 +9,12 @@ import responses
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from fastrouter_simulator.server import SimulatorConfig, demo_ids, make_server
+from fastrouter_simulator.server import demo_ids
 from generations.ingest import queue
 from generations.ingest.models import LookupBatch, LookupRequest
 from generations.ingest.worker import RateLimiter
 from generations.models import Generation
-from tests.factories import FASTROUTER_URL, TEST_API_KEY, full_payload
+from tests.factories import FASTROUTER_URL, full_payload
 
 
 @pytest.mark.django_db(transaction=True)
@@ -43,18 +43,10 @@ def test_bad_options_are_refused():
 
 
 @pytest.mark.django_db
-def test_load_demo_queues_the_demo_ids_as_a_batch(http_mock, settings):
-    server = make_server(SimulatorConfig(api_key=TEST_API_KEY))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = server.url.removesuffix("/api/v1/generation")
-    http_mock.add_passthru(base)
-    settings.FASTROUTER_BASE_URL = base
-    try:
-        call_command("load_demo", "--count", "20", stdout=io.StringIO())
-        call_command("load_demo", "--count", "20", stdout=io.StringIO())
-    finally:
-        server.shutdown()
-        server.server_close()
+def test_load_demo_queues_the_demo_ids_as_a_batch(use_simulator):
+    use_simulator()
+    call_command("load_demo", "--count", "20", stdout=io.StringIO())
+    call_command("load_demo", "--count", "20", stdout=io.StringIO())
     batch = LookupBatch.objects.order_by("pk").first()
     assert (batch.source, batch.new_count) == ("demo", 20)
     assert set(LookupRequest.objects.values_list("generation_id", flat=True)) == set(demo_ids(20))

@@ -84,6 +84,16 @@ def add_json(http_mock, status=200, body=None, headers=None):
     )
 
 
+def add_rate_limited(http_mock, retry_after: str | None = None):
+    """A 429 answer, with a Retry-After header when `retry_after` is given."""
+    add_json(http_mock, status=429, headers={"Retry-After": retry_after} if retry_after else None, body="{}")
+
+
+def http_date_from_now(offset: timedelta) -> str:
+    """A Retry-After date `offset` from now, as servers write it."""
+    return format_datetime(datetime.now(UTC) + offset, usegmt=True)
+
+
 # --------------------------------------------------------------------------- id validation
 
 
@@ -303,7 +313,7 @@ def test_redirect_is_not_followed(http_mock, make_client):
 
 
 def test_429_retry_after_seconds_honoured(http_mock, make_client, fake_time):
-    add_json(http_mock, status=429, headers={"Retry-After": "12"}, body="{}")
+    add_rate_limited(http_mock, "12")
     add_json(http_mock)
     details = make_client().get_generation("gen-1")
     assert details.id == "gen-1"
@@ -311,12 +321,7 @@ def test_429_retry_after_seconds_honoured(http_mock, make_client, fake_time):
 
 
 def test_429_retry_after_http_date_honoured(http_mock, make_client, fake_time):
-    when = datetime.now(UTC) + timedelta(seconds=20)
-    add_json(
-        http_mock,
-        status=429,
-        headers={"Retry-After": format_datetime(when, usegmt=True)},
-    )
+    add_rate_limited(http_mock, http_date_from_now(timedelta(seconds=20)))
     add_json(http_mock)
     make_client().get_generation("gen-1")
     assert len(fake_time.sleeps) == 1
@@ -324,19 +329,14 @@ def test_429_retry_after_http_date_honoured(http_mock, make_client, fake_time):
 
 
 def test_429_retry_after_http_date_in_past_means_now(http_mock, make_client, fake_time):
-    when = datetime.now(UTC) - timedelta(minutes=5)
-    add_json(
-        http_mock,
-        status=429,
-        headers={"Retry-After": format_datetime(when, usegmt=True)},
-    )
+    add_rate_limited(http_mock, http_date_from_now(-timedelta(minutes=5)))
     add_json(http_mock)
     make_client().get_generation("gen-1")
     assert fake_time.sleeps == [0.0]
 
 
 def test_429_retry_after_above_cap_raises_at_once(http_mock, make_client, fake_time):
-    add_json(http_mock, status=429, headers={"Retry-After": "120"}, body="{}")
+    add_rate_limited(http_mock, "120")
     with pytest.raises(RateLimited) as excinfo:
         make_client(max_retry_after=30).get_generation("gen-1")
     assert excinfo.value.retry_after == 120.0
@@ -346,12 +346,7 @@ def test_429_retry_after_above_cap_raises_at_once(http_mock, make_client, fake_t
 
 
 def test_429_http_date_above_cap_raises_at_once(http_mock, make_client, fake_time):
-    when = datetime.now(UTC) + timedelta(hours=1)
-    add_json(
-        http_mock,
-        status=429,
-        headers={"Retry-After": format_datetime(when, usegmt=True)},
-    )
+    add_rate_limited(http_mock, http_date_from_now(timedelta(hours=1)))
     with pytest.raises(RateLimited) as excinfo:
         make_client().get_generation("gen-1")
     assert 3500 < excinfo.value.retry_after <= 3600
@@ -359,7 +354,7 @@ def test_429_http_date_above_cap_raises_at_once(http_mock, make_client, fake_tim
 
 
 def test_429_retry_after_past_deadline_raises_at_once(http_mock, make_client, fake_time):
-    add_json(http_mock, status=429, headers={"Retry-After": "20"}, body="{}")
+    add_rate_limited(http_mock, "20")
     with pytest.raises(RateLimited) as excinfo:
         make_client(deadline=10, max_retry_after=30).get_generation("gen-1")
     assert excinfo.value.retry_after == 20.0
@@ -368,14 +363,14 @@ def test_429_retry_after_past_deadline_raises_at_once(http_mock, make_client, fa
 
 
 def test_429_message_names_wait(http_mock, make_client):
-    add_json(http_mock, status=429, headers={"Retry-After": "12"}, body="{}")
+    add_rate_limited(http_mock, "12")
     with pytest.raises(RateLimited) as excinfo:
         make_client(max_attempts=1).get_generation("gen-1")
     assert excinfo.value.user_message == "FastRouter is rate limiting us; try again in 12 s."
 
 
 def test_429_without_retry_after_uses_backoff(http_mock, make_client, fake_time):
-    add_json(http_mock, status=429, body="{}")
+    add_rate_limited(http_mock)
     with pytest.raises(RateLimited) as excinfo:
         make_client(max_attempts=3).get_generation("gen-1")
     assert excinfo.value.retry_after is None
@@ -384,7 +379,7 @@ def test_429_without_retry_after_uses_backoff(http_mock, make_client, fake_time)
 
 
 def test_429_garbage_retry_after_is_ignored(http_mock, make_client, fake_time):
-    add_json(http_mock, status=429, headers={"Retry-After": "soon-ish"}, body="{}")
+    add_rate_limited(http_mock, "soon-ish")
     add_json(http_mock)
     make_client().get_generation("gen-1")
     assert len(fake_time.sleeps) == 1
@@ -407,7 +402,7 @@ def test_parse_retry_after_forms():
 
 
 def test_deadline_exhausted(http_mock, make_client, fake_time):
-    add_json(http_mock, status=429, headers={"Retry-After": "4"}, body="{}")
+    add_rate_limited(http_mock, "4")
     with pytest.raises(RateLimited):
         make_client(max_attempts=10, deadline=10).get_generation("gen-1")
     # 4 s + 4 s fit in 10 s, a third wait would not.
@@ -769,11 +764,17 @@ def test_details_repr_is_short():
 # --------------------------------------------------------------------------- samples
 
 
-def test_minimal_sample_parses(http_mock, make_client):
-    body = (SAMPLES / "generation-minimal.json").read_text()
+def fetch_sample(http_mock, make_client, name: str, generation_id: str):
+    """The client's details of a sample answer (tests/fixtures/samples/`name`), and its text."""
+    body = (SAMPLES / name).read_text()
     add_json(http_mock, body=body)
-    details = make_client().get_generation("GEN-ID")
-    assert details.id == "GEN-ID"
+    details = make_client().get_generation(generation_id)
+    assert details.id == generation_id
+    return details, body
+
+
+def test_minimal_sample_parses(http_mock, make_client):
+    details, body = fetch_sample(http_mock, make_client, "generation-minimal.json", "GEN-ID")
     assert details.model == "openai/gpt-3.5-turbo"
     assert details.provider_name == "openai"
     assert details.api_key == "API-KEY-HASH"
@@ -793,10 +794,7 @@ def test_minimal_sample_parses(http_mock, make_client):
 
 
 def test_full_sample_parses(http_mock, make_client):
-    body = (SAMPLES / "generation-full.json").read_text()
-    add_json(http_mock, body=body)
-    details = make_client().get_generation("chatcmpl-fr-7d41c0a2e9b84f61")
-    assert details.id == "chatcmpl-fr-7d41c0a2e9b84f61"
+    details, _ = fetch_sample(http_mock, make_client, "generation-full.json", "chatcmpl-fr-7d41c0a2e9b84f61")
     assert details.model == "anthropic/claude-sonnet-4"
     assert details.credits_used == Decimal("0.004731")
     assert details.avg_tokens_per_nano == pytest.approx(9.12e-8)

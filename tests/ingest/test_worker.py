@@ -11,7 +11,7 @@ from django.db import DataError, OperationalError, connection
 from django.urls import reverse
 from django.utils import timezone
 
-from fastrouter_simulator.server import SimulatorConfig, demo_ids, make_server
+from fastrouter_simulator.server import demo_ids
 from generations import services
 from generations.fastrouter.models import RateBudgetState
 from generations.fastrouter.rate_budget import BUDGET_MINUTE_SECONDS, RateBudget
@@ -265,29 +265,20 @@ def test_401_pauses_the_worker_keeps_the_id_queued_and_alerts_the_web_ui(worker,
 
 
 @pytest.mark.django_db(transaction=True)
-def test_worker_against_the_faulty_simulator_stores_or_explains_every_id_once(http_mock, settings):
-    server = make_server(SimulatorConfig(api_key=TEST_API_KEY, error_rate=0.08, seed=3))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = server.url.removesuffix("/api/v1/generation")
-    http_mock.add_passthru(base)
-    settings.FASTROUTER_BASE_URL = base
+def test_worker_against_the_faulty_simulator_stores_or_explains_every_id_once(use_simulator, settings):
+    server = use_simulator(error_rate=0.08, seed=3)
     settings.FETCH_RETRY_BASE_SECONDS = 0.01
     settings.FETCH_MAX_ATTEMPTS = 20
     settings.FASTROUTER_NOT_FOUND_GRACE_SECONDS = 0
     ids = demo_ids(500)
     unknown = [f"gen-unknown-{n}" for n in range(5)]
-    try:
-        queue.generation_enqueue(ids=ids + unknown, source=LookupBatch.Source.CLI)
-        # SQLite's in-memory test database (shared cache) answers "table is locked" instead of
-        # waiting when threads write at once; a file database (production) waits, so on SQLite
-        # one thread here, on PostgreSQL four.
-        threads = 4 if connection.vendor == "postgresql" else 1
-        worker = FetchWorker(concurrency=threads, max_rpm=600_000, once=True, idle_seconds=0.05)
-        worker.run()
-        counts = server.status_counts()
-    finally:
-        server.shutdown()
-        server.server_close()
+    queue.generation_enqueue(ids=ids + unknown, source=LookupBatch.Source.CLI)
+    # SQLite's in-memory test database (shared cache) answers "table is locked" instead of
+    # waiting when threads write at once; a file database (production) waits, so on SQLite
+    # one thread here, on PostgreSQL four.
+    threads = 4 if connection.vendor == "postgresql" else 1
+    FetchWorker(concurrency=threads, max_rpm=600_000, once=True, idle_seconds=0.05).run()
+    counts = server.status_counts()
     states = dict(LookupRequest.objects.values_list("generation_id", "state"))
     assert {states[i] for i in ids} == {State.STORED}
     assert {states[i] for i in unknown} == {State.NOT_FOUND}

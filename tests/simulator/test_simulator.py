@@ -4,32 +4,30 @@ Django-free: run with ``pytest tests/simulator/test_simulator.py -p no:django``.
 ``urllib`` because the project blocks ``requests`` in tests.
 """
 
+import functools
 import http.client
 import importlib
 import json
-import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from fastrouter_simulator.server import (
     MODELS,
     RESET_STATUS,
     SIMULATOR_ID_PREFIX,
-    SimulatorConfig,
     SimulatorServer,
     catalogue_payload,
     compute_cost,
     demo_ids,
     dumps,
     generation_payload,
-    make_server,
     price_change_at,
     priced_at,
     simulator_id,
@@ -215,19 +213,9 @@ def _request(
 
 
 @pytest.fixture
-def serve() -> Iterator:
-    servers: list[SimulatorServer] = []
-
-    def start(**overrides: object) -> SimulatorServer:
-        server = make_server(SimulatorConfig(api_key=API_KEY, **overrides))
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+def serve(start_simulator):
+    """`start_simulator` with this module's key."""
+    return functools.partial(start_simulator, api_key=API_KEY)
 
 
 def test_server_returns_generation_details(serve) -> None:
@@ -380,9 +368,22 @@ def test_new_ids_are_not_found_for_a_while(serve) -> None:
     assert server.status_counts() == {404: 2, 200: 1}
 
 
-def test_management_command_module_imports() -> None:
+def test_management_command_passes_its_fault_options_to_the_config(monkeypatch) -> None:
     module = importlib.import_module("fastrouter_simulator.management.commands.fastrouter_simulator")
-    assert hasattr(module, "Command")
+    configs = []
+
+    def refuse_to_listen(config, host, port):
+        configs.append(config)
+        raise OSError("address in use")
+
+    monkeypatch.setattr(module, "make_server", refuse_to_listen)
+    options = ["--rpm", "7", "--error-rate", "0.1", "--throttle-rate", "0.2", "--retry-after-format", "mixed"]
+    with pytest.raises(CommandError, match="address in use"):
+        call_command("fastrouter_simulator", *options, "--seed", "3", "--verbose", "--api-key", API_KEY)
+    [config] = configs
+    assert (config.rpm_limit, config.error_rate, config.throttle_rate) == (7, 0.1, 0.2)
+    assert (config.retry_after_format, config.seed, config.verbose, config.api_key) == ("mixed", 3, True, API_KEY)
+    assert (config.slow_rate, config.slow_seconds, config.rpm_window_seconds) == (0.0, 2.0, 60.0)
 
 
 def test_reset_rate_drops_the_connection_without_an_answer(serve) -> None:

@@ -1,3 +1,4 @@
+import dataclasses
 import os
 from typing import Any
 
@@ -9,6 +10,8 @@ from fastrouter_simulator.server import (
     make_server,
     serve_until_signalled,
 )
+
+CONFIG_FIELDS = [config_field.name for config_field in dataclasses.fields(SimulatorConfig)]
 
 
 class Command(BaseCommand):
@@ -22,7 +25,7 @@ class Command(BaseCommand):
             default=os.environ.get("SIMULATOR_API_KEY", "sim-local-key"),
             help="Bearer token clients must send (default: $SIMULATOR_API_KEY or sim-local-key)",
         )
-        parser.add_argument("--rpm", type=int, default=None, help="requests-per-minute limit")
+        parser.add_argument("--rpm", dest="rpm_limit", type=int, default=None, help="requests-per-minute limit")
         parser.add_argument(
             "--retry-after-format",
             choices=("seconds", "http-date", "mixed"),
@@ -65,20 +68,8 @@ class Command(BaseCommand):
                 self.stdout.write(generation_id)
             return
         try:
-            config = SimulatorConfig(
-                api_key=options["api_key"],
-                rpm_limit=options["rpm"],
-                retry_after_format=options["retry_after_format"],
-                error_rate=options["error_rate"],
-                slow_rate=options["slow_rate"],
-                slow_seconds=options["slow_seconds"],
-                malformed_rate=options["malformed_rate"],
-                not_found_for_seconds=options["not_found_for_seconds"],
-                reset_rate=options["reset_rate"],
-                throttle_rate=options["throttle_rate"],
-                seed=options["seed"],
-                verbose=options["verbose"],
-            )
+            # Each fault option is named after its SimulatorConfig field; the rest keep their defaults.
+            config = SimulatorConfig(**{name: options[name] for name in CONFIG_FIELDS if name in options})
             server = make_server(config, options["host"], options["port"])
         except (ValueError, OSError) as exc:
             raise CommandError(str(exc)) from exc
