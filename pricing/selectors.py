@@ -15,6 +15,7 @@ from django.conf import settings
 
 from generations.analytics.filters import DashboardFilters, ListCursor
 from generations.analytics.histograms import percentile
+from generations.analytics.queries import exact
 from generations.money import from_pico
 from pricing import usage
 from pricing.models import CatalogueModel, CatalogueSync, ModelPrice
@@ -152,10 +153,8 @@ def _price_changes(histories: dict[str, list[ModelPrice]], start: datetime, end:
     ]
 
 
-def cost_check(filters: DashboardFilters) -> CostCheck:
-    limits = tolerance()
-    histories = price_histories(usage.models_in(filters))
-    periods = {period.index: period for period in price_periods(histories)}
+def _gaps(filters: DashboardFilters, periods: dict[int, Period]) -> tuple[dict, dict]:
+    """({BYOK: {model: Gap}}, {BYOK: Unchecked}): the checked generations' sums (rollups) re-priced."""
     gaps: dict[bool, dict[str, Gap]] = {False: {}, True: {}}
     unchecked = {False: Unchecked(), True: Unchecked()}
     for row in usage.usage_by_period(filters, list(periods.values())):
@@ -182,6 +181,14 @@ def cost_check(filters: DashboardFilters) -> CostCheck:
                 ),
             )
         )
+    return gaps, unchecked
+
+
+def cost_check(filters: DashboardFilters) -> CostCheck:
+    limits = tolerance()
+    histories = price_histories(usage.models_in(filters))
+    periods = {period.index: period for period in price_periods(histories)}
+    gaps, unchecked = _gaps(filters, periods)
     totals = {}
     for byok, by_model in gaps.items():
         total = Gap("All models")
@@ -204,6 +211,68 @@ def cost_check(filters: DashboardFilters) -> CostCheck:
         last_sync=CatalogueSync.objects.first(),
         periods=periods,
     )
+
+
+@dataclass(frozen=True)
+class ModelRate:
+    """A model's cost per 1K tokens as charged, against the catalogue's list price.
+
+    FastRouter charges one amount per call, not an input and an output part, so the effective
+    prices are the list prices scaled by what was charged over what they give for the same calls
+    (the cost check's sums over the model's checked platform-key generations)."""
+
+    model: str
+    list_price: Period | None  # the price in force now; None: not in the catalogue, or no token price
+    gap: Gap | None  # None: no checked platform-key generation in the selection
+    far_percent: Decimal
+
+    def _per_1k(self, price_pico: int | None, *, effective: bool) -> Decimal | None:
+        if price_pico is None:
+            return None
+        if not effective:
+            return from_pico(price_pico * 1000)
+        if self.gap is None or not self.gap.expected_pico:
+            return None
+        return exact(from_pico(price_pico * 1000) * self.gap.charged_pico / self.gap.expected_pico)
+
+    @property
+    def input_per_1k(self) -> Decimal | None:
+        return self._per_1k(self.list_price and self.list_price.prompt_pico, effective=True)
+
+    @property
+    def output_per_1k(self) -> Decimal | None:
+        return self._per_1k(self.list_price and self.list_price.completion_pico, effective=True)
+
+    @property
+    def list_input_per_1k(self) -> Decimal | None:
+        return self._per_1k(self.list_price and self.list_price.prompt_pico, effective=False)
+
+    @property
+    def list_output_per_1k(self) -> Decimal | None:
+        return self._per_1k(self.list_price and self.list_price.completion_pico, effective=False)
+
+    @property
+    def difference_percent(self) -> Decimal | None:
+        """Charged against the list price, in percent (+: dearer than the list)."""
+        return self.gap.difference_percent if self.gap and self.list_price else None
+
+    @property
+    def far(self) -> bool:
+        return self.difference_percent is not None and abs(self.difference_percent) > self.far_percent
+
+
+def model_rates(filters: DashboardFilters, models: list[str]) -> list[ModelRate]:
+    """The dashboard's model table: each model's effective cost per 1K input and output tokens and
+    its list price, in the order given (two queries: the price histories, the rollup sums); [] when
+    none of them is in the catalogue."""
+    histories = price_histories(models)
+    if not histories:  # no catalogue (never synced) or none of these models in it: no table
+        return []
+    periods = {period.index: period for period in price_periods(histories)}
+    gaps, _ = _gaps(filters, periods)
+    now = {period.model_id: period for period in periods.values() if period.end is None and period.checkable}
+    far = Decimal(str(settings.LIST_PRICE_FAR_PERCENT))
+    return [ModelRate(model, now.get(model), gaps[False].get(model), far) for model in models]
 
 
 def _largest_first(gaps: dict[str, Gap]) -> list[Gap]:
