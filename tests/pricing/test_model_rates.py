@@ -68,8 +68,8 @@ def test_dashboard_marks_a_model_far_from_its_list_price_in_words(catalogue, use
     gen("fair", "m/fair", 3_090_000_000)
     html = user_client.get("/dashboard/").content.decode()
     assert "Cost per 1K tokens against the list price" in html
-    assert "Far from the list price: +25.0 %" in html
-    assert "Near the list price (+3.0 %)" in html
+    assert "Far from the list: +25.0 %" in html
+    assert "Near (+3.0 %)" in html
     assert "$0.00125" in html and "$0.005" in html
 
 
