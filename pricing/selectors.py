@@ -225,39 +225,21 @@ class ModelRate:
     (the cost check's sums over the model's checked platform-key generations)."""
 
     model: str
-    list_price: Period | None  # the price in force now; None: not in the catalogue, or no token price
-    gap: Gap | None  # None: no checked platform-key generation in the selection
+    in_catalogue: bool  # with a token price in force now
+    list_input_per_1k: Decimal | None
+    list_output_per_1k: Decimal | None
+    input_per_1k: Decimal | None  # None: no checked platform-key generation in the selection
+    output_per_1k: Decimal | None
+    difference_percent: Decimal | None  # charged against the list price (+: dearer than the list)
     far_percent: Decimal
 
-    def _per_1k(self, price_pico: int | None, *, effective: bool) -> Decimal | None:
-        if price_pico is None:
-            return None
-        if not effective:
-            return from_pico(price_pico * 1000)
-        if self.gap is None or not self.gap.expected_pico:
-            return None
-        return exact(from_pico(price_pico * 1000) * self.gap.charged_pico / self.gap.expected_pico)
-
-    @property
-    def input_per_1k(self) -> Decimal | None:
-        return self._per_1k(self.list_price and self.list_price.prompt_pico, effective=True)
-
-    @property
-    def output_per_1k(self) -> Decimal | None:
-        return self._per_1k(self.list_price and self.list_price.completion_pico, effective=True)
-
-    @property
-    def list_input_per_1k(self) -> Decimal | None:
-        return self._per_1k(self.list_price and self.list_price.prompt_pico, effective=False)
-
-    @property
-    def list_output_per_1k(self) -> Decimal | None:
-        return self._per_1k(self.list_price and self.list_price.completion_pico, effective=False)
-
-    @property
-    def difference_percent(self) -> Decimal | None:
-        """Charged against the list price, in percent (+: dearer than the list)."""
-        return self.gap.difference_percent if self.gap and self.list_price else None
+    @classmethod
+    def of(cls, model: str, price: Period | None, gap: Gap | None, far_percent: Decimal) -> "ModelRate":
+        lists = [None if price is None else from_pico(pico * 1000) for pico in price_pair(price)]
+        scaled = bool(gap and gap.expected_pico)
+        charged = [exact(amount * gap.charged_pico / gap.expected_pico) if scaled else None for amount in lists]
+        difference = gap.difference_percent if gap and price else None
+        return cls(model, price is not None, *lists, *charged, difference, far_percent)
 
     @property
     def far(self) -> bool:
@@ -275,7 +257,12 @@ def model_rates(filters: DashboardFilters, models: list[str]) -> list[ModelRate]
     gaps, _ = _gaps(filters, periods)
     now = {period.model_id: period for period in periods.values() if period.end is None and period.checkable}
     far = Decimal(str(settings.LIST_PRICE_FAR_PERCENT))
-    return [ModelRate(model, now.get(model), gaps[False].get(model), far) for model in models]
+    return [ModelRate.of(model, now.get(model), gaps[False].get(model), far) for model in models]
+
+
+def price_pair(price: Period | None) -> tuple[int | None, int | None]:
+    """The prompt and completion prices per token (pico-dollars) of a price period, if any."""
+    return (None, None) if price is None else (price.prompt_pico, price.completion_pico)
 
 
 def _largest_first(gaps: dict[str, Gap]) -> list[Gap]:

@@ -1,6 +1,6 @@
 """The Cost check and What-if pages and their CSVs: the dashboard's filter form, one selector, render."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django import forms
@@ -91,7 +91,15 @@ def _context(form: DashboardFilterForm, request: HttpRequest, frame: Frame) -> d
     }
 
 
-def _page(request: HttpRequest, context: dict) -> HttpResponse:
+def _page(
+    request: HttpRequest, frame: Frame, form_class: type[DashboardFilterForm], figures: Callable[..., dict]
+) -> HttpResponse:
+    """A pricing page: its form validated, `figures(form, filters)` (one selector) added, rendered in
+    the frame (the body alone for htmx)."""
+    form = form_class(request.GET, default_zone=viewer_zone(request))
+    context = _context(form, request, frame)
+    if context["filters"]:
+        context.update(figures(form, context["filters"]))
     if request.htmx:
         return render(request, "pricing/page.html#body", context)
     return render(request, "pricing/page.html", context, status=400 if context["errors"] else 200)
@@ -99,30 +107,32 @@ def _page(request: HttpRequest, context: dict) -> HttpResponse:
 
 @require_GET
 def cost_check(request: HttpRequest) -> HttpResponse:
-    form = DashboardFilterForm(request.GET, default_zone=viewer_zone(request))
-    context = _context(form, request, COST_CHECK)
-    if context["filters"]:
-        context["check"] = selectors.cost_check(context["filters"])
-    return _page(request, context)
+    return _page(
+        request, COST_CHECK, DashboardFilterForm, lambda form, filters: {"check": selectors.cost_check(filters)}
+    )
 
 
 @require_GET
 def cost_check_over_tolerance(request: HttpRequest) -> HttpResponse:
-    form = OverToleranceForm(request.GET, default_zone=viewer_zone(request))
-    context = _context(form, request, OVER_TOLERANCE)
-    if context["filters"]:
-        context["flagged"] = selectors.flagged_page(context["filters"], form.cleaned_data["after"])
-        context["tolerance"] = selectors.tolerance()
-    return _page(request, context)
+    return _page(
+        request,
+        OVER_TOLERANCE,
+        OverToleranceForm,
+        lambda form, filters: {
+            "flagged": selectors.flagged_page(filters, form.cleaned_data["after"]),
+            "tolerance": selectors.tolerance(),
+        },
+    )
 
 
 @require_GET
 def what_if(request: HttpRequest) -> HttpResponse:
-    form = WhatIfForm(request.GET, default_zone=viewer_zone(request))
-    context = _context(form, request, WHAT_IF)
-    if context["filters"]:
-        context["what_if"] = selectors.what_if(context["filters"], form.cleaned_data["model_to"].strip())
-    return _page(request, context)
+    return _page(
+        request,
+        WHAT_IF,
+        WhatIfForm,
+        lambda form, filters: {"what_if": selectors.what_if(filters, form.cleaned_data["model_to"].strip())},
+    )
 
 
 def _csv(filename: str, rows: Iterable[list[object]]) -> StreamingHttpResponse:

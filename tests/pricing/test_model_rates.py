@@ -55,7 +55,7 @@ def test_effective_prices_are_the_list_prices_scaled_by_what_was_charged(catalog
     assert (dear.input_per_1k, dear.output_per_1k) == (Decimal("0.00125"), Decimal("0.005"))
     assert dear.difference_percent == Decimal("25.00") and dear.far
     assert (fair.input_per_1k, fair.difference_percent, fair.far) == (Decimal("0.00206"), Decimal("3.00"), False)
-    assert (unknown.list_price, unknown.input_per_1k, unknown.far) == (None, None, False)
+    assert (unknown.in_catalogue, unknown.input_per_1k, unknown.far) == (False, None, False)
 
 
 def test_no_table_without_a_catalogue():
