@@ -1,4 +1,5 @@
-"""Time the cost check (pricing/selectors.cost_check: its one grouped query) and the what-if.
+"""Time the cost check (pricing/selectors.cost_check: rollup sums per model and price period), its
+drill-down list at its worst (nothing flagged: a whole window read) and the what-if.
 
     DATA_DIR=/tmp/perf-copy python benchmarks/cost_check.py
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/perf_bench python benchmarks/cost_check.py
@@ -25,12 +26,13 @@ import django  # noqa: E402
 django.setup()
 
 from django.db.models import Max, Min  # noqa: E402
+from django.test import override_settings  # noqa: E402
 
 from generations.analytics.filters import DashboardFilterForm  # noqa: E402
 from generations.fastrouter.catalogue import Catalogue  # noqa: E402
 from generations.models import Generation  # noqa: E402
 from pricing.models import CatalogueSync  # noqa: E402
-from pricing.selectors import cost_check, what_if  # noqa: E402
+from pricing.selectors import FLAGGED_SCAN, cost_check, flagged_page, what_if  # noqa: E402
 from pricing.services import pricing_record  # noqa: E402
 
 RUNS = 5
@@ -67,12 +69,16 @@ def median_ms(action) -> float:
     return statistics.median(times)
 
 
+def whole_range(days: int | None = None) -> dict[str, str]:
+    """The filter parameters of every stored generation's days (or the last `days` of them)."""
+    last = Generation.objects.aggregate(last=Max("occurred_at"))["last"] + timedelta(days=1)
+    first = last - timedelta(days=days) if days else Generation.objects.aggregate(first=Min("occurred_at"))["first"]
+    return {"range": "custom", "start": f"{first:%Y-%m-%d}", "end": f"{last:%Y-%m-%d}", "tz": "UTC"}
+
+
 def main() -> None:
     seed_catalogue()
-    last = Generation.objects.aggregate(last=Max("occurred_at"))["last"] + timedelta(days=1)
-    first = Generation.objects.aggregate(first=Min("occurred_at"))["first"]
-    whole = {"range": "custom", "start": f"{first:%Y-%m-%d}", "end": f"{last:%Y-%m-%d}", "tz": "UTC"}
-    week = {"range": "custom", "start": f"{last - timedelta(days=7):%Y-%m-%d}", "end": f"{last:%Y-%m-%d}", "tz": "UTC"}
+    whole, week = whole_range(), whole_range(7)
     print("| what | generations | median |")
     print("|---|---|---|")
     for name, params in (("all stored", whole), ("last 7 days", week)):
@@ -85,6 +91,13 @@ def main() -> None:
         print(
             f"| what-if, {name} | {count:,} | {median_ms(lambda f=filters: what_if(f, 'openai/gpt-4o-mini')):,.0f} ms |"
         )
+        # The worst case of the lists of generations over the tolerance: nothing over 10⁶ %, so each
+        # reads its whole window.
+        with override_settings(COST_CHECK_TOLERANCE_PERCENT=1_000_000):
+            worst_check = median_ms(lambda f=filters: cost_check(f))
+            worst_list = median_ms(lambda f=filters: flagged_page(f, None))
+        print(f"| cost check, nothing flagged, {name} | {count:,} | {worst_check:,.0f} ms |")
+        print(f"| over-tolerance list, nothing flagged, {name} | {FLAGGED_SCAN:,} read | {worst_list:,.0f} ms |")
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ settings.STORAGES = {
 }
 
 from compare import DASHBOARD_PAGES  # noqa: E402 (benchmarks/compare.py)
+from cost_check import seed_catalogue, whole_range  # noqa: E402 (benchmarks/cost_check.py)
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Count, Sum  # noqa: E402
@@ -381,6 +382,19 @@ def bucket_zone_table(client: Client, runs: int) -> list[str]:
     return lines
 
 
+def pricing_rows(client: Client, runs: int) -> list[Row]:
+    """The Cost check over every stored generation (a catalogue with a price change halfway through
+    the history is recorded first when none is stored: benchmarks/cost_check.py), its drill-down list
+    and the What-if."""
+    seed_catalogue()
+    everything = urlencode(whole_range())
+    return [
+        page(client, "cost check, all stored", f"/cost-check/?{everything}", runs, "≤ 300 ms"),
+        page(client, "over-tolerance list, all stored", f"/cost-check/over-tolerance/?{everything}", runs, "≤ 300 ms"),
+        page(client, "what-if, all stored", f"/what-if/?{everything}&model_to=openai/gpt-4o-mini", runs, "≤ 300 ms"),
+    ]
+
+
 def print_rows(rows: list[Row], total: int, runs: int) -> None:
     print(f"\n{connection.vendor}, {total:,} generations, {runs} runs after 1 warm-up\n")
     print("| what | median | p95 | notes |")
@@ -405,11 +419,15 @@ def main() -> None:
     parser.add_argument("--aggregates", action="store_true", help="also time the rollup read API alone")
     parser.add_argument("--buckets-only", action="store_true", help="only the bucket × range × zone table")
     parser.add_argument("--text-only", action="store_true", help="only the text-search rows")
+    parser.add_argument("--pricing-only", action="store_true", help="only the Cost check and What-if rows")
     args = parser.parse_args()
 
     total = Generation.objects.count()
     print(f"{connection.vendor}, {total:,} generations", file=sys.stderr)
     client = superuser_client()
+    if args.pricing_only:
+        print_rows(pricing_rows(client, args.runs), total, args.runs)
+        return
     if args.text_only:
         sample = Generation.objects.order_by("-occurred_at", "-id")[5000]
         print_rows(text_search_rows(client, args.runs, sample.model), total, args.runs)
@@ -458,6 +476,7 @@ def main() -> None:
     rows.append(page(reader, "/api/v1/summary, last 7 days", "/api/v1/summary", args.runs, "≤ 100 ms"))
     rows.append(page(reader, "/api/v1/summary, 90 days", "/api/v1/summary?range=90d", args.runs, "≤ 100 ms"))
     rows.append(page(client, "admin detail page", f"/admin/generations/generation/{sample.pk}/change/", args.runs, "—"))
+    rows += pricing_rows(client, args.runs)
     if args.aggregates:
         rows += aggregate_rows(args.runs, model, key)
     rows += dashboard_ratio_rows(args.runs)

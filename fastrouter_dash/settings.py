@@ -197,6 +197,8 @@ FETCH_AUTH_PAUSE_SECONDS = envint("FETCH_AUTH_PAUSE_SECONDS", "60", minimum=1)
 # from the catalogue's price by more than both of these.
 COST_CHECK_TOLERANCE_PERCENT = envfloat("COST_CHECK_TOLERANCE_PERCENT", "5")
 COST_CHECK_TOLERANCE_USD = envfloat("COST_CHECK_TOLERANCE_USD", "0.0001")
+# The dashboard marks a model whose charges are this far (percent) from the catalogue's list price.
+LIST_PRICE_FAR_PERCENT = envfloat("LIST_PRICE_FAR_PERCENT", "10")
 # Roles (generations/roles.py): ids a member may fetch or queue per day (staff have no limit).
 MEMBER_DAILY_FETCH_LIMIT = envint("MEMBER_DAILY_FETCH_LIMIT", "2000")
 

@@ -76,6 +76,13 @@ def format_share(fraction: float | None) -> str:
     return UNKNOWN if fraction is None else f"{fraction:.1%}"
 
 
+def format_signed_percent(percent: Decimal | None) -> str:
+    """A difference in percent with its sign: `+23.4 %`, `-8.0 %`, `0.0 %`."""
+    if percent is None:
+        return UNKNOWN
+    return f"{percent:+.1f} %" if percent else "0.0 %"
+
+
 def format_significant(value: float | None) -> str:
     """FastRouter's own float figures, to four significant digits (1.587, 3.29e-08)."""
     return UNKNOWN if value is None else f"{value:.4g}"

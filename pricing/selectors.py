@@ -9,17 +9,25 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
+from itertools import pairwise
 
 from django.conf import settings
 
-from generations.analytics.filters import DashboardFilters
+from generations.analytics.filters import DashboardFilters, ListCursor
 from generations.analytics.histograms import percentile
+from generations.analytics.queries import exact
 from generations.money import from_pico
 from pricing import usage
 from pricing.models import CatalogueModel, CatalogueSync, ModelPrice
-from pricing.usage import FlaggedGeneration, Period, Tolerance
+from pricing.usage import FlaggedGeneration, FlaggedPage, Period, Tolerance
 
-FLAGGED_SHOWN = 100
+# The drill-down list of generations over the tolerance: a page of at most this many, found among
+# at most FLAGGED_SCAN of the newest checked generations after its cursor (bounded work at any
+# size: ~200 ms at worst, when none of them is flagged); the Cost check page shows the first ones
+# found among fewer, so it stays within its 300 ms.
+FLAGGED_SHOWN = 25
+FLAGGED_SCAN = 10_000
+FLAGGED_SCAN_ON_CHECK = 2_000
 TOP_MODELS = 5
 ALTERNATIVES_PER_MODEL = 3
 
@@ -43,13 +51,11 @@ class Gap:
     checked: int = 0
     charged_pico: int = 0
     expected_pico: int = 0
-    flagged: int = 0
 
     def add(self, other: "Gap") -> None:
         self.checked += other.checked
         self.charged_pico += other.charged_pico
         self.expected_pico += other.expected_pico
-        self.flagged += other.flagged
 
     @property
     def charged(self) -> Decimal:
@@ -98,14 +104,14 @@ class CostCheck:
     byok_models: list[Gap]
     unchecked: Unchecked
     byok_unchecked: Unchecked
-    flagged: list[FlaggedGeneration]
+    flagged: FlaggedPage  # the newest generations over the tolerance: the first page of the drill-down
     price_changes: list[PriceChange]
     last_sync: CatalogueSync | None
     periods: dict[int, Period] = field(repr=False)
 
 
-def price_periods(model_ids: list[str]) -> list[Period]:
-    """Every price period of these models: each row from its first sighting to the next row's."""
+def price_histories(model_ids: list[str]) -> dict[str, list[ModelPrice]]:
+    """Each model's price rows, oldest first (one query)."""
     rows = (
         ModelPrice.objects.filter(model__model_id__in=model_ids)
         .select_related("model")
@@ -114,8 +120,13 @@ def price_periods(model_ids: list[str]) -> list[Period]:
     by_model: dict[str, list[ModelPrice]] = defaultdict(list)
     for row in rows:
         by_model[row.model.model_id].append(row)
+    return by_model
+
+
+def price_periods(histories: dict[str, list[ModelPrice]]) -> list[Period]:
+    """Every price period of these price histories: each row from its first sighting to the next row's."""
     periods = []
-    for model_id, history in by_model.items():
+    for model_id, history in histories.items():
         for position, row in enumerate(history):
             periods.append(
                 Period(
@@ -136,23 +147,20 @@ def expected_pico(period: Period, *, requests: int, input_tokens: int, output_to
     return input_tokens * period.prompt_pico + output_tokens * period.completion_pico + requests * period.request_pico
 
 
-def _price_changes(model_ids: list[str], start: datetime, end: datetime) -> list[PriceChange]:
-    changes = []
-    for period in price_periods(model_ids):
-        if period.start is not None and start <= period.start < end:
-            history = list(ModelPrice.objects.filter(model__model_id=period.model_id).order_by("first_seen_at"))
-            after = next(row for row in history if row.first_seen_at == period.start)
-            changes.append(PriceChange(period.model_id, period.start, history[history.index(after) - 1], after))
-    return changes
+def _price_changes(histories: dict[str, list[ModelPrice]], start: datetime, end: datetime) -> list[PriceChange]:
+    return [
+        PriceChange(model_id, after.first_seen_at, before, after)
+        for model_id, history in histories.items()
+        for before, after in pairwise(history)
+        if start <= after.first_seen_at < end
+    ]
 
 
-def cost_check(filters: DashboardFilters) -> CostCheck:
-    limits = tolerance()
-    model_ids = usage.models_in(filters)
-    periods = {period.index: period for period in price_periods(model_ids)}
+def _gaps(filters: DashboardFilters, periods: dict[int, Period]) -> tuple[dict, dict]:
+    """({BYOK: {model: Gap}}, {BYOK: Unchecked}): the checked generations' sums (rollups) re-priced."""
     gaps: dict[bool, dict[str, Gap]] = {False: {}, True: {}}
     unchecked = {False: Unchecked(), True: Unchecked()}
-    for row in usage.usage_by_period(filters, list(periods.values()), limits):
+    for row in usage.usage_by_period(filters, list(periods.values())):
         byok = row.is_byok is True
         skipped = unchecked[byok]
         period = periods.get(row.period)
@@ -174,9 +182,16 @@ def cost_check(filters: DashboardFilters) -> CostCheck:
                 expected_pico=expected_pico(
                     period, requests=row.checked, input_tokens=row.input_tokens, output_tokens=row.output_tokens
                 ),
-                flagged=row.flagged,
             )
         )
+    return gaps, unchecked
+
+
+def cost_check(filters: DashboardFilters) -> CostCheck:
+    limits = tolerance()
+    histories = price_histories(usage.models_in(filters))
+    periods = {period.index: period for period in price_periods(histories)}
+    gaps, unchecked = _gaps(filters, periods)
     totals = {}
     for byok, by_model in gaps.items():
         total = Gap("All models")
@@ -192,11 +207,62 @@ def cost_check(filters: DashboardFilters) -> CostCheck:
         byok_models=_largest_first(gaps[True]),
         unchecked=unchecked[False],
         byok_unchecked=unchecked[True],
-        flagged=list(usage.flagged_generations(filters, list(periods.values()), limits, limit=FLAGGED_SHOWN)),
-        price_changes=_price_changes(model_ids, filters.start, filters.end),
+        flagged=usage.flagged_page(
+            filters, list(periods.values()), limits, after=None, limit=FLAGGED_SHOWN, scan=FLAGGED_SCAN_ON_CHECK
+        ),
+        price_changes=_price_changes(histories, filters.start, filters.end),
         last_sync=CatalogueSync.objects.first(),
         periods=periods,
     )
+
+
+@dataclass(frozen=True)
+class ModelRate:
+    """A model's cost per 1K tokens as charged, against the catalogue's list price.
+
+    FastRouter charges one amount per call, not an input and an output part, so the effective
+    prices are the list prices scaled by what was charged over what they give for the same calls
+    (the cost check's sums over the model's checked platform-key generations)."""
+
+    model: str
+    in_catalogue: bool  # with a token price in force now
+    list_input_per_1k: Decimal | None
+    list_output_per_1k: Decimal | None
+    input_per_1k: Decimal | None  # None: no checked platform-key generation in the selection
+    output_per_1k: Decimal | None
+    difference_percent: Decimal | None  # charged against the list price (+: dearer than the list)
+    far_percent: Decimal
+
+    @classmethod
+    def of(cls, model: str, price: Period | None, gap: Gap | None, far_percent: Decimal) -> "ModelRate":
+        lists = [None if price is None else from_pico(pico * 1000) for pico in price_pair(price)]
+        scaled = bool(gap and gap.expected_pico)
+        charged = [exact(amount * gap.charged_pico / gap.expected_pico) if scaled else None for amount in lists]
+        difference = gap.difference_percent if gap and price else None
+        return cls(model, price is not None, *lists, *charged, difference, far_percent)
+
+    @property
+    def far(self) -> bool:
+        return self.difference_percent is not None and abs(self.difference_percent) > self.far_percent
+
+
+def model_rates(filters: DashboardFilters, models: list[str]) -> list[ModelRate]:
+    """The dashboard's model table: each model's effective cost per 1K input and output tokens and
+    its list price, in the order given (two queries: the price histories, the rollup sums); [] when
+    none of them is in the catalogue."""
+    histories = price_histories(models)
+    if not histories:  # no catalogue (never synced) or none of these models in it: no table
+        return []
+    periods = {period.index: period for period in price_periods(histories)}
+    gaps, _ = _gaps(filters, periods)
+    now = {period.model_id: period for period in periods.values() if period.end is None and period.checkable}
+    far = Decimal(str(settings.LIST_PRICE_FAR_PERCENT))
+    return [ModelRate.of(model, now.get(model), gaps[False].get(model), far) for model in models]
+
+
+def price_pair(price: Period | None) -> tuple[int | None, int | None]:
+    """The prompt and completion prices per token (pico-dollars) of a price period, if any."""
+    return (None, None) if price is None else (price.prompt_pico, price.completion_pico)
 
 
 def _largest_first(gaps: dict[str, Gap]) -> list[Gap]:
@@ -205,8 +271,14 @@ def _largest_first(gaps: dict[str, Gap]) -> list[Gap]:
 
 def flagged_rows(filters: DashboardFilters) -> Iterator[FlaggedGeneration]:
     """Every generation over the tolerance (the flagged CSV)."""
-    periods = price_periods(usage.models_in(filters))
-    return usage.flagged_generations(filters, periods, tolerance(), limit=None)
+    periods = price_periods(price_histories(usage.models_in(filters)))
+    return usage.flagged_generations(filters, periods, tolerance())
+
+
+def flagged_page(filters: DashboardFilters, after: ListCursor | None) -> FlaggedPage:
+    """A page of the drill-down list: generations over the tolerance, newest first."""
+    periods = price_periods(price_histories(usage.models_in(filters)))
+    return usage.flagged_page(filters, periods, tolerance(), after=after, limit=FLAGGED_SHOWN, scan=FLAGGED_SCAN)
 
 
 # --------------------------------------------------------------------------- what-if
@@ -215,7 +287,7 @@ def flagged_rows(filters: DashboardFilters) -> Iterator[FlaggedGeneration]:
 def current_prices() -> dict[str, Period]:
     """Each catalogue model's price in force now, when its token prices are known."""
     latest: dict[str, Period] = {}
-    for period in price_periods(list(CatalogueModel.objects.values_list("model_id", flat=True))):
+    for period in price_periods(price_histories(list(CatalogueModel.objects.values_list("model_id", flat=True)))):
         if period.end is None and period.checkable:
             latest[period.model_id] = period
     return latest

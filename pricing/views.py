@@ -1,19 +1,26 @@
 """The Cost check and What-if pages and their CSVs: the dashboard's filter form, one selector, render."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from django import forms
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from generations.analytics.filters import BYOK_CHOICES, RANGE_CHOICES, DashboardFilterForm
+from generations.analytics.filters import (
+    BYOK_CHOICES,
+    DEFAULT_SORT,
+    RANGE_CHOICES,
+    DashboardFilterForm,
+    ListCursor,
+)
 from generations.analytics.views import ZONE_OPTIONS, viewer_zone
 from generations.csv_cells import csv_lines
 from generations.money import from_pico
 from pricing import selectors, usage
 
-GAP_HEADER = ["Model", "Checked generations", "Charged (USD)", "Expected (USD)", "Difference (USD)", "Over tolerance"]
+GAP_HEADER = ["Model", "Checked generations", "Charged (USD)", "Expected (USD)", "Difference (USD)"]
 REPRICED_HEADER = [
     "Model",
     "Requests",
@@ -29,9 +36,50 @@ class WhatIfForm(DashboardFilterForm):
     model_to = forms.CharField(max_length=200, required=False, label="Re-price on")
 
 
-def _context(form: DashboardFilterForm, request: HttpRequest) -> dict:
+class OverToleranceForm(DashboardFilterForm):
+    after = forms.CharField(max_length=400, required=False)
+
+    def clean_after(self) -> ListCursor | None:
+        text = self.cleaned_data["after"].strip()
+        return ListCursor.decode(text, sort=DEFAULT_SORT) if text else None
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What the shared page frame (templates/pricing/page.html) shows around a page's figures."""
+
+    title: str
+    lede: str
+    url_name: str
+    figures: str  # the template of the figures, rendered inside the filters' swapped body
+
+
+COST_CHECK = Frame(
+    "Cost check",
+    "What FastRouter charged against what the catalogue's prices say each call should have cost: input tokens × "
+    "prompt price + output tokens × completion price + the per-request price, at the price in force when the call "
+    "was made.",
+    "cost-check",
+    "pricing/cost_check.html",
+)
+OVER_TOLERANCE = Frame(
+    "Generations over the tolerance",
+    "Generations whose charge differs from the catalogue's price by more than the tolerance, newest first.",
+    "cost-check-over-tolerance",
+    "pricing/over_tolerance.html",
+)
+WHAT_IF = Frame(
+    "What if…",
+    "What the same calls would have cost on another model: the same token counts at its current catalogue prices.",
+    "what-if",
+    "pricing/what_if.html",
+)
+
+
+def _context(form: DashboardFilterForm, request: HttpRequest, frame: Frame) -> dict:
     valid = form.is_valid()
     return {
+        "frame": frame,
         "form": form,
         "errors": [] if valid else form.error_messages(),
         "range_choices": RANGE_CHOICES,
@@ -43,28 +91,48 @@ def _context(form: DashboardFilterForm, request: HttpRequest) -> dict:
     }
 
 
-def _page(request: HttpRequest, template: str, context: dict) -> HttpResponse:
+def _page(
+    request: HttpRequest, frame: Frame, form_class: type[DashboardFilterForm], figures: Callable[..., dict]
+) -> HttpResponse:
+    """A pricing page: its form validated, `figures(form, filters)` (one selector) added, rendered in
+    the frame (the body alone for htmx)."""
+    form = form_class(request.GET, default_zone=viewer_zone(request))
+    context = _context(form, request, frame)
+    if context["filters"]:
+        context.update(figures(form, context["filters"]))
     if request.htmx:
-        return render(request, f"{template}#body", context)
-    return render(request, template, context, status=400 if context["errors"] else 200)
+        return render(request, "pricing/page.html#body", context)
+    return render(request, "pricing/page.html", context, status=400 if context["errors"] else 200)
 
 
 @require_GET
 def cost_check(request: HttpRequest) -> HttpResponse:
-    form = DashboardFilterForm(request.GET, default_zone=viewer_zone(request))
-    context = _context(form, request)
-    if context["filters"]:
-        context["check"] = selectors.cost_check(context["filters"])
-    return _page(request, "pricing/cost_check.html", context)
+    return _page(
+        request, COST_CHECK, DashboardFilterForm, lambda form, filters: {"check": selectors.cost_check(filters)}
+    )
+
+
+@require_GET
+def cost_check_over_tolerance(request: HttpRequest) -> HttpResponse:
+    return _page(
+        request,
+        OVER_TOLERANCE,
+        OverToleranceForm,
+        lambda form, filters: {
+            "flagged": selectors.flagged_page(filters, form.cleaned_data["after"]),
+            "tolerance": selectors.tolerance(),
+        },
+    )
 
 
 @require_GET
 def what_if(request: HttpRequest) -> HttpResponse:
-    form = WhatIfForm(request.GET, default_zone=viewer_zone(request))
-    context = _context(form, request)
-    if context["filters"]:
-        context["what_if"] = selectors.what_if(context["filters"], form.cleaned_data["model_to"].strip())
-    return _page(request, "pricing/what_if.html", context)
+    return _page(
+        request,
+        WHAT_IF,
+        WhatIfForm,
+        lambda form, filters: {"what_if": selectors.what_if(filters, form.cleaned_data["model_to"].strip())},
+    )
 
 
 def _csv(filename: str, rows: Iterable[list[object]]) -> StreamingHttpResponse:
@@ -80,7 +148,7 @@ def _bad_filters(form: DashboardFilterForm) -> HttpResponse:
 def _gap_rows(gaps: list[selectors.Gap], total: selectors.Gap) -> Iterable[list[object]]:
     yield GAP_HEADER
     for gap in [*gaps, total]:
-        yield [gap.label, gap.checked, gap.charged, gap.expected, gap.difference, gap.flagged]
+        yield [gap.label, gap.checked, gap.charged, gap.expected, gap.difference]
 
 
 def _flagged_rows(filters) -> Iterable[list[object]]:

@@ -40,6 +40,24 @@ MEASURES = (
     ),
     # Summed here rather than by grouping reads on the BYOK flag: a third of the rows to read.
     Measure("byok_requests", "COUNT(CASE WHEN is_byok THEN 1 END)"),
+    # The cost check's "checked" requests: cost and both token counts known (pricing/usage.py
+    # re-prices their tokens at the catalogue's price in force and compares with their charge).
+    Measure(
+        "checked_requests",
+        "COUNT(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN 1 END)",
+    ),
+    Measure(
+        "checked_input_tokens",
+        "SUM(CASE WHEN cost_pico IS NOT NULL AND output_tokens IS NOT NULL THEN input_tokens END)",
+    ),
+    Measure(
+        "checked_output_tokens",
+        "SUM(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL THEN output_tokens END)",
+    ),
+    Measure(
+        "checked_cost_pico",
+        "SUM(CASE WHEN input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN cost_pico END)",
+    ),
 )
 
 MEASURE_NAMES = tuple(measure.name for measure in MEASURES)

@@ -33,6 +33,7 @@ from generations.analytics.rollups import (
     rollup_bin_counts_by_kind,
     rollup_dimension_values,
     rollup_series_measures,
+    rollup_span_measures,
     rollup_totals,
     rollups_cover,
     rollups_version,
@@ -220,6 +221,15 @@ def series_by(source: Source, bucket: str, zone: str, split_by: list[str]) -> di
         source.start, source.end, ZoneInfo(zone), bucket, source.dimensions, split_by, raw=source.raw
     )
     return {(edges[key[0]], *key[1:]): tuple(values) for key, values in measures.items()}
+
+
+def totals_by_span(source: Source, edges: list[datetime], group_by: list[str]) -> dict[tuple, Totals]:
+    """Summed measures per (span index, *group) over the spans [edges[n], edges[n + 1]) inside the
+    source's range: where a figure changes at instants of its own (a price change), exactly."""
+    if source.prefix or source.body_search:
+        raise ValueError("spans are read from the rollups: no id prefix or text search")
+    measures = rollup_span_measures(edges, source.dimensions, group_by, raw=source.raw)
+    return {key: Totals(*values) for key, values in measures.items()}
 
 
 def bin_counts_by(

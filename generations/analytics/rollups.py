@@ -327,6 +327,16 @@ def rollup_series_measures(
     return edges, _collect(edges, filters, split_by, use_rollups=not raw and rollups_cover(filters))
 
 
+def rollup_span_measures(
+    edges: list[datetime], filters: Filters | None = None, group_by: Sequence[str] = (), *, raw: bool = False
+) -> dict[tuple, list[int]]:
+    """`rollup_series_measures` over spans the caller chooses, [edges[n], edges[n + 1]) (the cost
+    check's price periods, which change at any instant): the whole grains inside each span from the
+    rollups, the rest of a quarter hour at an edge from raw rows."""
+    filters = filters or {}
+    return _collect(edges, filters, group_by, use_rollups=not raw and rollups_cover(filters))
+
+
 def rollups_version() -> int | None:
     """A value that changes whenever any rollup row is rewritten (a cache key of what is derived
     from them): the daily key rollup's largest id, as a recompute re-inserts rows with new ids."""

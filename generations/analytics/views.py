@@ -27,6 +27,7 @@ from generations.analytics.filters import (
 from generations.csv_cells import csv_lines
 from generations.middleware import SESSION_TIME_ZONE_KEY
 from generations.selectors import viewer_saved_zone
+from pricing.selectors import model_rates
 
 # The zone picker's ~600 <option>s, built once: through the template engine on every page they
 # cost more than some of the charts.
@@ -70,7 +71,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     status = 400
     if form.is_valid():
         board = dashboards.dashboard(form.filters())
-        context.update(board=board, filters=board.filters, choices=board.choices)
+        models = [row.label for row in board.charts_by_slug["cost-by-model"].rows]
+        context.update(
+            board=board, filters=board.filters, choices=board.choices, model_rates=model_rates(board.filters, models)
+        )
         status = 200
     if request.htmx:
         # htmx swaps only 2xx answers; the message in the body says what was wrong.

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django import template
 
-from generations.display import NOTHING, format_usd
+from generations.display import NOTHING, format_signed_percent, format_usd
 from generations.money import from_pico
 
 register = template.Library()
@@ -30,3 +30,8 @@ def querystring_of(filters, **overrides) -> str:
 @register.filter
 def pico_per_million(price_pico: int | None) -> str:
     return NOTHING if price_pico is None else format_usd(from_pico(price_pico * 1_000_000))
+
+
+@register.filter
+def signed_percent(percent: Decimal | None) -> str:
+    return format_signed_percent(percent)

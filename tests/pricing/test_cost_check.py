@@ -71,7 +71,7 @@ def test_each_side_of_a_price_change_is_priced_at_its_own_price(catalogue):
     check = cost_check(filters())
     assert check.platform.expected == Decimal("0.009")
     assert check.platform.charged == Decimal("0.009")
-    assert check.platform.difference == 0 and check.platform.flagged == 0
+    assert check.platform.difference == 0 and check.flagged.rows == []
     assert [(change.model, change.at) for change in check.price_changes] == [("m/a", CHANGE)]
 
 
@@ -95,16 +95,17 @@ def test_gap_in_dollars_and_percent_and_flagged_generations(catalogue):
     assert check.platform.expected == Decimal("0.009")
     assert check.platform.difference == Decimal("0.0015")
     assert check.platform.difference_percent == Decimal("16.67")
-    assert [row.generation_id for row in check.flagged] == ["overcharged"]
-    assert check.flagged[0].expected_pico == usd("0.006")
-    assert [(gap.label, gap.flagged) for gap in check.models] == [("m/a", 1)]
+    assert [row.generation_id for row in check.flagged.rows] == ["overcharged"]
+    assert check.flagged.rows[0].expected_pico == usd("0.006")
+    assert check.flagged.next_cursor is None  # the whole range was looked at
+    assert [gap.label for gap in check.models] == ["m/a"]
 
 
 def test_a_gap_must_pass_both_the_percent_and_the_dollar_tolerance(catalogue):
     gen("small-percent", tokens=(100_000, 50_000), cost="0.62")  # expected 0.6: +3.3 %, $0.02
     gen("tiny-dollars", model="m/cheap", tokens=(100, 100), cost="0.00006")  # expected $0.00003: +100 %
     gen("both", tokens=(100_000, 50_000), cost="0.66")  # +10 %, $0.06
-    assert [row.generation_id for row in cost_check(filters()).flagged] == ["both"]
+    assert [row.generation_id for row in cost_check(filters()).flagged.rows] == ["both"]
 
 
 def test_generations_that_cannot_be_checked_are_counted_by_reason(catalogue):

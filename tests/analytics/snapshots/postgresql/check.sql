@@ -22,7 +22,11 @@ SELECT date_trunc('hour', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'U
     COALESCE(SUM(input_tokens), 0),
     COALESCE(SUM(output_tokens), 0),
     COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
-    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
+    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0),
+    COALESCE(COUNT(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN 1 END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND output_tokens IS NOT NULL THEN input_tokens END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL THEN output_tokens END), 0),
+    COALESCE(SUM(CASE WHEN input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN cost_pico END), 0)
 FROM unnest(
     %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
     %(pieces_matches)s::text[], %(pieces_signs)s::int[]
@@ -34,7 +38,7 @@ CROSS JOIN LATERAL (
 ) AS stored
 GROUP BY date_trunc('hour', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', model, provider, endpoint, is_byok
 
-SELECT date_trunc('hour', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, model, provider, endpoint, is_byok, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests
+SELECT date_trunc('hour', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, model, provider, endpoint, is_byok, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests, checked_requests, checked_input_tokens, checked_output_tokens, checked_cost_pico
 FROM generations_hourlyrollup AS stored
 WHERE stored.bucket_start >= %(start)s AND stored.bucket_start < %(end)s
 
@@ -46,7 +50,11 @@ SELECT date_bin('15 minutes', stored.occurred_at, TIMESTAMPTZ '2000-01-01 00:00:
     COALESCE(SUM(input_tokens), 0),
     COALESCE(SUM(output_tokens), 0),
     COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
-    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
+    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0),
+    COALESCE(COUNT(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN 1 END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND output_tokens IS NOT NULL THEN input_tokens END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL THEN output_tokens END), 0),
+    COALESCE(SUM(CASE WHEN input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN cost_pico END), 0)
 FROM unnest(
     %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
     %(pieces_matches)s::text[], %(pieces_signs)s::int[]
@@ -58,7 +66,7 @@ CROSS JOIN LATERAL (
 ) AS stored
 GROUP BY date_bin('15 minutes', stored.occurred_at, TIMESTAMPTZ '2000-01-01 00:00:00+00'), model, provider, endpoint, is_byok
 
-SELECT date_bin('15 minutes', stored.bucket_start, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket_start, model, provider, endpoint, is_byok, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests
+SELECT date_bin('15 minutes', stored.bucket_start, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket_start, model, provider, endpoint, is_byok, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests, checked_requests, checked_input_tokens, checked_output_tokens, checked_cost_pico
 FROM generations_quarterhourrollup AS stored
 WHERE stored.bucket_start >= %(start)s AND stored.bucket_start < %(end)s
 
@@ -70,7 +78,11 @@ SELECT date_trunc('day', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UT
     COALESCE(SUM(input_tokens), 0),
     COALESCE(SUM(output_tokens), 0),
     COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
-    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
+    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0),
+    COALESCE(COUNT(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN 1 END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND output_tokens IS NOT NULL THEN input_tokens END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL THEN output_tokens END), 0),
+    COALESCE(SUM(CASE WHEN input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN cost_pico END), 0)
 FROM unnest(
     %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
     %(pieces_matches)s::text[], %(pieces_signs)s::int[]
@@ -82,7 +94,7 @@ CROSS JOIN LATERAL (
 ) AS stored
 GROUP BY date_trunc('day', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', model, provider, endpoint, is_byok
 
-SELECT date_trunc('day', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, model, provider, endpoint, is_byok, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests
+SELECT date_trunc('day', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, model, provider, endpoint, is_byok, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests, checked_requests, checked_input_tokens, checked_output_tokens, checked_cost_pico
 FROM generations_dailyrollup AS stored
 WHERE stored.bucket_start >= %(start)s AND stored.bucket_start < %(end)s
 
@@ -94,7 +106,11 @@ SELECT date_trunc('hour', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'U
     COALESCE(SUM(input_tokens), 0),
     COALESCE(SUM(output_tokens), 0),
     COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
-    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
+    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0),
+    COALESCE(COUNT(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN 1 END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND output_tokens IS NOT NULL THEN input_tokens END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL THEN output_tokens END), 0),
+    COALESCE(SUM(CASE WHEN input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN cost_pico END), 0)
 FROM unnest(
     %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
     %(pieces_matches)s::text[], %(pieces_signs)s::int[]
@@ -106,7 +122,7 @@ CROSS JOIN LATERAL (
 ) AS stored
 GROUP BY date_trunc('hour', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', model, provider, endpoint, is_byok, api_key_hash
 
-SELECT date_trunc('hour', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests
+SELECT date_trunc('hour', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests, checked_requests, checked_input_tokens, checked_output_tokens, checked_cost_pico
 FROM generations_hourlykeyrollup AS stored
 WHERE stored.bucket_start >= %(start)s AND stored.bucket_start < %(end)s
 
@@ -118,7 +134,11 @@ SELECT date_trunc('day', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UT
     COALESCE(SUM(input_tokens), 0),
     COALESCE(SUM(output_tokens), 0),
     COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
-    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
+    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0),
+    COALESCE(COUNT(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN 1 END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND output_tokens IS NOT NULL THEN input_tokens END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL THEN output_tokens END), 0),
+    COALESCE(SUM(CASE WHEN input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN cost_pico END), 0)
 FROM unnest(
     %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
     %(pieces_matches)s::text[], %(pieces_signs)s::int[]
@@ -130,7 +150,7 @@ CROSS JOIN LATERAL (
 ) AS stored
 GROUP BY date_trunc('day', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', model, provider, endpoint, is_byok, api_key_hash
 
-SELECT date_trunc('day', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests
+SELECT date_trunc('day', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests, checked_requests, checked_input_tokens, checked_output_tokens, checked_cost_pico
 FROM generations_dailykeyrollup AS stored
 WHERE stored.bucket_start >= %(start)s AND stored.bucket_start < %(end)s
 
@@ -142,7 +162,11 @@ SELECT date_trunc('week', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'U
     COALESCE(SUM(input_tokens), 0),
     COALESCE(SUM(output_tokens), 0),
     COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
-    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
+    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0),
+    COALESCE(COUNT(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN 1 END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND output_tokens IS NOT NULL THEN input_tokens END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL THEN output_tokens END), 0),
+    COALESCE(SUM(CASE WHEN input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN cost_pico END), 0)
 FROM unnest(
     %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
     %(pieces_matches)s::text[], %(pieces_signs)s::int[]
@@ -154,7 +178,7 @@ CROSS JOIN LATERAL (
 ) AS stored
 GROUP BY date_trunc('week', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', model, provider, endpoint, is_byok, api_key_hash
 
-SELECT date_trunc('week', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests
+SELECT date_trunc('week', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests, checked_requests, checked_input_tokens, checked_output_tokens, checked_cost_pico
 FROM generations_weeklykeyrollup AS stored
 WHERE stored.bucket_start >= %(start)s AND stored.bucket_start < %(end)s
 

@@ -14,7 +14,7 @@ CROSS JOIN LATERAL (
 ) AS stored
 )
 
-INSERT INTO generations_hourlyrollup (bucket_start, model, provider, endpoint, is_byok, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests)
+INSERT INTO generations_hourlyrollup (bucket_start, model, provider, endpoint, is_byok, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests, checked_requests, checked_input_tokens, checked_output_tokens, checked_cost_pico)
 SELECT date_trunc('hour', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, model, provider, endpoint, is_byok,
     COALESCE(COUNT(*), 0),
     COALESCE(COUNT(cost_pico), 0),
@@ -23,7 +23,11 @@ SELECT date_trunc('hour', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'U
     COALESCE(SUM(input_tokens), 0),
     COALESCE(SUM(output_tokens), 0),
     COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
-    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
+    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0),
+    COALESCE(COUNT(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN 1 END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND output_tokens IS NOT NULL THEN input_tokens END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL THEN output_tokens END), 0),
+    COALESCE(SUM(CASE WHEN input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN cost_pico END), 0)
 FROM unnest(
     %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
     %(pieces_matches)s::text[], %(pieces_signs)s::int[]
@@ -50,7 +54,7 @@ CROSS JOIN LATERAL (
 ) AS stored
 )
 
-INSERT INTO generations_quarterhourrollup (bucket_start, model, provider, endpoint, is_byok, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests)
+INSERT INTO generations_quarterhourrollup (bucket_start, model, provider, endpoint, is_byok, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests, checked_requests, checked_input_tokens, checked_output_tokens, checked_cost_pico)
 SELECT date_bin('15 minutes', stored.occurred_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket_start, model, provider, endpoint, is_byok,
     COALESCE(COUNT(*), 0),
     COALESCE(COUNT(cost_pico), 0),
@@ -59,7 +63,11 @@ SELECT date_bin('15 minutes', stored.occurred_at, TIMESTAMPTZ '2000-01-01 00:00:
     COALESCE(SUM(input_tokens), 0),
     COALESCE(SUM(output_tokens), 0),
     COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
-    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
+    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0),
+    COALESCE(COUNT(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN 1 END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND output_tokens IS NOT NULL THEN input_tokens END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL THEN output_tokens END), 0),
+    COALESCE(SUM(CASE WHEN input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN cost_pico END), 0)
 FROM unnest(
     %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
     %(pieces_matches)s::text[], %(pieces_signs)s::int[]
@@ -130,7 +138,7 @@ CROSS JOIN LATERAL (
 ) AS stored
 )
 
-INSERT INTO generations_dailyrollup (bucket_start, model, provider, endpoint, is_byok, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests)
+INSERT INTO generations_dailyrollup (bucket_start, model, provider, endpoint, is_byok, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests, checked_requests, checked_input_tokens, checked_output_tokens, checked_cost_pico)
 SELECT date_trunc('day', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, model, provider, endpoint, is_byok,
     SUM(requests),
     SUM(priced_requests),
@@ -139,7 +147,11 @@ SELECT date_trunc('day', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'U
     SUM(input_tokens),
     SUM(output_tokens),
     SUM(priced_tokens),
-    SUM(byok_requests)
+    SUM(byok_requests),
+    SUM(checked_requests),
+    SUM(checked_input_tokens),
+    SUM(checked_output_tokens),
+    SUM(checked_cost_pico)
 FROM unnest(
     %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
     %(pieces_matches)s::text[], %(pieces_signs)s::int[]
@@ -197,7 +209,7 @@ CROSS JOIN LATERAL (
 ) AS stored
 )
 
-INSERT INTO generations_hourlykeyrollup (bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests)
+INSERT INTO generations_hourlykeyrollup (bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests, checked_requests, checked_input_tokens, checked_output_tokens, checked_cost_pico)
 SELECT date_trunc('hour', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, model, provider, endpoint, is_byok, api_key_hash,
     COALESCE(COUNT(*), 0),
     COALESCE(COUNT(cost_pico), 0),
@@ -206,7 +218,11 @@ SELECT date_trunc('hour', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'U
     COALESCE(SUM(input_tokens), 0),
     COALESCE(SUM(output_tokens), 0),
     COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
-    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
+    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0),
+    COALESCE(COUNT(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN 1 END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND output_tokens IS NOT NULL THEN input_tokens END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL THEN output_tokens END), 0),
+    COALESCE(SUM(CASE WHEN input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN cost_pico END), 0)
 FROM unnest(
     %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
     %(pieces_matches)s::text[], %(pieces_signs)s::int[]
@@ -233,7 +249,7 @@ CROSS JOIN LATERAL (
 ) AS stored
 )
 
-INSERT INTO generations_dailykeyrollup (bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests)
+INSERT INTO generations_dailykeyrollup (bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests, checked_requests, checked_input_tokens, checked_output_tokens, checked_cost_pico)
 SELECT date_trunc('day', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, model, provider, endpoint, is_byok, api_key_hash,
     SUM(requests),
     SUM(priced_requests),
@@ -242,7 +258,11 @@ SELECT date_trunc('day', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'U
     SUM(input_tokens),
     SUM(output_tokens),
     SUM(priced_tokens),
-    SUM(byok_requests)
+    SUM(byok_requests),
+    SUM(checked_requests),
+    SUM(checked_input_tokens),
+    SUM(checked_output_tokens),
+    SUM(checked_cost_pico)
 FROM unnest(
     %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
     %(pieces_matches)s::text[], %(pieces_signs)s::int[]
@@ -313,7 +333,7 @@ CROSS JOIN LATERAL (
 ) AS stored
 )
 
-INSERT INTO generations_weeklykeyrollup (bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests)
+INSERT INTO generations_weeklykeyrollup (bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests, checked_requests, checked_input_tokens, checked_output_tokens, checked_cost_pico)
 SELECT date_trunc('week', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, model, provider, endpoint, is_byok, api_key_hash,
     SUM(requests),
     SUM(priced_requests),
@@ -322,7 +342,11 @@ SELECT date_trunc('week', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE '
     SUM(input_tokens),
     SUM(output_tokens),
     SUM(priced_tokens),
-    SUM(byok_requests)
+    SUM(byok_requests),
+    SUM(checked_requests),
+    SUM(checked_input_tokens),
+    SUM(checked_output_tokens),
+    SUM(checked_cost_pico)
 FROM unnest(
     %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
     %(pieces_matches)s::text[], %(pieces_signs)s::int[]

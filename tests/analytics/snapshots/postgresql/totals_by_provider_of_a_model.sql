@@ -6,7 +6,11 @@ SELECT piece_bucket, provider,
     SUM(input_tokens),
     SUM(output_tokens),
     SUM(priced_tokens),
-    SUM(byok_requests)
+    SUM(byok_requests),
+    SUM(checked_requests),
+    SUM(checked_input_tokens),
+    SUM(checked_output_tokens),
+    SUM(checked_cost_pico)
 FROM (
 SELECT pieces.piece_bucket, stored.provider,
     COALESCE(COUNT(*), 0) AS requests,
@@ -16,7 +20,11 @@ SELECT pieces.piece_bucket, stored.provider,
     COALESCE(SUM(input_tokens), 0) AS input_tokens,
     COALESCE(SUM(output_tokens), 0) AS output_tokens,
     COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0) AS priced_tokens,
-    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0) AS byok_requests
+    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0) AS byok_requests,
+    COALESCE(COUNT(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN 1 END), 0) AS checked_requests,
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND output_tokens IS NOT NULL THEN input_tokens END), 0) AS checked_input_tokens,
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL THEN output_tokens END), 0) AS checked_output_tokens,
+    COALESCE(SUM(CASE WHEN input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN cost_pico END), 0) AS checked_cost_pico
 FROM unnest(
     %(pieces_0_starts)s::timestamptz[], %(pieces_0_ends)s::timestamptz[], %(pieces_0_buckets)s::int[],
     %(pieces_0_matches)s::text[], %(pieces_0_signs)s::int[]
@@ -38,7 +46,11 @@ SELECT pieces.piece_bucket, stored.provider,
     stored.input_tokens * pieces.piece_sign AS input_tokens,
     stored.output_tokens * pieces.piece_sign AS output_tokens,
     stored.priced_tokens * pieces.piece_sign AS priced_tokens,
-    stored.byok_requests * pieces.piece_sign AS byok_requests
+    stored.byok_requests * pieces.piece_sign AS byok_requests,
+    stored.checked_requests * pieces.piece_sign AS checked_requests,
+    stored.checked_input_tokens * pieces.piece_sign AS checked_input_tokens,
+    stored.checked_output_tokens * pieces.piece_sign AS checked_output_tokens,
+    stored.checked_cost_pico * pieces.piece_sign AS checked_cost_pico
 FROM unnest(
     %(pieces_1_starts)s::timestamptz[], %(pieces_1_ends)s::timestamptz[], %(pieces_1_buckets)s::int[],
     %(pieces_1_matches)s::text[], %(pieces_1_signs)s::int[]
@@ -59,7 +71,11 @@ SELECT pieces.piece_bucket, stored.provider,
     stored.input_tokens * pieces.piece_sign AS input_tokens,
     stored.output_tokens * pieces.piece_sign AS output_tokens,
     stored.priced_tokens * pieces.piece_sign AS priced_tokens,
-    stored.byok_requests * pieces.piece_sign AS byok_requests
+    stored.byok_requests * pieces.piece_sign AS byok_requests,
+    stored.checked_requests * pieces.piece_sign AS checked_requests,
+    stored.checked_input_tokens * pieces.piece_sign AS checked_input_tokens,
+    stored.checked_output_tokens * pieces.piece_sign AS checked_output_tokens,
+    stored.checked_cost_pico * pieces.piece_sign AS checked_cost_pico
 FROM unnest(
     %(pieces_2_starts)s::timestamptz[], %(pieces_2_ends)s::timestamptz[], %(pieces_2_buckets)s::int[],
     %(pieces_2_matches)s::text[], %(pieces_2_signs)s::int[]
@@ -80,7 +96,11 @@ SELECT pieces.piece_bucket, stored.provider,
     stored.input_tokens * pieces.piece_sign AS input_tokens,
     stored.output_tokens * pieces.piece_sign AS output_tokens,
     stored.priced_tokens * pieces.piece_sign AS priced_tokens,
-    stored.byok_requests * pieces.piece_sign AS byok_requests
+    stored.byok_requests * pieces.piece_sign AS byok_requests,
+    stored.checked_requests * pieces.piece_sign AS checked_requests,
+    stored.checked_input_tokens * pieces.piece_sign AS checked_input_tokens,
+    stored.checked_output_tokens * pieces.piece_sign AS checked_output_tokens,
+    stored.checked_cost_pico * pieces.piece_sign AS checked_cost_pico
 FROM unnest(
     %(pieces_3_starts)s::timestamptz[], %(pieces_3_ends)s::timestamptz[], %(pieces_3_buckets)s::int[],
     %(pieces_3_matches)s::text[], %(pieces_3_signs)s::int[]

@@ -22,7 +22,11 @@ SELECT strftime('%%Y-%%m-%%d %%H:00:00', stored.occurred_at) AS bucket_start, mo
     COALESCE(SUM(input_tokens), 0),
     COALESCE(SUM(output_tokens), 0),
     COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
-    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
+    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0),
+    COALESCE(COUNT(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN 1 END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND output_tokens IS NOT NULL THEN input_tokens END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL THEN output_tokens END), 0),
+    COALESCE(SUM(CASE WHEN input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN cost_pico END), 0)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
@@ -33,7 +37,7 @@ CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
 GROUP BY strftime('%%Y-%%m-%%d %%H:00:00', stored.occurred_at), model, provider, endpoint, is_byok
 
-SELECT strftime('%%Y-%%m-%%d %%H:00:00', stored.bucket_start) AS bucket_start, model, provider, endpoint, is_byok, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests
+SELECT strftime('%%Y-%%m-%%d %%H:00:00', stored.bucket_start) AS bucket_start, model, provider, endpoint, is_byok, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests, checked_requests, checked_input_tokens, checked_output_tokens, checked_cost_pico
 FROM generations_hourlyrollup AS stored
 WHERE stored.bucket_start >= %(start)s AND stored.bucket_start < %(end)s
 
@@ -45,7 +49,11 @@ SELECT strftime('%%Y-%%m-%%d %%H:', stored.occurred_at) || printf('%%02d', CAST(
     COALESCE(SUM(input_tokens), 0),
     COALESCE(SUM(output_tokens), 0),
     COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
-    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
+    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0),
+    COALESCE(COUNT(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN 1 END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND output_tokens IS NOT NULL THEN input_tokens END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL THEN output_tokens END), 0),
+    COALESCE(SUM(CASE WHEN input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN cost_pico END), 0)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
@@ -56,7 +64,7 @@ CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
 GROUP BY strftime('%%Y-%%m-%%d %%H:', stored.occurred_at) || printf('%%02d', CAST(strftime('%%M', stored.occurred_at) AS INTEGER) / 15 * 15) || ':00', model, provider, endpoint, is_byok
 
-SELECT strftime('%%Y-%%m-%%d %%H:', stored.bucket_start) || printf('%%02d', CAST(strftime('%%M', stored.bucket_start) AS INTEGER) / 15 * 15) || ':00' AS bucket_start, model, provider, endpoint, is_byok, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests
+SELECT strftime('%%Y-%%m-%%d %%H:', stored.bucket_start) || printf('%%02d', CAST(strftime('%%M', stored.bucket_start) AS INTEGER) / 15 * 15) || ':00' AS bucket_start, model, provider, endpoint, is_byok, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests, checked_requests, checked_input_tokens, checked_output_tokens, checked_cost_pico
 FROM generations_quarterhourrollup AS stored
 WHERE stored.bucket_start >= %(start)s AND stored.bucket_start < %(end)s
 
@@ -68,7 +76,11 @@ SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at) AS bucket_start, mod
     COALESCE(SUM(input_tokens), 0),
     COALESCE(SUM(output_tokens), 0),
     COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
-    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
+    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0),
+    COALESCE(COUNT(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN 1 END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND output_tokens IS NOT NULL THEN input_tokens END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL THEN output_tokens END), 0),
+    COALESCE(SUM(CASE WHEN input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN cost_pico END), 0)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
@@ -79,7 +91,7 @@ CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
 GROUP BY strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at), model, provider, endpoint, is_byok
 
-SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.bucket_start) AS bucket_start, model, provider, endpoint, is_byok, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests
+SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.bucket_start) AS bucket_start, model, provider, endpoint, is_byok, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests, checked_requests, checked_input_tokens, checked_output_tokens, checked_cost_pico
 FROM generations_dailyrollup AS stored
 WHERE stored.bucket_start >= %(start)s AND stored.bucket_start < %(end)s
 
@@ -91,7 +103,11 @@ SELECT strftime('%%Y-%%m-%%d %%H:00:00', stored.occurred_at) AS bucket_start, mo
     COALESCE(SUM(input_tokens), 0),
     COALESCE(SUM(output_tokens), 0),
     COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
-    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
+    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0),
+    COALESCE(COUNT(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN 1 END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND output_tokens IS NOT NULL THEN input_tokens END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL THEN output_tokens END), 0),
+    COALESCE(SUM(CASE WHEN input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN cost_pico END), 0)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
@@ -102,7 +118,7 @@ CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
 GROUP BY strftime('%%Y-%%m-%%d %%H:00:00', stored.occurred_at), model, provider, endpoint, is_byok, api_key_hash
 
-SELECT strftime('%%Y-%%m-%%d %%H:00:00', stored.bucket_start) AS bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests
+SELECT strftime('%%Y-%%m-%%d %%H:00:00', stored.bucket_start) AS bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests, checked_requests, checked_input_tokens, checked_output_tokens, checked_cost_pico
 FROM generations_hourlykeyrollup AS stored
 WHERE stored.bucket_start >= %(start)s AND stored.bucket_start < %(end)s
 
@@ -114,7 +130,11 @@ SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at) AS bucket_start, mod
     COALESCE(SUM(input_tokens), 0),
     COALESCE(SUM(output_tokens), 0),
     COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
-    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
+    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0),
+    COALESCE(COUNT(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN 1 END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND output_tokens IS NOT NULL THEN input_tokens END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL THEN output_tokens END), 0),
+    COALESCE(SUM(CASE WHEN input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN cost_pico END), 0)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
@@ -125,7 +145,7 @@ CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
 GROUP BY strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at), model, provider, endpoint, is_byok, api_key_hash
 
-SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.bucket_start) AS bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests
+SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.bucket_start) AS bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests, checked_requests, checked_input_tokens, checked_output_tokens, checked_cost_pico
 FROM generations_dailykeyrollup AS stored
 WHERE stored.bucket_start >= %(start)s AND stored.bucket_start < %(end)s
 
@@ -137,7 +157,11 @@ SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at, '-6 days', 'weekday 
     COALESCE(SUM(input_tokens), 0),
     COALESCE(SUM(output_tokens), 0),
     COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
-    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
+    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0),
+    COALESCE(COUNT(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN 1 END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND output_tokens IS NOT NULL THEN input_tokens END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL THEN output_tokens END), 0),
+    COALESCE(SUM(CASE WHEN input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN cost_pico END), 0)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
@@ -148,7 +172,7 @@ CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
 GROUP BY strftime('%%Y-%%m-%%d 00:00:00', stored.occurred_at, '-6 days', 'weekday 1'), model, provider, endpoint, is_byok, api_key_hash
 
-SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.bucket_start, '-6 days', 'weekday 1') AS bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests
+SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.bucket_start, '-6 days', 'weekday 1') AS bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests, checked_requests, checked_input_tokens, checked_output_tokens, checked_cost_pico
 FROM generations_weeklykeyrollup AS stored
 WHERE stored.bucket_start >= %(start)s AND stored.bucket_start < %(end)s
 

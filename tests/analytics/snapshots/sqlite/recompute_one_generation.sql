@@ -11,7 +11,7 @@ CROSS JOIN generations_hourlyrollup AS stored
     AND stored.model = pieces.piece_match
 )
 
-INSERT INTO generations_hourlyrollup (bucket_start, model, provider, endpoint, is_byok, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests)
+INSERT INTO generations_hourlyrollup (bucket_start, model, provider, endpoint, is_byok, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests, checked_requests, checked_input_tokens, checked_output_tokens, checked_cost_pico)
 SELECT strftime('%%Y-%%m-%%d %%H:00:00', stored.occurred_at) AS bucket_start, model, provider, endpoint, is_byok,
     COALESCE(COUNT(*), 0),
     COALESCE(COUNT(cost_pico), 0),
@@ -20,7 +20,11 @@ SELECT strftime('%%Y-%%m-%%d %%H:00:00', stored.occurred_at) AS bucket_start, mo
     COALESCE(SUM(input_tokens), 0),
     COALESCE(SUM(output_tokens), 0),
     COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
-    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
+    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0),
+    COALESCE(COUNT(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN 1 END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND output_tokens IS NOT NULL THEN input_tokens END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL THEN output_tokens END), 0),
+    COALESCE(SUM(CASE WHEN input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN cost_pico END), 0)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
@@ -45,7 +49,7 @@ CROSS JOIN generations_quarterhourrollup AS stored
     AND stored.model = pieces.piece_match
 )
 
-INSERT INTO generations_quarterhourrollup (bucket_start, model, provider, endpoint, is_byok, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests)
+INSERT INTO generations_quarterhourrollup (bucket_start, model, provider, endpoint, is_byok, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests, checked_requests, checked_input_tokens, checked_output_tokens, checked_cost_pico)
 SELECT strftime('%%Y-%%m-%%d %%H:', stored.occurred_at) || printf('%%02d', CAST(strftime('%%M', stored.occurred_at) AS INTEGER) / 15 * 15) || ':00' AS bucket_start, model, provider, endpoint, is_byok,
     COALESCE(COUNT(*), 0),
     COALESCE(COUNT(cost_pico), 0),
@@ -54,7 +58,11 @@ SELECT strftime('%%Y-%%m-%%d %%H:', stored.occurred_at) || printf('%%02d', CAST(
     COALESCE(SUM(input_tokens), 0),
     COALESCE(SUM(output_tokens), 0),
     COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
-    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
+    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0),
+    COALESCE(COUNT(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN 1 END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND output_tokens IS NOT NULL THEN input_tokens END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL THEN output_tokens END), 0),
+    COALESCE(SUM(CASE WHEN input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN cost_pico END), 0)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
@@ -120,7 +128,7 @@ CROSS JOIN generations_dailyrollup AS stored
     AND stored.model = pieces.piece_match
 )
 
-INSERT INTO generations_dailyrollup (bucket_start, model, provider, endpoint, is_byok, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests)
+INSERT INTO generations_dailyrollup (bucket_start, model, provider, endpoint, is_byok, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests, checked_requests, checked_input_tokens, checked_output_tokens, checked_cost_pico)
 SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.bucket_start) AS bucket_start, model, provider, endpoint, is_byok,
     SUM(requests),
     SUM(priced_requests),
@@ -129,7 +137,11 @@ SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.bucket_start) AS bucket_start, mo
     SUM(input_tokens),
     SUM(output_tokens),
     SUM(priced_tokens),
-    SUM(byok_requests)
+    SUM(byok_requests),
+    SUM(checked_requests),
+    SUM(checked_input_tokens),
+    SUM(checked_output_tokens),
+    SUM(checked_cost_pico)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
@@ -183,7 +195,7 @@ CROSS JOIN generations_hourlykeyrollup AS stored
     AND stored.api_key_hash = pieces.piece_match
 )
 
-INSERT INTO generations_hourlykeyrollup (bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests)
+INSERT INTO generations_hourlykeyrollup (bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests, checked_requests, checked_input_tokens, checked_output_tokens, checked_cost_pico)
 SELECT strftime('%%Y-%%m-%%d %%H:00:00', stored.occurred_at) AS bucket_start, model, provider, endpoint, is_byok, api_key_hash,
     COALESCE(COUNT(*), 0),
     COALESCE(COUNT(cost_pico), 0),
@@ -192,7 +204,11 @@ SELECT strftime('%%Y-%%m-%%d %%H:00:00', stored.occurred_at) AS bucket_start, mo
     COALESCE(SUM(input_tokens), 0),
     COALESCE(SUM(output_tokens), 0),
     COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
-    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0)
+    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0),
+    COALESCE(COUNT(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN 1 END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND output_tokens IS NOT NULL THEN input_tokens END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL THEN output_tokens END), 0),
+    COALESCE(SUM(CASE WHEN input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN cost_pico END), 0)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
@@ -217,7 +233,7 @@ CROSS JOIN generations_dailykeyrollup AS stored
     AND stored.api_key_hash = pieces.piece_match
 )
 
-INSERT INTO generations_dailykeyrollup (bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests)
+INSERT INTO generations_dailykeyrollup (bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests, checked_requests, checked_input_tokens, checked_output_tokens, checked_cost_pico)
 SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.bucket_start) AS bucket_start, model, provider, endpoint, is_byok, api_key_hash,
     SUM(requests),
     SUM(priced_requests),
@@ -226,7 +242,11 @@ SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.bucket_start) AS bucket_start, mo
     SUM(input_tokens),
     SUM(output_tokens),
     SUM(priced_tokens),
-    SUM(byok_requests)
+    SUM(byok_requests),
+    SUM(checked_requests),
+    SUM(checked_input_tokens),
+    SUM(checked_output_tokens),
+    SUM(checked_cost_pico)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
@@ -292,7 +312,7 @@ CROSS JOIN generations_weeklykeyrollup AS stored
     AND stored.api_key_hash = pieces.piece_match
 )
 
-INSERT INTO generations_weeklykeyrollup (bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests)
+INSERT INTO generations_weeklykeyrollup (bucket_start, model, provider, endpoint, is_byok, api_key_hash, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests, checked_requests, checked_input_tokens, checked_output_tokens, checked_cost_pico)
 SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.bucket_start, '-6 days', 'weekday 1') AS bucket_start, model, provider, endpoint, is_byok, api_key_hash,
     SUM(requests),
     SUM(priced_requests),
@@ -301,7 +321,11 @@ SELECT strftime('%%Y-%%m-%%d 00:00:00', stored.bucket_start, '-6 days', 'weekday
     SUM(input_tokens),
     SUM(output_tokens),
     SUM(priced_tokens),
-    SUM(byok_requests)
+    SUM(byok_requests),
+    SUM(checked_requests),
+    SUM(checked_input_tokens),
+    SUM(checked_output_tokens),
+    SUM(checked_cost_pico)
 FROM (
     SELECT json_extract(value, '$[0]') AS piece_start, json_extract(value, '$[1]') AS piece_end,
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
