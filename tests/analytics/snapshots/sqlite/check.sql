@@ -28,6 +28,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -51,6 +52,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -74,6 +76,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -97,6 +100,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -120,6 +124,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -143,6 +148,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -158,6 +164,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -170,6 +177,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -183,6 +191,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_rolluphistogram AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -195,6 +204,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -207,6 +217,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -220,6 +231,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_rolluphistogram AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -232,6 +244,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -244,6 +257,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -257,6 +271,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_rolluphistogram AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end

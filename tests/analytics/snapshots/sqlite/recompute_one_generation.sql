@@ -5,6 +5,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_hourlyrollup AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -26,6 +27,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -39,6 +41,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_quarterhourrollup AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -60,6 +63,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -73,6 +77,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_rolluphistogram AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -87,6 +92,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -100,6 +106,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -114,6 +121,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_dailyrollup AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -135,6 +143,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_hourlyrollup AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -148,6 +157,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_rolluphistogram AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -163,6 +173,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_rolluphistogram AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -177,6 +188,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_hourlykeyrollup AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -198,6 +210,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -211,6 +224,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_dailykeyrollup AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -232,6 +246,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_hourlykeyrollup AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -245,6 +260,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_rolluphistogram AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -259,6 +275,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -272,6 +289,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -286,6 +304,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_weeklykeyrollup AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -307,6 +326,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_dailykeyrollup AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
