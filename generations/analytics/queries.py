@@ -57,6 +57,11 @@ def exact(amount: Decimal) -> Decimal:
     return amount.quantize(PICO).normalize()
 
 
+def _cost(requests: int, priced_requests: int, cost_pico: int) -> Decimal | None:
+    """None when a group has requests but none of known cost (so never a made-up $0)."""
+    return None if requests and not priced_requests else from_pico(cost_pico)
+
+
 class _Figures:
     """What Totals derives from its measures (figures that do not add up across groups)."""
 
@@ -73,8 +78,7 @@ class _Figures:
 
     @cached_property  # Decimal arithmetic, read by several cells and charts
     def cost(self) -> Decimal | None:
-        """None when the group has requests but none of known cost (so never a made-up $0)."""
-        return None if self.requests and not self.priced_requests else from_pico(self.cost_pico)
+        return _cost(self.requests, self.priced_requests, self.cost_pico)
 
     @cached_property
     def credits(self) -> Decimal:
@@ -114,20 +118,16 @@ def sum_totals(totals: Iterable[Totals]) -> Totals:
 
 
 # A Totals' fields in order, not yet made into one: a page of hourly buckets reads thousands of
-# rows, and summing tuples before making each group's Totals once halves its Python time.
+# rows, and summing tuples before making (or instead of making) a Totals per group halves its
+# Python time.
 Sums = tuple[int, ...]
 
+_COST_FIELDS = operator.itemgetter(*map(MEASURE_NAMES.index, ("requests", "priced_requests", "cost_pico")))
 
-def _summed(pairs: Iterable[tuple[object, Sums]]) -> dict[object, Totals]:
-    """{key: the Totals of its sums} for (key, sums) pairs."""
-    parts: dict[object, list[Sums]] = defaultdict(list)
-    for key, sums in pairs:
-        parts[key].append(sums)
-    # Most keys of a grouped read come once: no sum to make.
-    return {
-        key: Totals(*items[0]) if len(items) == 1 else Totals(*map(sum, zip(*items, strict=True)))
-        for key, items in parts.items()
-    }
+
+def sums_cost(sums: Sums) -> Decimal | None:
+    """`Totals(*sums).cost` without making the Totals (a stacked chart has thousands of cells)."""
+    return _cost(*_COST_FIELDS(sums))
 
 
 @dataclass(frozen=True)
@@ -230,13 +230,22 @@ def bin_counts_by(
     return rollup_bin_counts_by_kind(source.start, source.end, source.dimensions, group_by, kinds, raw=source.raw)
 
 
-def rollup(groups: dict[tuple, Totals] | dict[tuple, Sums], key: Callable[[tuple], object]) -> dict[object, Totals]:
+def sums_by(series: dict[tuple, Sums], key: Callable[[tuple], object]) -> dict[object, Sums]:
+    """The sums of `series` added up per `key(group)`, still plain tuples."""
+    parts: dict[object, list[Sums]] = defaultdict(list)
+    for group, sums in series.items():
+        parts[key(group)].append(sums)
+    # Most keys come once: no sum to make.
+    return {
+        summed: items[0] if len(items) == 1 else tuple(map(sum, zip(*items, strict=True)))
+        for summed, items in parts.items()
+    }
+
+
+def rollup(groups: dict[tuple, Totals], key: Callable[[tuple], object]) -> dict[object, Totals]:
     """The groups summed per `key(group)`."""
-    return _summed((key(group), _as_sums(totals)) for group, totals in groups.items())
-
-
-def _as_sums(totals: Totals | Sums) -> Sums:
-    return totals if isinstance(totals, tuple) else _totals_values(totals)
+    summed = sums_by({group: _totals_values(totals) for group, totals in groups.items()}, key)
+    return {name: Totals(*sums) for name, sums in summed.items()}
 
 
 def merge_bins(groups: dict[tuple, dict[int, int]], key: Callable[[tuple], object]) -> dict[object, dict[int, int]]:
