@@ -16,7 +16,7 @@ exactly; the list's "matching totals" use the same `totals_by`.
 
 import operator
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, make_dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -24,11 +24,11 @@ from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import QuerySet
 
+from generations.analytics import statements
 from generations.analytics.filters import DashboardFilters
-from generations.analytics.measures import MEASURE_NAMES, MEASURES
+from generations.analytics.measures import MEASURE_NAMES
 from generations.analytics.rollups import (
     rollup_bin_counts_by_kind,
     rollup_dimension_values,
@@ -37,7 +37,6 @@ from generations.analytics.rollups import (
     rollups_cover,
     rollups_version,
 )
-from generations.analytics.statements import DIMENSIONS as ROLLUP_DIMENSIONS
 from generations.body_search import BodySearch
 from generations.display import key_name
 from generations.models import Generation, KeyLabel
@@ -181,35 +180,17 @@ def source_of(
     return Source(filters.start, filters.end, dimensions, prefix=prefix, raw=raw, body_search=body_search)
 
 
-def _totals_of(generations: QuerySet, group_by: Sequence[str] = ()) -> list[dict]:
-    """`rollup_totals` over any set of generations, such as the matches of a text search, which
-    neither rollups nor a range read can answer: the same measures over the queryset's rows."""
-    if not set(group_by) <= set(ROLLUP_DIMENSIONS):  # only checked names reach the statement
-        raise ValueError(f"cannot group generations by {', '.join(group_by)}")
-    inner, params = generations.values("id").order_by().query.sql_with_params()
-    keys = "".join(f"{name}, " for name in group_by)
-    measures = ", ".join(measure.raw_sql for measure in MEASURES)
-    grouping = f" GROUP BY {', '.join(group_by)}" if group_by else ""
-    sql = f"SELECT {keys}{measures} FROM generations_generation WHERE id IN ({inner}){grouping}"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        found = cursor.fetchall()
-    names = (*group_by, *MEASURE_NAMES)
-    # PostgreSQL sums bigints as numeric; an empty sum is NULL.
-    return [
-        {name: int(value or 0) if name in MEASURE_NAMES else value for name, value in zip(names, row, strict=True)}
-        for row in found
-    ]
-
-
 def totals_by(source: Source, group_by: list[str]) -> dict[tuple, Totals]:
     if source.body_search:
-        rows = _totals_of(source.rows(), group_by)
+        width = len(group_by)
+        found = statements.totals_of_ids(source.rows().values("id"), group_by).rows()
+        # PostgreSQL sums bigints as numeric.
+        grouped = {tuple(row[:width]): Totals(*map(int, row[width:])) for row in found}
     else:
         rows = rollup_totals(
             source.start, source.end, source.dimensions, group_by, raw=not source.from_rollups, id_prefix=source.prefix
         )
-    grouped = {tuple(row[name] for name in group_by): Totals(*(row[name] for name in TOTALS_FIELDS)) for row in rows}
+        grouped = {tuple(row[name] for name in group_by): Totals(*(row[f] for f in TOTALS_FIELDS)) for row in rows}
     return grouped if group_by or grouped else {(): Totals()}
 
 
