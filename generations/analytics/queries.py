@@ -200,7 +200,7 @@ def series_by(source: Source, bucket: str, zone: str, split_by: list[str]) -> di
     edges, measures = rollup_series_measures(
         source.start, source.end, ZoneInfo(zone), bucket, source.dimensions, split_by, raw=source.raw
     )
-    return {(edges[key[0]], *key[1:]): tuple(values) for key, values in measures.items()}
+    return {(edges[key[0]], *key[1:]): values for key, values in measures.items()}
 
 
 def bin_counts_by(

@@ -248,7 +248,7 @@ REQUESTS = MEASURE_NAMES.index("requests")
 
 
 def _collect(edges, filters: Filters, group_by: Sequence[str], *, use_rollups: bool, id_prefix: str = "") -> dict:
-    """{(bucket index, *group_by values): [measures in MEASURES order]} over the buckets of `edges`."""
+    """{(bucket index, *group_by values): (measures in MEASURES order)} over the buckets of `edges`."""
     keyless = "api_key_hash" not in _used(filters, group_by)
     tables = (KEYLESS_TABLES if keyless else KEY_TABLES) if use_rollups else {}
     parts = {
@@ -259,11 +259,12 @@ def _collect(edges, filters: Filters, group_by: Sequence[str], *, use_rollups: b
         return {}
     statement = statements.sums_by_bucket(parts, filters, group_by, id_prefix=id_prefix)
     width = 1 + len(group_by)
+    numeric = connection.vendor == "postgresql"  # it sums bigints as numeric; SQLite's sums are ints
     totals = {}
     for row in _flags_as_bools(statement.rows(), group_by):
-        values = [int(value) for value in row[width:]]  # PostgreSQL sums bigints as numeric
+        values = tuple(map(int, row[width:])) if numeric else row[width:]
         if values[REQUESTS]:  # a group seen only in a subtracted overhang sums to nothing
-            totals[tuple(row[:width])] = values
+            totals[row[:width]] = values
     return totals
 
 
@@ -319,9 +320,9 @@ def rollup_series_measures(
     split_by: Sequence[str] = (),
     *,
     raw: bool = False,
-) -> tuple[list[datetime], dict[tuple, list[int]]]:
+) -> tuple[list[datetime], dict[tuple, tuple[int, ...]]]:
     """`rollup_series` without a dict per row, for pages drawing thousands of bucket points:
-    (the buckets' UTC edges, {(bucket index, *split values): [the MEASURES in order]})."""
+    (the buckets' UTC edges, {(bucket index, *split values): (the MEASURES in order)})."""
     filters = filters or {}
     edges = bucket_edges(start, end, zone, bucket)
     return edges, _collect(edges, filters, split_by, use_rollups=not raw and rollups_cover(filters))
