@@ -10,8 +10,8 @@ otherwise (an id-prefix search; `raw=True`), with identical results:
 
 Money is summed as integer pico-units in the database and converted to `Decimal` only for
 display; rows of unknown cost are counted, never summed as $0. Every breakdown on the
-dashboard is derived in Python from one grouped query, so each chart adds up to the headline
-exactly; the list's "matching totals" use the same `totals_by`.
+dashboard is derived in Python from exact grouped reads of the same range, so each chart adds up to
+the headline exactly; the list's "matching totals" use the same `totals_by`.
 """
 
 import operator
@@ -30,6 +30,7 @@ from generations.analytics import statements
 from generations.analytics.filters import DashboardFilters
 from generations.analytics.measures import MEASURE_NAMES
 from generations.analytics.rollups import (
+    Sums,
     rollup_bin_counts_by_kind,
     rollup_dimension_values,
     rollup_series_measures,
@@ -116,10 +117,9 @@ def sum_totals(totals: Iterable[Totals]) -> Totals:
     return Totals(*map(sum, zip(*values, strict=True))) if values else Totals()
 
 
-# A Totals' fields in order, not yet made into one: a page of hourly buckets reads thousands of
-# rows, and summing tuples before making (or instead of making) a Totals per group halves its
-# Python time.
-Sums = tuple[int, ...]
+# `Sums` (from rollups): a Totals' fields in order, not yet made into one. A page of hourly buckets
+# reads thousands of rows, and summing tuples before making (or instead of making) a Totals per
+# group halves its Python time.
 
 _COST_FIELDS = operator.itemgetter(*map(MEASURE_NAMES.index, ("requests", "priced_requests", "cost_pico")))
 
