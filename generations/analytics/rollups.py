@@ -264,8 +264,10 @@ def _spread(found: dict[tuple, Sums], shares: Shares) -> dict[tuple, Sums]:
         for bucket, sign in shares[key[0]]:
             into = (bucket, *key[1:])
             before = found.get(into)
-            signed = values if sign > 0 else tuple(-value for value in values)
-            found[into] = signed if before is None else tuple(map(operator.add, before, signed))
+            if before is None:
+                found[into] = values if sign > 0 else tuple(map(operator.neg, values))
+            else:
+                found[into] = tuple(map(operator.add if sign > 0 else operator.sub, before, values))
     return found
 
 
