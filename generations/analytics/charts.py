@@ -324,8 +324,7 @@ def time_axis(filters: DashboardFilters, links: Links, *, now: datetime) -> Time
 def bucket_totals(axis: TimeAxis, series: dict[tuple, Sums]) -> list[Totals]:
     """Per bucket of the axis, the series summed over its splits."""
     per_bucket = sums_by(series, lambda group: group[0])
-    empty = ()
-    return [Totals(*per_bucket.get(start, empty)) for start in axis.starts]
+    return [Totals(*per_bucket.get(start, ())) for start in axis.starts]
 
 
 def _shown_series(groups: dict[tuple, Totals], position: int) -> list[str]:
