@@ -112,43 +112,48 @@ def time_pages(runs: int) -> dict[str, list[float]]:
 
 def serve() -> None:
     """Child of --buckets: for each URL read from stdin, answer one line of JSON with the server
-    time of one request (ms) and its status."""
+    time of one request, the CPU time this process spent on it (ms; with SQLite, the queries too)
+    and its status."""
     import time
 
     client = _client()
     print("ready", flush=True)
     for line in sys.stdin:
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         status = client.get(line.strip()).status_code
-        print(json.dumps([(time.perf_counter() - began) * 1000, status]), flush=True)
+        print(
+            json.dumps([(time.perf_counter() - began) * 1000, (time.process_time() - cpu) * 1000, status]), flush=True
+        )
 
 
 def compare_buckets(sides: dict[str, subprocess.Popen], runs: int) -> None:
     """The bucket table, the two sides taking turns request by request."""
 
-    def ask(side: str, url: str) -> float:
+    def ask(side: str, url: str) -> tuple[float, float]:
         sides[side].stdin.write(url + "\n")
         sides[side].stdin.flush()
-        elapsed, status = json.loads(sides[side].stdout.readline())
+        elapsed, cpu, status = json.loads(sides[side].stdout.readline())
         if status != 200:
             raise SystemExit(f"{side}: {url} answered {status}")
-        return elapsed
+        return elapsed, cpu
 
     for process in sides.values():
         while (line := process.stdout.readline()).strip() != "ready":  # anything Django printed first
             if not line:
                 raise SystemExit("a checkout's child process did not start")
-    medians = {}
+    medians, cpu_ratios = {}, []
     planned = bucket_urls(datetime.now(UTC).date())
     for key, urls in planned.items():
         for url in urls:
             times = {side: [] for side in sides}
             for run in range(runs + 1):
                 for side in sides:
-                    elapsed = ask(side, url)
+                    measured = ask(side, url)
                     if run:  # the first is a warm-up
-                        times[side].append(elapsed)
-            medians[(*key, url)] = {side: statistics.median(found) for side, found in times.items()}
+                        times[side].append(measured)
+            medians[(*key, url)] = {side: statistics.median(t for t, _ in found) for side, found in times.items()}
+            cpu = {side: statistics.median(c for _, c in found) for side, found in times.items()}
+            cpu_ratios.append(cpu["after"] / cpu["before"])
     ratios = sorted(m["after"] / m["before"] for m in medians.values())
     print("| range | bucket | " + " | ".join(BUCKET_ZONES) + " |")
     print("|---|---|" + "---:|" * len(BUCKET_ZONES))
@@ -163,7 +168,9 @@ def compare_buckets(sides: dict[str, subprocess.Popen], runs: int) -> None:
     print(
         f"\nms, page / cost-over-time CSV, median of {runs} per side, requests alternated; "
         f"median after/before {statistics.median(ratios):.2f}; slowest before {slowest['before']:,.0f} ms, "
-        f"after {slowest['after']:,.0f} ms; worst ratio {ratios[-1]:.2f}, best {ratios[0]:.2f}"
+        f"after {slowest['after']:,.0f} ms; worst ratio {ratios[-1]:.2f}, best {ratios[0]:.2f}; "
+        f"CPU time of the web process (less disturbed by a busy machine): median after/before "
+        f"{statistics.median(cpu_ratios):.2f}, worst {max(cpu_ratios):.2f}, best {min(cpu_ratios):.2f}"
     )
 
 
