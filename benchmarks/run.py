@@ -45,7 +45,13 @@ settings.STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
-from compare import DASHBOARD_PAGES  # noqa: E402 (benchmarks/compare.py)
+from compare import (  # noqa: E402 (benchmarks/compare.py)
+    BUCKET_RANGES,
+    BUCKET_SIZES,
+    BUCKET_ZONES,
+    DASHBOARD_PAGES,
+    bucket_urls,
+)
 from cost_check import seed_catalogue, whole_range  # noqa: E402 (benchmarks/cost_check.py)
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -346,31 +352,21 @@ def check_p95(end: datetime) -> None:
     print(f"Largest relative error of a rollup p95 latency per model over 30 d: {worst:.2%}", file=sys.stderr)
 
 
-BUCKET_ZONES = ("UTC", "Europe/Berlin", "Asia/Kolkata", "Asia/Kathmandu")
-BUCKET_RANGES = ("7d", "30d", "90d", "custom90")
-
-
 def bucket_zone_table(client: Client, runs: int) -> list[str]:
-    """Every bucket × range × zone the filter form offers: the page and the costliest chart CSV
-    (cost over time, the only one that depends on the bucket), medians. "custom90" is the custom
-    range of the last 90 local days (starts at a local midnight, unlike the whole-hour presets)."""
-    today = datetime.now(UTC).date()
+    """Every bucket × range × zone the filter form offers (compare.bucket_urls): the page and the
+    costliest chart CSV (cost over time, the only one that depends on the bucket), medians."""
+    planned = bucket_urls(datetime.now(UTC).date())
     lines = [
         "| range | bucket | " + " | ".join(BUCKET_ZONES) + " |",
         "|---|---|" + "---:|" * len(BUCKET_ZONES),
     ]
     worst = 0.0
     for range_name in BUCKET_RANGES:
-        for bucket in ("hour", "day", "week", "month"):
+        for bucket in BUCKET_SIZES:
             cells = []
             for zone in BUCKET_ZONES:
-                if range_name == "custom90":
-                    query = f"range=custom&start={today - timedelta(days=89)}&end={today}"
-                else:
-                    query = f"range={range_name}"
-                query += f"&bucket={bucket}&tz={zone}"
                 medians = []
-                for url in (f"/dashboard/?{query}", f"/dashboard/table/cost-over-time.csv?{query}"):
+                for url in planned[(range_name, bucket, zone)]:
                     status = client.get(url).status_code
                     if status != 200:
                         raise SystemExit(f"{url} answered {status}")

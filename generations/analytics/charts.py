@@ -20,6 +20,8 @@ from generations.analytics.queries import (
     Totals,
     rollup,
     sum_totals,
+    sums_by,
+    sums_cost,
 )
 from generations.analytics.rollups import (
     bucket_edges,
@@ -321,9 +323,8 @@ def time_axis(filters: DashboardFilters, links: Links, *, now: datetime) -> Time
 
 def bucket_totals(axis: TimeAxis, series: dict[tuple, Sums]) -> list[Totals]:
     """Per bucket of the axis, the series summed over its splits."""
-    per_bucket = rollup(series, lambda group: group[0])
-    empty = Totals()
-    return [per_bucket.get(start, empty) for start in axis.starts]
+    per_bucket = sums_by(series, lambda group: group[0])
+    return [Totals(*per_bucket.get(start, ())) for start in axis.starts]
 
 
 def _shown_series(groups: dict[tuple, Totals], position: int) -> list[str]:
@@ -336,11 +337,14 @@ def _shown_series(groups: dict[tuple, Totals], position: int) -> list[str]:
 def cost_over_time(
     filters: DashboardFilters, axis: TimeAxis, series: dict[tuple, Sums], groups: dict[tuple, Totals]
 ) -> Chart:
-    """`series` per (bucket, model, provider, BYOK); `groups` the same summed over the range."""
-    position = 0 if filters.split == "model" else 1
-    shown = _shown_series(groups, position)
+    """`series` per (bucket, value of the split); `groups` per (model, provider, BYOK) over the range."""
+    shown = _shown_series(groups, 0 if filters.split == "model" else 1)
     in_top = set(shown) - {OTHER}
-    stacked = rollup(series, lambda group: (group[0], group[1 + position] if group[1 + position] in in_top else OTHER))
+    stacked = sums_by(series, lambda group: (group[0], group[1] if group[1] in in_top else OTHER))
+    # Per shown series, its sums and cost in each bucket (None: no generations there), each cost
+    # computed once for the table and the chart: thousands of cells on an hourly page.
+    stacks = [[stacked.get((start, name)) for start in axis.starts] for name in shown]
+    costs = [[None if sums is None else sums_cost(sums) for sums in stack] for stack in stacks]
     totals = bucket_totals(axis, series)
     grand = sum_totals(totals)
     split_label = filters.split.title()
@@ -351,11 +355,12 @@ def cost_over_time(
         columns=[axis.heading, "Total cost", *(f"{split_label}: {name}" for name in shown)],
         rows=axis.rows(
             [
-                [
-                    Cell(format_usd(bucket.cost if bucket.requests else Decimal(0)), bucket.cost),
-                    *(_stacked_cost_cell(stacked.get((start, name))) for name in shown),
-                ]
-                for start, bucket in zip(axis.starts, totals, strict=True)
+                [Cell(format_usd(bucket.cost if bucket.requests else Decimal(0)), bucket.cost), *stacked_cells]
+                for bucket, *stacked_cells in zip(
+                    totals,
+                    *(map(_stacked_cost_cell, stack, cost) for stack, cost in zip(stacks, costs, strict=True)),
+                    strict=True,
+                )
             ]
         ),
         data={
@@ -368,10 +373,10 @@ def cost_over_time(
             "datasets": [
                 {
                     "label": name,
-                    "data": [_money_number(_cost_of(stacked.get((start, name)))) for start in axis.starts],
+                    "data": [_money_number(amount) for amount in cost],
                     "backgroundColor": colour(name),
                 }
-                for name in shown
+                for name, cost in zip(shown, costs, strict=True)
             ],
         },
         total_cost=grand.cost,
@@ -379,13 +384,9 @@ def cost_over_time(
     )
 
 
-def _cost_of(totals: Totals | None) -> Decimal | None:
-    return totals.cost if totals else None
-
-
-def _stacked_cost_cell(totals: Totals | None) -> Cell:
+def _stacked_cost_cell(sums: Sums | None, cost: Decimal | None) -> Cell:
     """A series' cost in one bucket; nothing at all when it has no generations there."""
-    return Cell(NOTHING if totals is None else format_usd(totals.cost), _cost_of(totals))
+    return Cell(NOTHING if sums is None else format_usd(cost), cost)
 
 
 def requests_over_time(axis: TimeAxis, series: dict[tuple, Sums]) -> Chart:

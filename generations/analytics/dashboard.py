@@ -33,6 +33,7 @@ from generations.analytics.histograms import percentile
 from generations.analytics.queries import (
     DIMENSIONS,
     FilterChoices,
+    Sums,
     Totals,
     bin_counts_by,
     filter_choices,
@@ -138,22 +139,21 @@ class _Ingredients:
     """What the charts are made of for one selection, each read once and only when a chart needs
     it: a chart's CSV reads what that chart needs, not the whole page."""
 
-    def __init__(self, filters: DashboardFilters, *, raw: bool, whole_page: bool) -> None:
+    def __init__(self, filters: DashboardFilters, *, raw: bool) -> None:
         self.filters = filters
-        self.whole_page = whole_page
         self.source = source_of(filters, raw=raw)
         self.links = Links(filters)
 
     @cached_property
-    def series(self) -> dict[tuple, Totals]:
-        return series_by(self.source, self.filters.bucket, self.filters.zone, DIMENSIONS)
+    def series(self) -> dict[tuple, Sums]:
+        """Sums per (bucket start, value of the page's split): what the time charts stack. Grouped
+        by the split alone, not by every dimension: a 30-day hourly page reads a third fewer rows
+        and adds up fewer in Python."""
+        return series_by(self.source, self.filters.bucket, self.filters.zone, [self.filters.split])
 
     @cached_property
     def groups(self) -> dict[tuple, Totals]:
-        """Totals per (model, provider, BYOK): on the whole page, sums of its time series (the
-        buckets cover the range exactly: one query fewer); for one chart, one grouped read."""
-        if self.whole_page:
-            return rollup(self.series, lambda group: group[1:])
+        """Totals per (model, provider, BYOK): one grouped read of the whole range."""
         return totals_by(self.source, DIMENSIONS)
 
     @cached_property
@@ -278,7 +278,7 @@ CHARTS: dict[str, Callable[[_Ingredients], Chart]] = {
 def dashboard_chart(filters: DashboardFilters, slug: str) -> Chart | None:
     """One chart (for its CSV), reading only what it needs; None for an unknown slug."""
     build = CHARTS.get(slug)
-    return build(_Ingredients(filters, raw=False, whole_page=False)) if build else None
+    return build(_Ingredients(filters, raw=False)) if build else None
 
 
 def dashboard(filters: DashboardFilters, *, raw: bool = False) -> Dashboard:
@@ -286,7 +286,7 @@ def dashboard(filters: DashboardFilters, *, raw: bool = False) -> Dashboard:
 
     From the rollups; `raw=True` computes the same from raw rows (the tests compare the two).
     """
-    parts = _Ingredients(filters, raw=raw, whole_page=True)
+    parts = _Ingredients(filters, raw=raw)
     charts = [build(parts) for build in CHARTS.values()]
     previous_source = parts.source.shifted(filters.previous.start, filters.previous.end)
     previous = totals_by(previous_source, [])[()]

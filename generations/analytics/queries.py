@@ -10,13 +10,13 @@ otherwise (an id-prefix search; `raw=True`), with identical results:
 
 Money is summed as integer pico-units in the database and converted to `Decimal` only for
 display; rows of unknown cost are counted, never summed as $0. Every breakdown on the
-dashboard is derived in Python from one grouped query, so each chart adds up to the headline
-exactly; the list's "matching totals" use the same `totals_by`.
+dashboard is derived in Python from exact grouped reads of the same range, so each chart adds up to
+the headline exactly; the list's "matching totals" use the same `totals_by`.
 """
 
 import operator
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, make_dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -24,12 +24,13 @@ from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import QuerySet
 
+from generations.analytics import statements
 from generations.analytics.filters import DashboardFilters
-from generations.analytics.measures import MEASURE_NAMES, MEASURES
+from generations.analytics.measures import MEASURE_NAMES
 from generations.analytics.rollups import (
+    Sums,
     rollup_bin_counts_by_kind,
     rollup_dimension_values,
     rollup_series_measures,
@@ -38,7 +39,6 @@ from generations.analytics.rollups import (
     rollups_cover,
     rollups_version,
 )
-from generations.analytics.statements import DIMENSIONS as ROLLUP_DIMENSIONS
 from generations.body_search import BodySearch
 from generations.display import key_name
 from generations.models import Generation, KeyLabel
@@ -58,6 +58,11 @@ def exact(amount: Decimal) -> Decimal:
     return amount.quantize(PICO).normalize()
 
 
+def _cost(requests: int, priced_requests: int, cost_pico: int) -> Decimal | None:
+    """None when a group has requests but none of known cost (so never a made-up $0)."""
+    return None if requests and not priced_requests else from_pico(cost_pico)
+
+
 class _Figures:
     """What Totals derives from its measures (figures that do not add up across groups)."""
 
@@ -74,8 +79,7 @@ class _Figures:
 
     @cached_property  # Decimal arithmetic, read by several cells and charts
     def cost(self) -> Decimal | None:
-        """None when the group has requests but none of known cost (so never a made-up $0)."""
-        return None if self.requests and not self.priced_requests else from_pico(self.cost_pico)
+        return _cost(self.requests, self.priced_requests, self.cost_pico)
 
     @cached_property
     def credits(self) -> Decimal:
@@ -114,21 +118,16 @@ def sum_totals(totals: Iterable[Totals]) -> Totals:
     return Totals(*map(sum, zip(*values, strict=True))) if values else Totals()
 
 
-# A Totals' fields in order, not yet made into one: a page of hourly buckets reads thousands of
-# rows, and summing tuples before making each group's Totals once halves its Python time.
-Sums = tuple[int, ...]
+# `Sums` (from rollups): a Totals' fields in order, not yet made into one. A page of hourly buckets
+# reads thousands of rows, and summing tuples before making (or instead of making) a Totals per
+# group halves its Python time.
+
+_COST_FIELDS = operator.itemgetter(*map(MEASURE_NAMES.index, ("requests", "priced_requests", "cost_pico")))
 
 
-def _summed(pairs: Iterable[tuple[object, Sums]]) -> dict[object, Totals]:
-    """{key: the Totals of its sums} for (key, sums) pairs."""
-    parts: dict[object, list[Sums]] = defaultdict(list)
-    for key, sums in pairs:
-        parts[key].append(sums)
-    # Most keys of a grouped read come once: no sum to make.
-    return {
-        key: Totals(*items[0]) if len(items) == 1 else Totals(*map(sum, zip(*items, strict=True)))
-        for key, items in parts.items()
-    }
+def sums_cost(sums: Sums) -> Decimal | None:
+    """`Totals(*sums).cost` without making the Totals (a stacked chart has thousands of cells)."""
+    return _cost(*_COST_FIELDS(sums))
 
 
 @dataclass(frozen=True)
@@ -182,35 +181,17 @@ def source_of(
     return Source(filters.start, filters.end, dimensions, prefix=prefix, raw=raw, body_search=body_search)
 
 
-def _totals_of(generations: QuerySet, group_by: Sequence[str] = ()) -> list[dict]:
-    """`rollup_totals` over any set of generations, such as the matches of a text search, which
-    neither rollups nor a range read can answer: the same measures over the queryset's rows."""
-    if not set(group_by) <= set(ROLLUP_DIMENSIONS):  # only checked names reach the statement
-        raise ValueError(f"cannot group generations by {', '.join(group_by)}")
-    inner, params = generations.values("id").order_by().query.sql_with_params()
-    keys = "".join(f"{name}, " for name in group_by)
-    measures = ", ".join(measure.raw_sql for measure in MEASURES)
-    grouping = f" GROUP BY {', '.join(group_by)}" if group_by else ""
-    sql = f"SELECT {keys}{measures} FROM generations_generation WHERE id IN ({inner}){grouping}"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        found = cursor.fetchall()
-    names = (*group_by, *MEASURE_NAMES)
-    # PostgreSQL sums bigints as numeric; an empty sum is NULL.
-    return [
-        {name: int(value or 0) if name in MEASURE_NAMES else value for name, value in zip(names, row, strict=True)}
-        for row in found
-    ]
-
-
 def totals_by(source: Source, group_by: list[str]) -> dict[tuple, Totals]:
     if source.body_search:
-        rows = _totals_of(source.rows(), group_by)
+        width = len(group_by)
+        found = statements.totals_of_ids(source.rows().values("id"), group_by).rows()
+        # PostgreSQL sums bigints as numeric.
+        grouped = {tuple(row[:width]): Totals(*map(int, row[width:])) for row in found}
     else:
         rows = rollup_totals(
             source.start, source.end, source.dimensions, group_by, raw=not source.from_rollups, id_prefix=source.prefix
         )
-    grouped = {tuple(row[name] for name in group_by): Totals(*(row[name] for name in TOTALS_FIELDS)) for row in rows}
+        grouped = {tuple(row[name] for name in group_by): Totals(*(row[f] for f in TOTALS_FIELDS)) for row in rows}
     return grouped if group_by or grouped else {(): Totals()}
 
 
@@ -220,7 +201,7 @@ def series_by(source: Source, bucket: str, zone: str, split_by: list[str]) -> di
     edges, measures = rollup_series_measures(
         source.start, source.end, ZoneInfo(zone), bucket, source.dimensions, split_by, raw=source.raw
     )
-    return {(edges[key[0]], *key[1:]): tuple(values) for key, values in measures.items()}
+    return {(edges[key[0]], *key[1:]): values for key, values in measures.items()}
 
 
 def totals_by_span(source: Source, edges: list[datetime], group_by: list[str]) -> dict[tuple, Totals]:
@@ -240,13 +221,22 @@ def bin_counts_by(
     return rollup_bin_counts_by_kind(source.start, source.end, source.dimensions, group_by, kinds, raw=source.raw)
 
 
-def rollup(groups: dict[tuple, Totals] | dict[tuple, Sums], key: Callable[[tuple], object]) -> dict[object, Totals]:
+def sums_by(series: dict[tuple, Sums], key: Callable[[tuple], object]) -> dict[object, Sums]:
+    """The sums of `series` added up per `key(group)`, still plain tuples."""
+    parts: dict[object, list[Sums]] = defaultdict(list)
+    for group, sums in series.items():
+        parts[key(group)].append(sums)
+    # Most keys come once: no sum to make.
+    return {
+        summed: items[0] if len(items) == 1 else tuple(map(sum, zip(*items, strict=True)))
+        for summed, items in parts.items()
+    }
+
+
+def rollup(groups: dict[tuple, Totals], key: Callable[[tuple], object]) -> dict[object, Totals]:
     """The groups summed per `key(group)`."""
-    return _summed((key(group), _as_sums(totals)) for group, totals in groups.items())
-
-
-def _as_sums(totals: Totals | Sums) -> Sums:
-    return totals if isinstance(totals, tuple) else _totals_values(totals)
+    summed = sums_by({group: _totals_values(totals) for group, totals in groups.items()}, key)
+    return {name: Totals(*sums) for name, sums in summed.items()}
 
 
 def merge_bins(groups: dict[tuple, dict[int, int]], key: Callable[[tuple], object]) -> dict[object, dict[int, int]]:

@@ -24,6 +24,7 @@ About 600 lines: the one public API over every rollup table (reads, maintenance 
 its statements in generations/analytics/statements.py.
 """
 
+import operator
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -60,6 +61,9 @@ BIN_KINDS = {"latency": RollupHistogram.LATENCY, "throughput": RollupHistogram.T
 BIN_COLUMNS = {"latency": "latency_bin", "throughput": "throughput_bin"}
 
 Filters = dict[str, object]
+# A group's measures in `measures.MEASURES` order, as the database returns them (`queries.Totals`
+# is made from these only where a page needs one).
+Sums = tuple[int, ...]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -228,6 +232,45 @@ def pieces_by_source(edges: list[datetime], grains: Sequence[str], *, subtract: 
     return dict(by_source)
 
 
+Shares = dict[int, list[tuple[int, int]]]  # {bucket number of a shared piece: [(bucket, sign)]}
+
+
+def share_pieces(by_source: dict[str, list[Piece]], buckets: int) -> tuple[dict[str, list[Piece]], Shares]:
+    """Each span that several buckets read made one piece, read once. A local day's overhang past
+    a UTC midnight is the next local day's start: subtracted from one bucket and added to the other,
+    it is read twice otherwise (half the rows of a Kolkata day). A shared piece gets a bucket number
+    of its own (`buckets` and up), and the buckets it counts for are returned with their signs."""
+    shares: Shares = {}
+    shared: dict[str, list[Piece]] = {}
+    for source, pieces in by_source.items():
+        spans: dict[tuple[datetime, datetime], list[Piece]] = defaultdict(list)
+        for piece in pieces:
+            spans[(piece.start, piece.end)].append(piece)
+        shared[source] = []
+        for (start, end), same in spans.items():
+            if len(same) == 1:
+                shared[source].append(same[0])
+                continue
+            number = buckets + len(shares)
+            shares[number] = [(piece.bucket, piece.sign) for piece in same]
+            shared[source].append(Piece(start, end, number))
+    return shared, shares
+
+
+def _spread(found: dict[tuple, Sums], shares: Shares) -> dict[tuple, Sums]:
+    """`found` with the sums of each shared piece added to (or subtracted from) its buckets."""
+    for key in [key for key in found if key[0] in shares]:
+        values = found.pop(key)
+        for bucket, sign in shares[key[0]]:
+            into = (bucket, *key[1:])
+            before = found.get(into)
+            if before is None:
+                found[into] = values if sign > 0 else tuple(map(operator.neg, values))
+            else:
+                found[into] = tuple(map(operator.add if sign > 0 else operator.sub, before, values))
+    return found
+
+
 # ---------------------------------------------------------------------------------------------
 # Reads: counts and exact sums
 
@@ -248,23 +291,25 @@ REQUESTS = MEASURE_NAMES.index("requests")
 
 
 def _collect(edges, filters: Filters, group_by: Sequence[str], *, use_rollups: bool, id_prefix: str = "") -> dict:
-    """{(bucket index, *group_by values): [measures in MEASURES order]} over the buckets of `edges`."""
+    """{(bucket index, *group_by values): (measures in MEASURES order)} over the buckets of `edges`."""
     keyless = "api_key_hash" not in _used(filters, group_by)
     tables = (KEYLESS_TABLES if keyless else KEY_TABLES) if use_rollups else {}
+    by_source, shares = share_pieces(pieces_by_source(edges, list(tables), subtract=True), len(edges) - 1)
     parts = {
         tables[source]._meta.db_table if source in tables else statements.GENERATIONS: pieces
-        for source, pieces in pieces_by_source(edges, list(tables), subtract=True).items()
+        for source, pieces in by_source.items()
     }
     if not parts:
         return {}
     statement = statements.sums_by_bucket(parts, filters, group_by, id_prefix=id_prefix)
     width = 1 + len(group_by)
-    totals = {}
-    for row in _flags_as_bools(statement.rows(), group_by):
-        values = [int(value) for value in row[width:]]  # PostgreSQL sums bigints as numeric
-        if values[REQUESTS]:  # a group seen only in a subtracted overhang sums to nothing
-            totals[tuple(row[:width])] = values
-    return totals
+    numeric = connection.vendor == "postgresql"  # it sums bigints as numeric; SQLite's sums are ints
+    found = {
+        row[:width]: tuple(map(int, row[width:])) if numeric else row[width:]
+        for row in _flags_as_bools(statement.rows(), group_by)
+    }
+    # A group seen only in a subtracted overhang sums to nothing.
+    return {key: values for key, values in _spread(found, shares).items() if values[REQUESTS]}
 
 
 def _rows(totals: dict, group_by: Sequence[str], labels: list | None) -> list[dict]:
@@ -319,9 +364,9 @@ def rollup_series_measures(
     split_by: Sequence[str] = (),
     *,
     raw: bool = False,
-) -> tuple[list[datetime], dict[tuple, list[int]]]:
+) -> tuple[list[datetime], dict[tuple, tuple[int, ...]]]:
     """`rollup_series` without a dict per row, for pages drawing thousands of bucket points:
-    (the buckets' UTC edges, {(bucket index, *split values): [the MEASURES in order]})."""
+    (the buckets' UTC edges, {(bucket index, *split values): (the MEASURES in order)})."""
     filters = filters or {}
     edges = bucket_edges(start, end, zone, bucket)
     return edges, _collect(edges, filters, split_by, use_rollups=not raw and rollups_cover(filters))

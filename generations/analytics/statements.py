@@ -6,9 +6,9 @@ Django cannot join rows to a list of time spans passed as one parameter.
 In the templates, `%(name)s` is a query parameter (pyformat: the same text runs on SQLite and
 PostgreSQL through Django's cursor) and `{name}` is text chosen in this module from fixed sets only:
 a table name from the models, dimension names checked against `DIMENSIONS`, the measure columns
-and aggregates of `measures.MEASURES`, or one database's spelling of a fragment (the pieces, the
-start of a UTC bucket). No value ever becomes SQL text, so each `# noqa: S608` below is one of
-these formats.
+and aggregates of `measures.MEASURES`, one database's spelling of a fragment (the pieces, the
+start of a UTC bucket), or the SQL Django compiled from a queryset (with its own parameters). No
+value ever becomes SQL text, so each `# noqa: S608` below is one of these formats.
 
 **Pieces.** A read or a recompute covers a list of time spans (pieces): each is
 (start, end, bucket index, match). They reach SQL as ONE parameter, a small table each stored row
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
+from django.db.models import QuerySet
 
 from generations.analytics.measures import MEASURE_NAMES, MEASURES
 from generations.analytics.models import RollupHistogram
@@ -53,7 +54,7 @@ class Piece:
 @dataclass(frozen=True)
 class Statement:
     sql: str
-    params: dict[str, object]
+    params: dict[str, object] | tuple  # named; positional only where Django compiled a part
 
     def rows(self) -> list[tuple]:
         with connection.cursor() as cursor:
@@ -74,12 +75,16 @@ PIECES = {
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%({name})s)
+    LIMIT -1
 ) AS pieces""",
     "postgresql": """unnest(
     %({name}_starts)s::timestamptz[], %({name}_ends)s::timestamptz[], %({name}_buckets)s::int[],
     %({name}_matches)s::text[], %({name}_signs)s::int[]
 ) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)""",
 }
+# SQLite's `LIMIT -1` (no limit) keeps it from flattening the pieces into the join: flattened, it
+# parsed each piece's JSON again for every stored row joined to it (the sign once per measure),
+# half the time of a read.
 # Each piece one index range scan of the stored rows: a plain join let PostgreSQL scan all 10M raw
 # rows against the pieces (5.6 s), so there it is a LATERAL subquery it may not flatten (OFFSET 0);
 # SQLite scanned the histograms (0.4 s) unless a CROSS JOIN (its way to fix the join order) makes
@@ -241,6 +246,30 @@ def sums_by_bucket(
         params.update(_pieces_params(pieces, name))
     sql = SUMS_BY_BUCKET.format(
         keys="".join(f", {key}" for key in keys), measures=_summed_measures(), parts="\nUNION ALL\n".join(selects)
+    )
+    return Statement(sql, params)
+
+
+TOTALS_OF_IDS = """
+SELECT {keys}{measures}
+FROM {generations} AS stored
+WHERE stored.id IN ({ids})
+{group_by}"""
+
+
+def totals_of_ids(ids: QuerySet, group_by: Sequence[str]) -> Statement:
+    """Rows of (*group_by, *measures) over the generations whose ids the queryset `ids` selects,
+    such as the matches of a text search, which neither rollups nor pieces can answer. Its
+    parameters are the queryset's own (positional, as Django compiles it)."""
+    if not set(group_by) <= set(DIMENSIONS):
+        raise ValueError(f"cannot group generations by {', '.join(group_by)}")
+    inner, params = ids.order_by().query.sql_with_params()
+    sql = TOTALS_OF_IDS.format(
+        keys=_columns(group_by, "stored."),
+        measures=_raw_measures(),
+        generations=GENERATIONS,
+        ids=inner,
+        group_by=f"GROUP BY {', '.join(f'stored.{name}' for name in group_by)}\n" if group_by else "",
     )
     return Statement(sql, params)
 

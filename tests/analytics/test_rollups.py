@@ -22,6 +22,7 @@ from generations.analytics.rollups import (
     rollups_cover,
     rollups_rebuild,
     rollups_recompute,
+    share_pieces,
     touches_of,
 )
 from generations.fastrouter.details import GenerationDetails
@@ -270,6 +271,17 @@ def test_a_local_day_is_a_utc_day_less_and_plus_an_hour_when_that_reads_fewer_ro
     by_source = pieces_by_source(edges, ["day", "hour", "quarter"], subtract=True)
     pieces = {source: [(p.start.hour, p.end.hour, p.sign) for p in part] for source, part in by_source.items()}
     assert pieces == {"hour": [(23, 0, 1), (23, 0, -1)], "day": [(0, 0, 1)]}
+
+
+def test_an_overhang_two_local_days_share_is_read_once():
+    zone = ZoneInfo("Europe/Berlin")  # winter: each local day starts at 23:00 UTC the day before
+    edges = bucket_edges(datetime(2025, 11, 12, tzinfo=zone), datetime(2025, 11, 15, tzinfo=zone), zone, "day")
+    by_source, shares = share_pieces(pieces_by_source(edges, ["day", "hour", "quarter"], subtract=True), 3)
+    hours = sorted((p.start.day, p.start.hour, p.bucket, p.sign) for p in by_source["hour"])
+    # 23:00 on the 11th (added to the first day), 23:00 on the 12th and 13th (subtracted from one
+    # day, added to the next: read once each), 23:00 on the 14th (subtracted from the last day).
+    assert hours == [(11, 23, 0, 1), (12, 23, 3, 1), (13, 23, 4, 1), (14, 23, 2, -1)]
+    assert shares == {3: [(0, -1), (1, 1)], 4: [(1, -1), (2, 1)]}
 
 
 def test_series_with_subtracted_overhangs_equal_series_from_raw_rows(random_history):

@@ -23,6 +23,8 @@ from generations.analytics.rollups import (
     rollups_check,
     rollups_recompute,
 )
+from generations.analytics.statements import totals_of_ids
+from generations.models import Generation
 from tests.factories import make_generation
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -58,6 +60,9 @@ CASES = {
     "bins_by_model_of_a_key": lambda: rollup_bin_counts_by_kind(START, END, {"api_key_hash": ["k1", "k2"]}, ("model",)),
     "recompute_one_generation": lambda: rollups_recompute([Touch(START, "openai/gpt-4o", "sha256:k1")]),
     "check": lambda: rollups_check(start=START, end=START + timedelta(days=1)),
+    "totals_by_model_of_chosen_generations": lambda: totals_of_ids(
+        Generation.objects.filter(provider="openai").values("id"), ["model"]
+    ).rows(),
 }
 
 

@@ -4,6 +4,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_rolluphistogram AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -17,6 +18,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -30,6 +32,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end

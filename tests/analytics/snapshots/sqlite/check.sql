@@ -32,6 +32,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -59,6 +60,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -86,6 +88,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -113,6 +116,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -140,6 +144,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -167,6 +172,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -182,6 +188,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -194,6 +201,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -207,6 +215,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_rolluphistogram AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -219,6 +228,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -231,6 +241,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -244,6 +255,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_rolluphistogram AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -256,6 +268,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -268,6 +281,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -281,6 +295,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_rolluphistogram AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end

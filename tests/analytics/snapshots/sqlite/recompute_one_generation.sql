@@ -5,6 +5,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_hourlyrollup AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -30,6 +31,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -43,6 +45,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_quarterhourrollup AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -68,6 +71,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -81,6 +85,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_rolluphistogram AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -95,6 +100,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -108,6 +114,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -122,6 +129,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_dailyrollup AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -147,6 +155,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_hourlyrollup AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -160,6 +169,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_rolluphistogram AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -175,6 +185,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_rolluphistogram AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -189,6 +200,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_hourlykeyrollup AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -214,6 +226,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -227,6 +240,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_dailykeyrollup AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -252,6 +266,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_hourlykeyrollup AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -265,6 +280,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_rolluphistogram AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -279,6 +295,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -292,6 +309,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_generation AS stored
     ON stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
@@ -306,6 +324,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_weeklykeyrollup AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
@@ -331,6 +350,7 @@ FROM (
            json_extract(value, '$[2]') AS piece_bucket, json_extract(value, '$[3]') AS piece_match,
            json_extract(value, '$[4]') AS piece_sign
     FROM json_each(%(pieces)s)
+    LIMIT -1
 ) AS pieces
 CROSS JOIN generations_dailykeyrollup AS stored
     ON stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
