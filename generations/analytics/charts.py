@@ -2,10 +2,9 @@
 Chart.js payload, built from `queries` results; colours and drill-down links live here.
 """
 
-import hashlib
 import itertools
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -46,13 +45,20 @@ NO_TEAM = "(no team)"
 PERCENTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
 
 
-PERCENTILE_COLOURS = {"p50": "hsl(210 70% 50%)", "p95": "hsl(35 85% 50%)", "p99": "hsl(350 70% 52%)"}
+# Every chart colour is a custom property of static/css/app.css, a light-dark() pair that
+# dashboard.js resolves in the page's theme: the palette is written once, for both themes.
+# --series-1 … --series-18: Tableau 10 (its grey kept for "the rest"), then Tableau 20's light partners.
+SERIES_COLOURS = 18
+REST_COLOUR = "var(--series-rest)"
+
+# Percentiles are ordered, so one hue from light to dark, not three unrelated colours.
+PERCENTILE_COLOURS = {"p50": "var(--p50)", "p95": "var(--p95)", "p99": "var(--p99)"}
 
 
-TOKEN_COLOURS = {"Input tokens": "hsl(200 65% 48%)", "Output tokens": "hsl(150 55% 42%)"}
+TOKEN_COLOURS = {"Input tokens": "var(--series-1)", "Output tokens": "var(--series-2)"}
 
 
-KEY_TYPE_COLOURS = {"BYOK": "hsl(265 70% 60%)", "Platform key": "hsl(210 70% 50%)", "Unknown": "hsl(0 0% 60%)"}
+KEY_TYPE_COLOURS = {"BYOK": "var(--series-7)", "Platform key": "var(--series-1)", "Unknown": REST_COLOUR}
 
 
 def _bucket_dates(start: datetime, bucket: str) -> tuple[date, date]:
@@ -87,15 +93,20 @@ def _bucket_labels(starts: list[datetime], bucket: str) -> list[str]:
     ]
 
 
-def colour(name: str) -> str:
-    """A colour derived from the name, so a model or provider looks the same in every chart."""
-    if name == OTHER:
-        return "hsl(0 0% 62%)"
-    digest = hashlib.sha256(name.encode()).digest()
-    hue = int.from_bytes(digest[:2], "big") % 360
-    saturation = 55 + digest[2] % 30
-    lightness = 38 + digest[3] % 24
-    return f"hsl({hue} {saturation}% {lightness}%)"
+class Palette:
+    """Colours by rank within the view: the costliest name gets the first colour, the next the
+    second, and so on. Every chart of a page ranks a dimension's names the same way (`by_cost` over
+    the same totals), so a model keeps its colour from chart to chart. "Other" and the names past
+    the palette share the grey of "the rest"."""
+
+    def __init__(self, ranked: Iterable[object]) -> None:
+        self._colours: dict[object, str] = {}
+        for name in ranked:
+            if name != OTHER and name not in self._colours and len(self._colours) < SERIES_COLOURS:
+                self._colours[name] = f"var(--series-{len(self._colours) + 1})"
+
+    def __call__(self, name: object) -> str:
+        return self._colours.get(name, REST_COLOUR)
 
 
 def _money_number(amount: Decimal | None) -> float:
@@ -185,7 +196,7 @@ def cost_breakdown(
     grand = sum_totals(groups.values())
     names = [label(key) for key, _ in ordered]
     links = [link(key) for key, _ in ordered]
-    colour_of = colours or (lambda key: colour(label(key)))
+    colour_of = colours or Palette(key for key, _ in ordered)
     return Chart(
         slug=slug,
         title=title,
@@ -341,6 +352,8 @@ def cost_over_time(
     shown = _shown_series(groups, position)
     in_top = set(shown) - {OTHER}
     stacked = rollup(series, lambda group: (group[0], group[1 + position] if group[1 + position] in in_top else OTHER))
+    # `shown` is in the order of the cost-by-model (or -provider) chart: the same colours there.
+    colour = Palette(shown)
     totals = bucket_totals(axis, series)
     grand = sum_totals(totals)
     split_label = filters.split.title()
@@ -415,7 +428,7 @@ def requests_over_time(axis: TimeAxis, series: dict[tuple, Sums]) -> Chart:
                 {
                     "label": "Requests",
                     "data": [bucket.requests for bucket in totals],
-                    "backgroundColor": "hsl(210 70% 50%)",
+                    "backgroundColor": "var(--series-1)",
                 }
             ],
         },

@@ -20,7 +20,6 @@ from generations.analytics.charts import (
     Spread,
     TimeAxis,
     by_cost,
-    colour,
     cost_breakdown,
     cost_over_time,
     percentile_chart,
@@ -197,7 +196,6 @@ def _cost_by_key(parts: _Ingredients) -> Chart:
         rollup(parts.key_groups, lambda g: g[0]),
         label=lambda k: key_name(k, labels),
         link=lambda k: parts.links(key=k),
-        colours=lambda k: colour(str(k)),
     )
 
 

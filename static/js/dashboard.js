@@ -55,23 +55,32 @@
   }
 
   // The palette is light-dark() pairs, and a custom property reads back as written: the colour
-  // the theme resolves it to is read from a real colour property of an element in the page.
-  function themeColour(name) {
+  // the theme resolves a value to ("var(--series-3)", or any CSS colour) is read from a real
+  // colour property of an element in the page. Chart.js needs the resolved rgb() text.
+  function resolvedColour(value) {
     const probe = document.createElement("span");
-    probe.style.color = "var(" + name + ")";
+    probe.style.color = value;
     document.body.appendChild(probe);
     const colour = getComputedStyle(probe).color;
     probe.remove();
     return colour;
   }
 
-  // The running bucket's paint: the series colour, see-through (any CSS colour, resolved by the browser).
+  function themeColour(name) {
+    return resolvedColour("var(" + name + ")");
+  }
+
+  // A chart's colours, one string or one per bar, in the current theme (one probe per distinct value).
+  function paint(value, cache) {
+    if (Array.isArray(value)) return value.map((each) => paint(each, cache));
+    if (typeof value !== "string") return value;
+    if (!cache.has(value)) cache.set(value, resolvedColour(value));
+    return cache.get(value);
+  }
+
+  // The running bucket's paint: the series colour (resolved), see-through.
   function partialColour(colour) {
-    const probe = document.createElement("span");
-    probe.style.color = colour;
-    document.body.appendChild(probe);
-    const rgb = getComputedStyle(probe).color.match(/[\d.]+/g);
-    probe.remove();
+    const rgb = colour.match(/[\d.]+/g);
     return "rgba(" + rgb.slice(0, 3).join(", ") + ", 0.35)";
   }
 
@@ -87,7 +96,9 @@
   function config(spec) {
     const format = formatter(spec);
     const round = spec.type === "doughnut";
-    const datasets = spec.datasets.map((dataset) => {
+    const colours = new Map();
+    const datasets = spec.datasets.map((raw) => {
+      const dataset = Object.assign({}, raw, { backgroundColor: paint(raw.backgroundColor, colours) });
       const copy = Object.assign({}, dataset);
       // The bucket still running (spec.partial) would read as a drop: drawn dashed or see-through.
       const partial = spec.partial;

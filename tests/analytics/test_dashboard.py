@@ -244,14 +244,36 @@ def test_key_labels_name_keys_and_group_them_by_team():
     assert board.choices.teams == ["Support"]
 
 
-def test_colours_are_stable_per_name_across_charts():
+def _colours_by_name(chart_data: dict) -> dict[str, str]:
+    """A chart's colour per name: one per bar or slice, or one per dataset of a stacked chart."""
+    first = chart_data["datasets"][0]["backgroundColor"]
+    if isinstance(first, list):
+        return dict(zip(chart_data["labels"], first, strict=True))
+    return {dataset["label"]: dataset["backgroundColor"] for dataset in chart_data["datasets"]}
+
+
+@pytest.mark.parametrize("split", ["model", "provider"])
+def test_colours_follow_the_cost_rank_and_a_name_keeps_its_colour_across_charts(split):
     make_mixed_rows()
-    board = analytics.dashboard(selection(range="7d"))
-    by_model = board.charts_by_slug["cost-by-model"].data
-    colours = dict(zip(by_model["labels"], by_model["datasets"][0]["backgroundColor"], strict=True))
-    stacked = {d["label"]: d["backgroundColor"] for d in board.charts_by_slug["cost-over-time"].data["datasets"]}
-    assert all(stacked[name] == colours[name] for name in stacked)
-    assert charts.colour("openai/gpt-4o") == colours["openai/gpt-4o"]
+    board = analytics.dashboard(selection(range="7d", split=split))
+    breakdown = _colours_by_name(board.charts_by_slug[f"cost-by-{split}"].data)
+    stacked = _colours_by_name(board.charts_by_slug["cost-over-time"].data)
+    assert stacked == breakdown
+    # The costliest first: the palette's colours in order, never the same twice on a chart.
+    costliest = [row.label for row in board.charts_by_slug[f"cost-by-{split}"].rows]
+    assert [breakdown[name] for name in costliest] == [f"var(--series-{n})" for n in range(1, len(costliest) + 1)]
+    for chart in board.charts:
+        colours = list(_colours_by_name(chart.data).values())
+        assert len(set(colours)) == len(colours), chart.slug
+
+
+def test_past_the_palette_and_other_share_the_grey_of_the_rest():
+    names = [f"model-{n}" for n in range(charts.SERIES_COLOURS + 2)]
+    palette = charts.Palette([*names, charts.OTHER])
+    colours = [palette(name) for name in names]
+    assert len(set(colours[: charts.SERIES_COLOURS])) == charts.SERIES_COLOURS
+    assert colours[charts.SERIES_COLOURS :] == [charts.REST_COLOUR] * 2
+    assert palette(charts.OTHER) == palette("never-ranked") == charts.REST_COLOUR
 
 
 def test_previous_period_deltas():

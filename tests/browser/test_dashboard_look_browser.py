@@ -1,0 +1,74 @@
+"""How the dashboard reads at a glance, measured in a real Chromium: colours told apart and kept
+by name across charts, in both themes."""
+
+import pytest
+
+from tests.browser.test_dashboard_flows import DRAWN, stored_generations  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+# Per bar of a one-dataset chart: its label and the colour of the pixel at the bar's middle.
+BAR_PIXELS = """(slug) => {
+  const canvas = document.querySelector(`canvas[data-chart=chart-data-${slug}]`);
+  const chart = Chart.getChart(canvas);
+  const scale = canvas.width / canvas.getBoundingClientRect().width;
+  const context = canvas.getContext('2d');
+  return chart.getDatasetMeta(0).data.map((bar, index) => {
+    const x = Math.round(((bar.x + bar.base) / 2) * scale), y = Math.round(bar.y * scale);
+    const [r, g, b] = context.getImageData(x, y, 1, 1).data;
+    return [chart.data.labels[index], `rgb(${r}, ${g}, ${b})`];
+  });
+}"""
+
+# Per dataset of a chart: its label and the colour Chart.js drew it with (the first bucket's: the
+# running one is see-through).
+DATASET_COLOURS = """(slug) => Object.fromEntries(
+  Chart.getChart(document.querySelector(`canvas[data-chart=chart-data-${slug}]`))
+    .data.datasets.map((dataset) => [dataset.label, [].concat(dataset.backgroundColor)[0]]))"""
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_each_model_has_its_own_colour_and_keeps_it_from_chart_to_chart(
+    viewer_page,
+    live_server,
+    stored_generations,  # noqa: F811
+    theme,
+):
+    page = viewer_page
+    page.context.add_cookies([{"name": "theme", "value": theme, "url": live_server.url}])
+    page.goto(f"{live_server.url}/dashboard/?range=7d")
+    page.wait_for_function(DRAWN)
+    bars = page.evaluate(BAR_PIXELS, "cost-by-model")
+    pixels = [pixel for _, pixel in bars]
+    assert len(bars) >= 5
+    # Drawn in colours, not the grey of "the rest", and never twice the same (the palette has 18).
+    assert len(set(pixels)) == len(pixels), bars
+    stacked = page.evaluate(DATASET_COLOURS, "cost-over-time")
+    painted = dict(bars)
+    shared = [name for name in stacked if name in painted]
+    assert len(shared) >= 5
+    assert all(stacked[name] == painted[name] for name in shared), (stacked, painted)
+
+
+def test_the_dark_theme_lifts_the_palette_off_its_dark_surface(
+    viewer_page,
+    live_server,
+    stored_generations,  # noqa: F811
+):
+    page = viewer_page
+    seen = {}
+    for theme in ("light", "dark"):
+        page.context.add_cookies([{"name": "theme", "value": theme, "url": live_server.url}])
+        page.goto(f"{live_server.url}/dashboard/?range=7d")
+        page.wait_for_function(DRAWN)
+        seen[theme] = [pixel for _, pixel in page.evaluate(BAR_PIXELS, "cost-by-model")]
+
+    def luminance(rgb: str) -> float:
+        red, green, blue = (int(part) for part in rgb[4:-1].split(","))
+        return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+    assert seen["light"] != seen["dark"]
+    # The first five colours are each lighter on the dark surface than on the light one.
+    assert all(
+        luminance(dark) > luminance(light) for light, dark in zip(seen["light"][:5], seen["dark"][:5], strict=True)
+    )
