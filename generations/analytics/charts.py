@@ -30,6 +30,7 @@ from generations.display import (
     format_share,
     format_throughput,
     format_usd,
+    latency_unit,
 )
 
 # A stacked time chart with more series than this is unreadable; the rest become "Other".
@@ -119,6 +120,8 @@ class Cell:
     text: str
     value: object = None
     numeric: bool = True
+    # Why the figure is shown greyed (too few requests for it), as the cell's tooltip.
+    note: str = ""
 
 
 @dataclass(slots=True)
@@ -141,6 +144,8 @@ class Chart:
     description: str = ""
     total_cost: Decimal | None = None
     total_requests: int | None = None
+    # The CSV's header when it differs from the page's (a page's unit follows the figures).
+    csv_columns: list[str] | None = None
 
     @property
     def json_id(self) -> str:
@@ -229,23 +234,49 @@ class Spread:
     """A per-request figure charted as percentiles per model and per provider, from its histograms."""
 
     kind: str  # the histogram kind (queries.bin_counts_by)
-    unit: str
-    show: Callable[[float | None], str]
     description: str
+
+    @property
+    def plain_unit(self) -> str:
+        """The unit of the stored values, the CSV's."""
+        return "ms" if self.kind == "latency" else "tok/s"
+
+    def unit(self, values: Iterable[float | None]) -> str:
+        """One unit for a whole chart, its axis and its table: the largest value decides."""
+        return latency_unit(*values) if self.kind == "latency" else "tok/s"
+
+    def show(self, value: float | None, unit: str) -> str:
+        return format_latency(value, unit) if self.kind == "latency" else format_throughput(value)
+
+    def plotted(self, value: float, unit: str) -> float:
+        """The number Chart.js draws, in `unit`."""
+        return round(value / 1000, 4) if unit == "s" else round(value, 3)
 
 
 LATENCY = Spread(
     "latency",
-    "ms",
-    format_latency,
-    "p50 / p95 / p99 from 8 % histogram bins (each within 4 % of the exact value).",
+    "p50 / p95 / p99 from 8 % histogram bins (each within 4 % of the exact value); a p95 needs about "
+    "20 requests and a p99 about 100: below that they are greyed in the table and left out of the chart.",
 )
 THROUGHPUT = Spread(
     "throughput",
-    "tok/s",
-    format_throughput,
-    "Output tokens per second of latency (derived by us, higher is better).",
+    "Output tokens per second of latency (derived by us, higher is better); p95 and p99 of too few "
+    "requests are greyed in the table and left out of the chart.",
 )
+
+# Below these counts a percentile is one of the few slowest requests, not a tail: a p99 of 30
+# requests is their maximum. Shown greyed, with why, and left out of the chart.
+MIN_REQUESTS = {"p50": 1, "p95": 20, "p99": 100}
+
+
+def _percentile_cell(spread: Spread, percentile: str, value: float | None, requests: int, unit: str) -> Cell:
+    cell = Cell(spread.show(value, unit), None if value is None else round(value, 3))
+    if requests < MIN_REQUESTS[percentile]:
+        cell.note = (
+            f"Only {requests:,} request{'s' if requests != 1 else ''} measured: too few for a {percentile} "
+            f"(about {MIN_REQUESTS[percentile]} needed)"
+        )
+    return cell
 
 
 def percentile_chart(
@@ -259,32 +290,41 @@ def percentile_chart(
     """p50 / p95 / p99 of `spread` per value of `dimension` ("model" or "provider"), in `names` order."""
     keys = [name for name in names if bins.get(name)]
     values = {name: dict(zip(PERCENTILES, percentiles(bins[name], PERCENTILES.values()), strict=True)) for name in keys}
+    requests = {name: sum(bins[name].values()) for name in keys}
+    unit = spread.unit(value for row in values.values() for value in row.values())
     return Chart(
         slug=f"{spread.kind}-by-{dimension}",
         title=f"{spread.kind.title()} by {dimension}",
         description=spread.description,
-        columns=[dimension.title(), "Requests measured", *(f"{p} ({spread.unit})" for p in PERCENTILES)],
+        # The CSV keeps its units (ms, tok/s) whatever the page shows.
+        columns=[dimension.title(), "Requests measured", *(f"{p} ({unit})" for p in PERCENTILES)],
+        csv_columns=[dimension.title(), "Requests measured", *(f"{p} ({spread.plain_unit})" for p in PERCENTILES)],
         rows=[
             Row(
                 label=name,
                 link=link(name),
                 cells=[
-                    Cell(format_count(sum(bins[name].values())), sum(bins[name].values())),
-                    *(Cell(spread.show(values[name][p]), round(values[name][p], 3)) for p in PERCENTILES),
+                    Cell(format_count(requests[name]), requests[name]),
+                    *(_percentile_cell(spread, p, values[name][p], requests[name], unit) for p in PERCENTILES),
                 ],
             )
             for name in keys
         ],
         data={
             "type": "bar",
-            "unit": spread.unit,
+            "unit": unit,
             "rotate_labels": True,
             "labels": keys,
             "links": [link(name) for name in keys],
+            "requests": [requests[name] for name in keys],
             "datasets": [
                 {
                     "label": p,
-                    "data": [round(values[name][p], 3) for name in keys],
+                    # Too few requests for this percentile: no bar (Chart.js skips a null).
+                    "data": [
+                        spread.plotted(values[name][p], unit) if requests[name] >= MIN_REQUESTS[p] else None
+                        for name in keys
+                    ],
                     "backgroundColor": PERCENTILE_COLOURS[p],
                 }
                 for p in PERCENTILES

@@ -126,6 +126,8 @@
         tooltip: {
           callbacks: {
             title: (items) => items.map((item) => item.label + (item.dataIndex === spec.partial ? " (partial, still running)" : "")),
+            // A percentile means little without how many requests it is taken from.
+            footer: (items) => (spec.requests && items.length ? spec.requests[items[0].dataIndex].toLocaleString("en-US") + " requests measured" : ""),
             label: (item) => {
               const value = round ? item.parsed : spec.horizontal ? item.parsed.x : item.parsed.y;
               return (round ? item.label : item.dataset.label) + ": " + format(value);

@@ -1,9 +1,13 @@
 """How the dashboard reads at a glance, measured in a real Chromium: colours told apart and kept
-by name across charts, in both themes."""
+by name across charts, in both themes; changes coloured by what they mean; thin figures greyed."""
+
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from tests.browser.test_dashboard_flows import DRAWN, stored_generations  # noqa: F401
+from tests.factories import make_generation
 
 pytestmark = pytest.mark.browser
 
@@ -72,3 +76,50 @@ def test_the_dark_theme_lifts_the_palette_off_its_dark_surface(
     assert all(
         luminance(dark) > luminance(light) for light, dark in zip(seen["light"][:5], seen["dark"][:5], strict=True)
     )
+
+
+@pytest.fixture
+def cheaper_and_fewer(db):
+    """Today: 2 requests, cheaper and quicker; yesterday: 4."""
+    now = timezone.now()
+    for number, (hours_ago, cost_pico, latency_ms) in enumerate([(2, 10**9, 500.0)] * 2 + [(26, 10**9, 1000.0)] * 4):
+        make_generation(
+            f"look-{number}",
+            body=False,
+            cost_pico=cost_pico,
+            latency_ms=latency_ms,
+            occurred_at=now - timedelta(hours=hours_ago),
+        )
+
+
+# Per headline figure: the colour of its change and of its value, as painted.
+FIGURE_COLOURS = """() => Object.fromEntries(Array.from(document.querySelectorAll('.figures .stat')).map((stat) => {
+  const delta = stat.querySelector('.delta');
+  const value = stat.querySelector('.value');
+  return [stat.querySelector('.label').textContent.trim(), {
+    delta: delta && getComputedStyle(delta).color,
+    value: getComputedStyle(value).color,
+    opacity: getComputedStyle(value).opacity,
+  }];
+}))"""
+
+
+def test_change_arrows_are_green_for_good_news_grey_for_volume_and_thin_figures_greyed(
+    viewer_page, live_server, cheaper_and_fewer
+):
+    page = viewer_page
+    page.goto(f"{live_server.url}/dashboard/?range=24h")
+    colours = page.evaluate(FIGURE_COLOURS)
+    good = page.evaluate(
+        "() => { const s = document.createElement('span'); s.style.color = 'var(--down)';"
+        " document.body.append(s); const c = getComputedStyle(s).color; s.remove(); return c; }"
+    )
+    muted = page.evaluate("() => getComputedStyle(document.querySelector('.stat .label')).color")
+    assert colours["Total cost"]["delta"] == good  # half the cost: good news
+    assert colours["p50 latency"]["delta"] == good  # quicker
+    assert colours["Requests"]["delta"] == muted  # fewer requests: neither
+    assert good != muted
+    # Two requests make no p95: its value is greyed, the p50's is not.
+    assert colours["p95 latency"]["value"] == muted and float(colours["p95 latency"]["opacity"]) < 1
+    assert colours["p50 latency"]["value"] != muted
+    assert "too few for a p95" in page.locator(".figures .stat", has_text="p95 latency").inner_text()
