@@ -43,6 +43,13 @@ OTHER = "Other"
 NO_TEAM = "(no team)"
 
 
+NO_TEAMS_NOTICE = (
+    "No API key has a team yet, so every cost would be one “(no team)” bar. Teams come from key "
+    "labels: staff give a key hash a name and a team in the admin (Key labels); the keys' costs then "
+    "add up per team here, and the Team filter offers them."
+)
+
+
 PERCENTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
 
 
@@ -146,6 +153,8 @@ class Chart:
     total_requests: int | None = None
     # The CSV's header when it differs from the page's (a page's unit follows the figures).
     csv_columns: list[str] | None = None
+    # Shown instead of the plot when the plot would say nothing (every cost in one "(no team)" bar).
+    notice: str = ""
 
     @property
     def json_id(self) -> str:

@@ -15,6 +15,7 @@ from generations.analytics.charts import (
     LATENCY,
     MIN_REQUESTS,
     NO_TEAM,
+    NO_TEAMS_NOTICE,
     THROUGHPUT,
     Chart,
     Links,
@@ -263,7 +264,7 @@ def _cost_by_key(parts: _Ingredients) -> Chart:
 def _cost_by_team(parts: _Ingredients) -> Chart:
     labels = parts.labels
     by_team = rollup(parts.key_groups, lambda g: labels[g[0]].team if g[0] in labels and labels[g[0]].team else NO_TEAM)
-    return cost_breakdown(
+    chart = cost_breakdown(
         "cost-by-team",
         "Cost by team",
         "Team",
@@ -271,6 +272,7 @@ def _cost_by_team(parts: _Ingredients) -> Chart:
         label=str,
         link=lambda k: parts.links(team="" if k == NO_TEAM else k),
     )
+    return replace(chart, notice=NO_TEAMS_NOTICE) if set(by_team) == {NO_TEAM} else chart
 
 
 def _percentiles_by(spread: Spread, dimension: str) -> Callable[[_Ingredients], Chart]:

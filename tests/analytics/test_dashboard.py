@@ -244,6 +244,16 @@ def test_key_labels_name_keys_and_group_them_by_team():
     assert board.choices.teams == ["Support"]
 
 
+def test_cost_by_team_says_how_to_label_keys_when_no_key_has_a_team():
+    make_mixed_rows()
+    KeyLabel.objects.create(api_key_hash="sha256:key-a", name="Support bot")  # a name, no team
+    chart = analytics.dashboard(selection(range="7d")).charts_by_slug["cost-by-team"]
+    assert chart.notice == charts.NO_TEAMS_NOTICE
+    assert [row.label for row in chart.rows] == [charts.NO_TEAM]  # the table still adds up
+    KeyLabel.objects.filter(api_key_hash="sha256:key-a").update(team="Support")
+    assert analytics.dashboard(selection(range="7d")).charts_by_slug["cost-by-team"].notice == ""
+
+
 def _colours_by_name(chart_data: dict) -> dict[str, str]:
     """A chart's colour per name: one per bar or slice, or one per dataset of a stacked chart."""
     first = chart_data["datasets"][0]["backgroundColor"]

@@ -74,7 +74,8 @@ def _headline(page, label: str) -> str:
 def _assert_every_chart_painted(page) -> None:
     page.wait_for_function(DRAWN)
     canvases = page.evaluate(PAINTED)
-    assert len(canvases) == page.locator("section.chart-card").count() >= 10
+    # Every chart but one that says why it has no plot (no key with a team: how to label keys).
+    assert len(canvases) == page.locator("section.chart-card:not(:has(.chart-notice))").count() >= 10
     blank = [c for c in canvases if c["painted"] < max(MIN_PAINTED_PIXELS, c["area"] // 100)]
     assert not blank, f"charts without (enough) pixels: {blank}"
 

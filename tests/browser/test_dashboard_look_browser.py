@@ -123,3 +123,18 @@ def test_change_arrows_are_green_for_good_news_grey_for_volume_and_thin_figures_
     assert colours["p95 latency"]["value"] == muted and float(colours["p95 latency"]["opacity"]) < 1
     assert colours["p50 latency"]["value"] != muted
     assert "too few for a p95" in page.locator(".figures .stat", has_text="p95 latency").inner_text()
+
+
+def test_with_no_team_anywhere_the_team_card_says_how_to_label_keys_not_one_giant_bar(
+    viewer_page,
+    live_server,
+    stored_generations,  # noqa: F811
+):
+    page = viewer_page
+    page.goto(f"{live_server.url}/dashboard/?range=7d")
+    card = page.locator("#chart-cost-by-team")
+    notice = card.locator(".chart-notice")
+    assert notice.is_visible() and "label" in notice.inner_text()
+    assert card.locator("canvas").count() == 0
+    # A few lines of words where a 280 px plot would be.
+    assert 20 < notice.bounding_box()["height"] < 150
