@@ -93,7 +93,25 @@
     return (value) => plain.format(value);
   }
 
-  function config(spec) {
+  // A long name on a narrow chart: without its "vendor/" prefix, cut with "…" (the tooltip has it whole).
+  function shorten(label, narrow) {
+    let text = String(label);
+    if (narrow && text.includes("/")) text = text.slice(text.lastIndexOf("/") + 1);
+    const most = narrow ? 16 : 32;
+    return text.length > most ? text.slice(0, most - 1) + "…" : text;
+  }
+
+  function legendLabels(spec, narrow) {
+    const own = Chart.overrides[spec.type] && Chart.overrides[spec.type].plugins && Chart.overrides[spec.type].plugins.legend;
+    const generate = (own && own.labels && own.labels.generateLabels) || Chart.defaults.plugins.legend.labels.generateLabels;
+    return {
+      boxWidth: narrow ? 10 : 40,
+      padding: narrow ? 6 : 10,
+      generateLabels: (chart) => generate(chart).map((item) => Object.assign(item, { text: shorten(item.text, narrow) })),
+    };
+  }
+
+  function config(spec, narrow) {
     const format = formatter(spec);
     const round = spec.type === "doughnut";
     const colours = new Map();
@@ -122,7 +140,7 @@
       maintainAspectRatio: false,
       animation: false,
       plugins: {
-        legend: { display: round || datasets.length > 1, position: round ? "right" : "bottom" },
+        legend: { display: round || datasets.length > 1, position: round && !narrow ? "right" : "bottom", labels: legendLabels(spec, narrow) },
         tooltip: {
           callbacks: {
             title: (items) => items.map((item) => item.label + (item.dataIndex === spec.partial ? " (partial, still running)" : "")),
@@ -147,6 +165,12 @@
     if (!round) {
       const valueAxis = { beginAtZero: true, stacked: !!spec.stacked, ticks: { callback: (v) => format(v), precision: spec.counts ? 0 : undefined }, grid: { color: themeColour("--border") } };
       const ticks = spec.rotate_labels ? { autoSkip: false, maxRotation: 45, minRotation: 30 } : { autoSkip: true, maxRotation: 0 };
+      // Names (not dates) along the axis: shortened, so a narrow chart shows them whole, not clipped.
+      if (spec.rotate_labels || spec.horizontal) {
+        ticks.callback = function (value) {
+          return shorten(this.getLabelForValue(value), narrow);
+        };
+      }
       const categoryAxis = { stacked: !!spec.stacked, grid: { display: false }, ticks: ticks };
       options.indexAxis = spec.horizontal ? "y" : "x";
       options.scales = spec.horizontal ? { x: valueAxis, y: categoryAxis } : { x: categoryAxis, y: valueAxis };
@@ -181,7 +205,8 @@
       if (existing) existing.destroy();
       const source = chartSource(canvas.dataset.chart);
       if (!source) return;
-      const chart = new Chart(canvas, config(JSON.parse(source.textContent)));
+      const narrow = canvas.parentElement.clientWidth < 520;
+      const chart = new Chart(canvas, config(JSON.parse(source.textContent), narrow));
       live.add(chart);
     });
   }
