@@ -13,9 +13,9 @@ from generations.analytics.rollups import rollup_dimension_values
 from generations.body_search import BodySearch, UnsearchableText
 from generations.display import (
     NOTHING,
-    UNKNOWN,
     format_count,
     format_credits,
+    format_fastrouter_minutes,
     format_latency,
     format_significant,
     format_throughput,
@@ -81,10 +81,6 @@ def _shown(field: str, label: str, show: Callable[[object], str]) -> Callable[[G
     return shown
 
 
-def _fastrouters_minutes(minutes: float | None) -> str:
-    return UNKNOWN if minutes is None else f"{format_significant(minutes)} min per call (FastRouter's average)"
-
-
 # The change page's stored figures, each through the app's display helpers.
 SHOWN_FIELDS = {
     "credits_used_pico": _shown("credits_used_pico", "Credits used (USD)", lambda p: format_credits(from_pico(p))),
@@ -93,9 +89,13 @@ SHOWN_FIELDS = {
     "input_tokens": _shown("input_tokens", "Input tokens", format_count),
     "output_tokens": _shown("output_tokens", "Output tokens", format_count),
     "total_tokens": _shown("total_tokens", "Total tokens", format_count),
-    "avg_response_time_minutes": _shown("avg_response_time_minutes", "Avg response time", _fastrouters_minutes),
+    "avg_response_time_minutes": _shown(
+        "avg_response_time_minutes", "Average response time (FastRouter's)", format_fastrouter_minutes
+    ),
     "avg_tokens_per_nano": _shown(
-        "avg_tokens_per_nano", "Avg tokens per nano (FastRouter's, as reported)", format_significant
+        "avg_tokens_per_nano",
+        "Speed figure (FastRouter's avg_tokens_per_nano, unit not documented)",
+        format_significant,
     ),
     "duration_ms": _shown("duration_ms", "Duration", format_latency),
     "latency_ms": _shown("latency_ms", "Latency", format_latency),

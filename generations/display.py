@@ -76,6 +76,11 @@ def format_latency(milliseconds: float | None, unit: str | None = None) -> str:
     return f"{seconds:,.1f} s" if seconds >= 1 else f"{seconds:.2g} s"
 
 
+def format_fastrouter_minutes(minutes: float | None) -> str:
+    """FastRouter's average response time, sent in minutes ("0.02107"), read as a latency ("1,264 ms")."""
+    return UNKNOWN if minutes is None else format_latency(minutes * 60_000)
+
+
 def format_same_bin(precision: float) -> str:
     """Two percentiles in the same histogram bin: no change can be told, rather than a false 0.0 %."""
     return f"same bin (±{precision:.0%})".replace("%", " %")

@@ -414,7 +414,8 @@ def cost_over_time(
         rows=axis.rows(
             [
                 [
-                    Cell(format_usd(bucket.cost if bucket.requests else Decimal(0)), bucket.cost),
+                    # A bucket without generations reads "—" in every cell, as its series' cells do.
+                    Cell(format_usd(bucket.cost) if bucket.requests else NOTHING, bucket.cost),
                     *(_stacked_cost_cell(stacked.get((start, name))) for name in shown),
                 ]
                 for start, bucket in zip(axis.starts, totals, strict=True)

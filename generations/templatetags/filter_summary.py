@@ -18,9 +18,9 @@ def _range(filters: DashboardFilters) -> str:
 
 
 @register.filter
-def filter_summary(filters: DashboardFilters | None) -> str:
+def filter_summary(filters: DashboardFilters | str | None) -> str:
     """What the selection is, in words; only the filters that narrow it, besides range and model."""
-    if filters is None:
+    if not isinstance(filters, DashboardFilters):  # refused input: no selection to describe ("" or None)
         return "Filters"
     parts = [_range(filters), filters.model or "all models"]
     parts += [value for value in (filters.provider, filters.team, filters.endpoint) if value]

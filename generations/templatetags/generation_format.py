@@ -34,6 +34,11 @@ def throughput(tokens_per_second: float | None) -> str:
 
 
 @register.filter
+def fastrouter_minutes(minutes: float | None) -> str:
+    return display.format_fastrouter_minutes(minutes)
+
+
+@register.filter
 def significant(value: float | None) -> str:
     return display.format_significant(value)
 

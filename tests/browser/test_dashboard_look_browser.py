@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from tests.browser.test_dashboard_flows import DRAWN, stored_generations  # noqa: F401
 from tests.factories import make_generation
@@ -138,3 +139,21 @@ def test_with_no_team_anywhere_the_team_card_says_how_to_label_keys_not_one_gian
     assert card.locator("canvas").count() == 0
     # A few lines of words where a 280 px plot would be.
     assert 20 < notice.bounding_box()["height"] < 150
+
+
+def test_from_and_to_show_only_for_custom_dates_and_model_names_get_room(
+    viewer_page,
+    live_server,
+    stored_generations,  # noqa: F811
+):
+    page = viewer_page
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{live_server.url}/dashboard/?range=7d")
+    expect(page.locator("input[name=start]")).to_be_hidden()
+    expect(page.locator("input[name=end]")).to_be_hidden()
+    page.select_option("select[name=range]", "custom")
+    expect(page.locator("input[name=start]")).to_be_visible()
+    expect(page.locator("input[name=end]")).to_be_visible()
+    # The model list is two columns wide: a long name ("anthropic/claude-3-7-sonnet-20250219") fits.
+    assert page.locator("select[name=model]").bounding_box()["width"] >= 300
+    assert page.locator("link[rel=icon]").count() == 1
