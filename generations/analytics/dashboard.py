@@ -146,7 +146,9 @@ def _compare(totals: Totals, previous: Totals) -> list:
     cheaper = {"better": LOWER_IS_BETTER}
     return [
         figure("Total cost", totals.cost, previous.cost, format_usd, cost_hint, **cheaper),
-        figure("Credits used", totals.credits, previous.credits, format_credits, **cheaper),
+        figure(
+            "Credits used", totals.credits, previous.credits, format_credits, "FastRouter credits: 1 = $1", **cheaper
+        ),
         figure("Requests", totals.requests, previous.requests, format_count),
         figure("Input tokens", totals.input_tokens, previous.input_tokens, format_count),
         figure("Output tokens", totals.output_tokens, previous.output_tokens, format_count),

@@ -535,3 +535,18 @@ def test_only_the_bucket_containing_now_is_partial():
     ) + [True]
     assert charts.time_axis(filters, links, now=filters.start).partial == 0
     assert charts.time_axis(filters, links, now=filters.end).partial is None
+
+
+def test_credits_say_their_unit_and_read_with_the_digits_of_the_cost():
+    for number in range(2):
+        make_generation(
+            f"credits-{number}",
+            body=False,
+            cost_pico=222_834_000_000,
+            credits_used_pico=222_834_000_000,
+            occurred_at=NOW - timedelta(hours=1, minutes=number),
+        )
+    figures = {figure.label: figure for figure in analytics.dashboard(selection(range="24h")).figures}
+    assert figures["Credits used"].hint == "FastRouter credits: 1 = $1"
+    assert figures["Total cost"].value == "$0.4457"
+    assert figures["Credits used"].value == "0.4457"
