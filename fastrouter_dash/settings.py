@@ -274,7 +274,8 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "lookup"
-LOGOUT_REDIRECT_URL = "login"
+# None: logging out answers with its own page (registration/logged_out.html), saying it worked.
+LOGOUT_REDIRECT_URL = None
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = envzone("TIME_ZONE", "UTC")

@@ -1,3 +1,5 @@
+from collections.abc import Callable
+
 from django.contrib import admin
 from django.core.paginator import Paginator
 from django.db import connection
@@ -9,7 +11,16 @@ from django.utils.html import format_html
 
 from generations.analytics.rollups import rollup_dimension_values
 from generations.body_search import BodySearch, UnsearchableText
-from generations.display import NOTHING, format_count, format_latency, format_usd
+from generations.display import (
+    NOTHING,
+    format_count,
+    format_credits,
+    format_fastrouter_minutes,
+    format_latency,
+    format_significant,
+    format_throughput,
+    format_usd,
+)
 from generations.ingest.models import IngestToken, LookupBatch, LookupRequest
 from generations.ingest.tokens import ingest_token_create, ingest_token_revoke
 from generations.models import Generation, GenerationBody, KeyLabel
@@ -56,6 +67,40 @@ class RollupValuesFilter(admin.AllValuesFieldListFilter):
     def __init__(self, field, request, params, model, model_admin, field_path) -> None:
         super().__init__(field, request, params, model, model_admin, field_path)
         self.lookup_choices = rollup_dimension_values([field.name])[field.name]
+
+
+def _shown(field: str, label: str, show: Callable[[object], str]) -> Callable[[Generation], str]:
+    """A read-only field of the change page as the app shows it: dollars, not pico-units; a
+    rounded figure with its unit, not a float's 16 digits."""
+
+    @admin.display(description=label, ordering=field)
+    def shown(generation: Generation) -> str:
+        return show(getattr(generation, field))
+
+    shown.__name__ = f"{field}_shown"
+    return shown
+
+
+# The change page's stored figures, each through the app's display helpers.
+SHOWN_FIELDS = {
+    "credits_used_pico": _shown("credits_used_pico", "Credits used (USD)", lambda p: format_credits(from_pico(p))),
+    "usage_cost_pico": _shown("usage_cost_pico", "Usage cost", lambda p: format_usd(from_pico(p))),
+    "cost_pico": _shown("cost_pico", "Cost", lambda p: format_usd(from_pico(p))),
+    "input_tokens": _shown("input_tokens", "Input tokens", format_count),
+    "output_tokens": _shown("output_tokens", "Output tokens", format_count),
+    "total_tokens": _shown("total_tokens", "Total tokens", format_count),
+    "avg_response_time_minutes": _shown(
+        "avg_response_time_minutes", "Average response time (FastRouter's)", format_fastrouter_minutes
+    ),
+    "avg_tokens_per_nano": _shown(
+        "avg_tokens_per_nano",
+        "Speed figure (FastRouter's avg_tokens_per_nano, unit not documented)",
+        format_significant,
+    ),
+    "duration_ms": _shown("duration_ms", "Duration", format_latency),
+    "latency_ms": _shown("latency_ms", "Latency", format_latency),
+    "output_tokens_per_second": _shown("output_tokens_per_second", "Throughput (ours)", format_throughput),
+}
 
 
 class GenerationBodyInline(admin.StackedInline):
@@ -115,9 +160,11 @@ class GenerationAdmin(admin.ModelAdmin):
     paginator = CappedCountPaginator
     list_per_page = 50
     inlines = [GenerationBodyInline]
+    # Shown through SHOWN_FIELDS instead: not as form inputs holding the raw stored values.
+    exclude = list(SHOWN_FIELDS)
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Generation | None = None) -> list[str]:
-        return [field.name for field in Generation._meta.fields]
+    def get_readonly_fields(self, request: HttpRequest, obj: Generation | None = None) -> list:
+        return [SHOWN_FIELDS.get(field.name, field.name) for field in Generation._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -60,12 +60,30 @@ def format_count(value: int | None) -> str:
     return UNKNOWN if value is None else f"{value:,}"
 
 
-def format_latency(milliseconds: float | None) -> str:
+def latency_unit(*milliseconds: float | None) -> str:
+    """The one unit ("ms" or "s") for latencies shown side by side (a column, a card): the largest decides."""
+    largest = max((value for value in milliseconds if value is not None), default=0)
+    return "s" if largest >= LATENCY_SECONDS_FROM_MS else "ms"
+
+
+def format_latency(milliseconds: float | None, unit: str | None = None) -> str:
+    """`2,514 ms`, `12.3 s`; in `unit` when given, so figures side by side share one (`0.45 s`)."""
     if milliseconds is None:
         return UNKNOWN
-    if milliseconds < LATENCY_SECONDS_FROM_MS:
+    if (unit or latency_unit(milliseconds)) == "ms":
         return f"{milliseconds:,.0f} ms"
-    return f"{milliseconds / 1000:,.1f} s"
+    seconds = milliseconds / 1000
+    return f"{seconds:,.1f} s" if seconds >= 1 else f"{seconds:.2g} s"
+
+
+def format_fastrouter_minutes(minutes: float | None) -> str:
+    """FastRouter's average response time, sent in minutes ("0.02107"), read as a latency ("1,264 ms")."""
+    return UNKNOWN if minutes is None else format_latency(minutes * 60_000)
+
+
+def format_same_bin(precision: float) -> str:
+    """Two percentiles in the same histogram bin: no change can be told, rather than a false 0.0 %."""
+    return f"same bin (±{precision:.0%})".replace("%", " %")
 
 
 def format_throughput(tokens_per_second: float | None) -> str:

@@ -140,3 +140,29 @@ def test_an_unfiltered_changelist_shows_the_planners_estimate(monkeypatch):
         cursor.execute("ANALYZE generations_generation")
     paginator = CappedCountPaginator(Generation.objects.all(), 2)
     assert (paginator.count, paginator.count_label) == (5, "about 5")
+
+
+def test_admin_change_page_shows_dollars_and_rounded_figures_not_raw_values(staff_client):
+    generation = make_generation(
+        "gen-figures",
+        cost_pico=2_054_400_000,
+        usage_cost_pico=2_054_400_000,
+        credits_used_pico=2_054_400_000,
+        output_tokens_per_second=78.09640024405125,
+        avg_response_time_minutes=0.021074999,
+        latency_ms=1264.5,
+    )
+    page = staff_client.get(reverse("admin:generations_generation_change", args=[generation.pk])).content.decode()
+    assert "$0.002054" in page
+    assert "78.1 tok/s" in page
+    assert "1,264 ms" in page or "1,265 ms" in page  # the latency
+    assert "1,264 ms" in page.split("Average response time", 1)[1]  # FastRouter's 0.02107 minutes
+    for raw in ("2054400000", "78.0964", "0.021074999", "Cost pico"):
+        assert raw not in page, raw
+
+
+def test_admin_pages_carry_the_apps_theme(staff_client):
+    staff_client.cookies["theme"] = "dark"
+    page = staff_client.get(CHANGELIST).content.decode()
+    assert 'src="/static/js/admin_theme.js" data-theme="dark"' in page
+    assert 'href="/static/css/admin.css"' in page

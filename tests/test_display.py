@@ -79,3 +79,21 @@ def test_key_name_prefers_the_label_then_the_short_hash():
     assert display.key_name("sha256:abc", labels) == "Support bot"
     assert display.key_name(long_hash, labels) == display.short_hash(long_hash) == "sha256:0123456…cdef"
     assert display.key_name("", labels) == "unknown key"
+
+
+@pytest.mark.parametrize(
+    ("values", "unit", "texts"),
+    [
+        ((6217, 18_300), "s", ["6.2 s", "18.3 s"]),
+        ((45, 450, 29_000), "s", ["0.045 s", "0.45 s", "29.0 s"]),
+        ((45, 9_999), "ms", ["45 ms", "9,999 ms"]),
+        ((None, 120), "ms", ["unknown", "120 ms"]),
+    ],
+)
+def test_latencies_side_by_side_share_the_unit_of_the_largest(values, unit, texts):
+    assert display.latency_unit(*values) == unit
+    assert [display.format_latency(value, unit) for value in values] == texts
+
+
+def test_two_figures_in_one_histogram_bin_say_so_instead_of_no_change():
+    assert display.format_same_bin(0.0392) == "same bin (±4 %)"

@@ -2,10 +2,9 @@
 Chart.js payload, built from `queries` results; colours and drill-down links live here.
 """
 
-import hashlib
 import itertools
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -33,6 +32,7 @@ from generations.display import (
     format_share,
     format_throughput,
     format_usd,
+    latency_unit,
 )
 
 # A stacked time chart with more series than this is unreadable; the rest become "Other".
@@ -45,16 +45,30 @@ OTHER = "Other"
 NO_TEAM = "(no team)"
 
 
+NO_TEAMS_NOTICE = (
+    "No API key has a team yet, so every cost would be one “(no team)” bar. Teams come from key "
+    "labels: staff give a key hash a name and a team in the admin (Key labels); the keys' costs then "
+    "add up per team here, and the Team filter offers them."
+)
+
+
 PERCENTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
 
 
-PERCENTILE_COLOURS = {"p50": "hsl(210 70% 50%)", "p95": "hsl(35 85% 50%)", "p99": "hsl(350 70% 52%)"}
+# Every chart colour is a custom property of static/css/app.css, a light-dark() pair that
+# dashboard.js resolves in the page's theme: the palette is written once, for both themes.
+# --series-1 … --series-18: Tableau 10 (its grey kept for "the rest"), then Tableau 20's light partners.
+SERIES_COLOURS = 18
+REST_COLOUR = "var(--series-rest)"
+
+# Percentiles are ordered, so one hue from light to dark, not three unrelated colours.
+PERCENTILE_COLOURS = {"p50": "var(--p50)", "p95": "var(--p95)", "p99": "var(--p99)"}
 
 
-TOKEN_COLOURS = {"Input tokens": "hsl(200 65% 48%)", "Output tokens": "hsl(150 55% 42%)"}
+TOKEN_COLOURS = {"Input tokens": "var(--series-1)", "Output tokens": "var(--series-2)"}
 
 
-KEY_TYPE_COLOURS = {"BYOK": "hsl(265 70% 60%)", "Platform key": "hsl(210 70% 50%)", "Unknown": "hsl(0 0% 60%)"}
+KEY_TYPE_COLOURS = {"BYOK": "var(--series-7)", "Platform key": "var(--series-1)", "Unknown": REST_COLOUR}
 
 
 def _bucket_dates(start: datetime, bucket: str) -> tuple[date, date]:
@@ -89,15 +103,20 @@ def _bucket_labels(starts: list[datetime], bucket: str) -> list[str]:
     ]
 
 
-def colour(name: str) -> str:
-    """A colour derived from the name, so a model or provider looks the same in every chart."""
-    if name == OTHER:
-        return "hsl(0 0% 62%)"
-    digest = hashlib.sha256(name.encode()).digest()
-    hue = int.from_bytes(digest[:2], "big") % 360
-    saturation = 55 + digest[2] % 30
-    lightness = 38 + digest[3] % 24
-    return f"hsl({hue} {saturation}% {lightness}%)"
+class Palette:
+    """Colours by rank within the view: the costliest name gets the first colour, the next the
+    second, and so on. Every chart of a page ranks a dimension's names the same way (`by_cost` over
+    the same totals), so a model keeps its colour from chart to chart. "Other" and the names past
+    the palette share the grey of "the rest"."""
+
+    def __init__(self, ranked: Iterable[object]) -> None:
+        self._colours: dict[object, str] = {}
+        for name in ranked:
+            if name != OTHER and name not in self._colours and len(self._colours) < SERIES_COLOURS:
+                self._colours[name] = f"var(--series-{len(self._colours) + 1})"
+
+    def __call__(self, name: object) -> str:
+        return self._colours.get(name, REST_COLOUR)
 
 
 def _money_number(amount: Decimal | None) -> float:
@@ -110,6 +129,8 @@ class Cell:
     text: str
     value: object = None
     numeric: bool = True
+    # Why the figure is shown greyed (too few requests for it), as the cell's tooltip.
+    note: str = ""
 
 
 @dataclass(slots=True)
@@ -132,6 +153,10 @@ class Chart:
     description: str = ""
     total_cost: Decimal | None = None
     total_requests: int | None = None
+    # The CSV's header when it differs from the page's (a page's unit follows the figures).
+    csv_columns: list[str] | None = None
+    # Shown instead of the plot when the plot would say nothing (every cost in one "(no team)" bar).
+    notice: str = ""
 
     @property
     def json_id(self) -> str:
@@ -187,7 +212,7 @@ def cost_breakdown(
     grand = sum_totals(groups.values())
     names = [label(key) for key, _ in ordered]
     links = [link(key) for key, _ in ordered]
-    colour_of = colours or (lambda key: colour(label(key)))
+    colour_of = colours or Palette(key for key, _ in ordered)
     return Chart(
         slug=slug,
         title=title,
@@ -220,23 +245,49 @@ class Spread:
     """A per-request figure charted as percentiles per model and per provider, from its histograms."""
 
     kind: str  # the histogram kind (queries.bin_counts_by)
-    unit: str
-    show: Callable[[float | None], str]
     description: str
+
+    @property
+    def plain_unit(self) -> str:
+        """The unit of the stored values, the CSV's."""
+        return "ms" if self.kind == "latency" else "tok/s"
+
+    def unit(self, values: Iterable[float | None]) -> str:
+        """One unit for a whole chart, its axis and its table: the largest value decides."""
+        return latency_unit(*values) if self.kind == "latency" else "tok/s"
+
+    def show(self, value: float | None, unit: str) -> str:
+        return format_latency(value, unit) if self.kind == "latency" else format_throughput(value)
+
+    def plotted(self, value: float, unit: str) -> float:
+        """The number Chart.js draws, in `unit`."""
+        return round(value / 1000, 4) if unit == "s" else round(value, 3)
 
 
 LATENCY = Spread(
     "latency",
-    "ms",
-    format_latency,
-    "p50 / p95 / p99 from 8 % histogram bins (each within 4 % of the exact value).",
+    "p50 / p95 / p99 from 8 % histogram bins (each within 4 % of the exact value); a p95 needs about "
+    "20 requests and a p99 about 100: below that they are greyed in the table and left out of the chart.",
 )
 THROUGHPUT = Spread(
     "throughput",
-    "tok/s",
-    format_throughput,
-    "Output tokens per second of latency (derived by us, higher is better).",
+    "Output tokens per second of latency (derived by us, higher is better); p95 and p99 of too few "
+    "requests are greyed in the table and left out of the chart.",
 )
+
+# Below these counts a percentile is one of the few slowest requests, not a tail: a p99 of 30
+# requests is their maximum. Shown greyed, with why, and left out of the chart.
+MIN_REQUESTS = {"p50": 1, "p95": 20, "p99": 100}
+
+
+def _percentile_cell(spread: Spread, percentile: str, value: float | None, requests: int, unit: str) -> Cell:
+    cell = Cell(spread.show(value, unit), None if value is None else round(value, 3))
+    if requests < MIN_REQUESTS[percentile]:
+        cell.note = (
+            f"Only {requests:,} request{'s' if requests != 1 else ''} measured: too few for a {percentile} "
+            f"(about {MIN_REQUESTS[percentile]} needed)"
+        )
+    return cell
 
 
 def percentile_chart(
@@ -250,32 +301,41 @@ def percentile_chart(
     """p50 / p95 / p99 of `spread` per value of `dimension` ("model" or "provider"), in `names` order."""
     keys = [name for name in names if bins.get(name)]
     values = {name: dict(zip(PERCENTILES, percentiles(bins[name], PERCENTILES.values()), strict=True)) for name in keys}
+    requests = {name: sum(bins[name].values()) for name in keys}
+    unit = spread.unit(value for row in values.values() for value in row.values())
     return Chart(
         slug=f"{spread.kind}-by-{dimension}",
         title=f"{spread.kind.title()} by {dimension}",
         description=spread.description,
-        columns=[dimension.title(), "Requests measured", *(f"{p} ({spread.unit})" for p in PERCENTILES)],
+        # The CSV keeps its units (ms, tok/s) whatever the page shows.
+        columns=[dimension.title(), "Requests measured", *(f"{p} ({unit})" for p in PERCENTILES)],
+        csv_columns=[dimension.title(), "Requests measured", *(f"{p} ({spread.plain_unit})" for p in PERCENTILES)],
         rows=[
             Row(
                 label=name,
                 link=link(name),
                 cells=[
-                    Cell(format_count(sum(bins[name].values())), sum(bins[name].values())),
-                    *(Cell(spread.show(values[name][p]), round(values[name][p], 3)) for p in PERCENTILES),
+                    Cell(format_count(requests[name]), requests[name]),
+                    *(_percentile_cell(spread, p, values[name][p], requests[name], unit) for p in PERCENTILES),
                 ],
             )
             for name in keys
         ],
         data={
             "type": "bar",
-            "unit": spread.unit,
+            "unit": unit,
             "rotate_labels": True,
             "labels": keys,
             "links": [link(name) for name in keys],
+            "requests": [requests[name] for name in keys],
             "datasets": [
                 {
                     "label": p,
-                    "data": [round(values[name][p], 3) for name in keys],
+                    # Too few requests for this percentile: no bar (Chart.js skips a null).
+                    "data": [
+                        spread.plotted(values[name][p], unit) if requests[name] >= MIN_REQUESTS[p] else None
+                        for name in keys
+                    ],
                     "backgroundColor": PERCENTILE_COLOURS[p],
                 }
                 for p in PERCENTILES
@@ -345,6 +405,8 @@ def cost_over_time(
     # computed once for the table and the chart: thousands of cells on an hourly page.
     stacks = [[stacked.get((start, name)) for start in axis.starts] for name in shown]
     costs = [[None if sums is None else sums_cost(sums) for sums in stack] for stack in stacks]
+    # `shown` is in the order of the cost-by-model (or -provider) chart: the same colours there.
+    colour = Palette(shown)
     totals = bucket_totals(axis, series)
     grand = sum_totals(totals)
     split_label = filters.split.title()
@@ -355,7 +417,8 @@ def cost_over_time(
         columns=[axis.heading, "Total cost", *(f"{split_label}: {name}" for name in shown)],
         rows=axis.rows(
             [
-                [Cell(format_usd(bucket.cost if bucket.requests else Decimal(0)), bucket.cost), *stacked_cells]
+                # A bucket without generations reads "—" in every cell, as its series' cells do.
+                [Cell(format_usd(bucket.cost) if bucket.requests else NOTHING, bucket.cost), *stacked_cells]
                 for bucket, *stacked_cells in zip(
                     totals,
                     *(map(_stacked_cost_cell, stack, cost) for stack, cost in zip(stacks, costs, strict=True)),
@@ -416,7 +479,7 @@ def requests_over_time(axis: TimeAxis, series: dict[tuple, Sums]) -> Chart:
                 {
                     "label": "Requests",
                     "data": [bucket.requests for bucket in totals],
-                    "backgroundColor": "hsl(210 70% 50%)",
+                    "backgroundColor": "var(--series-1)",
                 }
             ],
         },

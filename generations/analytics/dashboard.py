@@ -13,14 +13,15 @@ from django.utils import timezone
 from generations.analytics.charts import (
     KEY_TYPE_COLOURS,
     LATENCY,
+    MIN_REQUESTS,
     NO_TEAM,
+    NO_TEAMS_NOTICE,
     THROUGHPUT,
     Chart,
     Links,
     Spread,
     TimeAxis,
     by_cost,
-    colour,
     cost_breakdown,
     cost_over_time,
     percentile_chart,
@@ -29,7 +30,7 @@ from generations.analytics.charts import (
     tokens_chart,
 )
 from generations.analytics.filters import DashboardFilters
-from generations.analytics.histograms import percentile
+from generations.analytics.histograms import BIN_PRECISION, percentile
 from generations.analytics.queries import (
     DIMENSIONS,
     FilterChoices,
@@ -50,11 +51,17 @@ from generations.display import (
     format_count,
     format_credits,
     format_latency,
+    format_same_bin,
     format_share,
     format_usd,
     key_name,
+    latency_unit,
 )
 from generations.models import KeyLabel
+
+# Which way a figure should move: cost and latency falling is good, volume (requests, tokens,
+# the BYOK share) is neither good nor bad, so its arrows stay neutral.
+LOWER_IS_BETTER, NEUTRAL = "down", ""
 
 
 @dataclass(frozen=True)
@@ -64,16 +71,32 @@ class Figure:
     previous: str
     change: float | None = None
     hint: str = ""
+    better: str = NEUTRAL  # the direction that is good news: "down", "up", or neutral
+    same_bin: str = ""  # both percentiles in one histogram bin: this text, not a false 0.0 %
+    faint: str = ""  # why the value is too thin to trust (too few requests for a p95), greyed
 
     @property
     def change_text(self) -> str:
+        if self.same_bin:
+            return self.same_bin
         return "" if self.change is None else f"{abs(self.change):.1%}"
 
     @property
     def direction(self) -> str:
-        if self.change is None or abs(self.change) < 0.0005:
+        if self.same_bin or self.change is None or abs(self.change) < 0.0005:
             return ""
         return "up" if self.change > 0 else "down"
+
+    @property
+    def arrow(self) -> str:
+        return {"up": "▲", "down": "▼"}.get(self.direction, "" if self.same_bin else "=")
+
+    @property
+    def meaning(self) -> str:
+        """ "good", "bad" or "neutral": the colour of the change, by what the figure measures."""
+        if not self.direction or self.better == NEUTRAL:
+            return "neutral"
+        return "good" if self.direction == self.better else "bad"
 
 
 @dataclass(frozen=True)
@@ -103,36 +126,76 @@ def _change(current: float | Decimal | None, previous: float | Decimal | None) -
 
 
 def _figures(totals: Totals, previous: Totals, latency: dict[int, int], previous_latency: dict[int, int]) -> list:
-    figures = _compare(totals, previous, latency, previous_latency)
+    *cost_and_volume, byok_share = _compare(totals, previous)
+    figures = [*cost_and_volume, *_latency_figures(totals, latency, previous_latency), byok_share]
     if previous.requests:
         return figures
     # Nothing to compare with: say so once instead of ten "unknown"s.
-    return [replace(figure, previous="no data", change=None) for figure in figures]
+    return [replace(figure, previous="no data", change=None, same_bin="") for figure in figures]
 
 
-def _compare(totals: Totals, previous: Totals, latency: dict[int, int], previous_latency: dict[int, int]) -> list:
-    def figure(label: str, current: Any, before: Any, show: Callable[[Any], str], hint: str = "") -> Figure:
+def _compare(totals: Totals, previous: Totals) -> list:
+    def figure(label: str, current: Any, before: Any, show: Callable[[Any], str], hint: str = "", **more) -> Figure:
         # With no generations at all a figure has no value (an average, a percentile, a share):
         # nothing to show, rather than an unknown value.
         value = NOTHING if current is None and not totals.requests else show(current)
-        return Figure(label=label, value=value, previous=show(before), change=_change(current, before), hint=hint)
+        change = _change(current, before)
+        return Figure(label=label, value=value, previous=show(before), change=change, hint=hint, **more)
 
     unknown = totals.unknown_cost_requests
     cost_hint = f"{unknown:,} generations of unknown cost not included" if unknown else ""
+    cheaper = {"better": LOWER_IS_BETTER}
     return [
-        figure("Total cost", totals.cost, previous.cost, format_usd, cost_hint),
-        figure("Credits used", totals.credits, previous.credits, format_credits),
+        figure("Total cost", totals.cost, previous.cost, format_usd, cost_hint, **cheaper),
+        figure(
+            "Credits used", totals.credits, previous.credits, format_credits, "FastRouter credits: 1 = $1", **cheaper
+        ),
         figure("Requests", totals.requests, previous.requests, format_count),
         figure("Input tokens", totals.input_tokens, previous.input_tokens, format_count),
         figure("Output tokens", totals.output_tokens, previous.output_tokens, format_count),
-        figure("Avg cost / request", totals.average_cost, previous.average_cost, format_usd, "requests of known cost"),
         figure(
-            "Cost / 1K tokens", totals.cost_per_1k_tokens, previous.cost_per_1k_tokens, format_usd, "input + output"
+            "Avg cost / request",
+            totals.average_cost,
+            previous.average_cost,
+            format_usd,
+            "requests of known cost",
+            **cheaper,
         ),
-        figure("p50 latency", percentile(latency, 0.5), percentile(previous_latency, 0.5), format_latency),
-        figure("p95 latency", percentile(latency, 0.95), percentile(previous_latency, 0.95), format_latency),
+        figure(
+            "Cost / 1K tokens",
+            totals.cost_per_1k_tokens,
+            previous.cost_per_1k_tokens,
+            format_usd,
+            "input + output",
+            **cheaper,
+        ),
         figure("BYOK share", totals.byok_share, previous.byok_share, format_share, "of requests"),
     ]
+
+
+def _latency_figures(totals: Totals, latency: dict[int, int], previous_latency: dict[int, int]) -> list[Figure]:
+    """p50 and p95 latency: one unit per card, the requests they are taken from, "same bin" when
+    both periods land in one histogram bin, greyed when too few requests make a p95."""
+    measured = sum(latency.values())
+    figures = []
+    for name, fraction in (("p50", 0.5), ("p95", 0.95)):
+        current, before = percentile(latency, fraction), percentile(previous_latency, fraction)
+        unit = latency_unit(current, before)
+        enough = measured >= MIN_REQUESTS[name]
+        figures.append(
+            Figure(
+                label=f"{name} latency",
+                # No generations at all: no value; generations, none timed: an unknown one.
+                value=NOTHING if current is None and not totals.requests else format_latency(current, unit),
+                previous=format_latency(before, unit),
+                change=_change(current, before),
+                hint=f"of {format_count(measured)} request{'s' if measured != 1 else ''} measured" if measured else "",
+                better=LOWER_IS_BETTER,
+                same_bin=format_same_bin(BIN_PRECISION) if current is not None and current == before else "",
+                faint="" if enough or not measured else f"too few for a {name} (about {MIN_REQUESTS[name]} needed)",
+            )
+        )
+    return figures
 
 
 class _Ingredients:
@@ -197,14 +260,13 @@ def _cost_by_key(parts: _Ingredients) -> Chart:
         rollup(parts.key_groups, lambda g: g[0]),
         label=lambda k: key_name(k, labels),
         link=lambda k: parts.links(key=k),
-        colours=lambda k: colour(str(k)),
     )
 
 
 def _cost_by_team(parts: _Ingredients) -> Chart:
     labels = parts.labels
     by_team = rollup(parts.key_groups, lambda g: labels[g[0]].team if g[0] in labels and labels[g[0]].team else NO_TEAM)
-    return cost_breakdown(
+    chart = cost_breakdown(
         "cost-by-team",
         "Cost by team",
         "Team",
@@ -212,6 +274,7 @@ def _cost_by_team(parts: _Ingredients) -> Chart:
         label=str,
         link=lambda k: parts.links(team="" if k == NO_TEAM else k),
     )
+    return replace(chart, notice=NO_TEAMS_NOTICE) if set(by_team) == {NO_TEAM} else chart
 
 
 def _percentiles_by(spread: Spread, dimension: str) -> Callable[[_Ingredients], Chart]:

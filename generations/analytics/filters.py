@@ -165,8 +165,8 @@ class DashboardFilterForm(forms.Form):
     key = forms.CharField(max_length=DIMENSION_MAX_LENGTH, required=False)
     team = forms.CharField(max_length=100, required=False)
     endpoint = forms.CharField(max_length=DIMENSION_MAX_LENGTH, required=False)
-    byok = forms.ChoiceField(choices=BYOK_CHOICES, required=False)
-    tz = forms.CharField(max_length=64, required=False)
+    byok = forms.ChoiceField(label="Key type", choices=BYOK_CHOICES, required=False)
+    tz = forms.CharField(label="Time zone", max_length=64, required=False)
     split = forms.ChoiceField(choices=[(s, s) for s in SPLITS], required=False)
 
     def __init__(self, data: object = None, *, default_zone: str, now: datetime | None = None) -> None:

@@ -11,6 +11,9 @@ from collections.abc import Iterable
 
 BIN_RATIO = 1.08
 _LOG_RATIO = math.log(BIN_RATIO)
+# How far a bin's middle may be from a value in it (3.9 %): two figures in one bin differ by less
+# than twice this, and no change can be told between them.
+BIN_PRECISION = math.sqrt(BIN_RATIO) - 1
 
 
 def bin_index(value: float | None) -> int | None:

@@ -108,7 +108,8 @@ def dashboard_chart_csv(request: HttpRequest, chart: str) -> HttpResponse:
     table = dashboards.dashboard_chart(form.filters(), chart)
     if table is None:
         raise Http404("No such chart")
-    rows = [table.columns, *([row.label, *(cell.value for cell in row.cells)] for row in table.rows)]
+    header = table.csv_columns or table.columns
+    rows = [header, *([row.label, *(cell.value for cell in row.cells)] for row in table.rows)]
     return _csv_response(f"{table.slug}.csv", rows)
 
 

@@ -24,6 +24,11 @@ def chart_rows(chart: Chart) -> SafeString:
         # Only here, not in the chart's CSV: a label column a script matches stays as it was.
         if row.partial:
             heading += ' <span class="muted">(partial)</span>'
-        cells = "".join(f'<td class="num">{escape(cell.text)}</td>' for cell in row.cells)
+        cells = "".join(
+            f'<td class="num faint" title="{escape(cell.note)}">{escape(cell.text)}</td>'
+            if cell.note
+            else f'<td class="num">{escape(cell.text)}</td>'
+            for cell in row.cells
+        )
         lines.append(f'<tr><th scope="row">{heading}</th>{cells}</tr>')
     return mark_safe("\n".join(lines))  # noqa: S308 (every value is escaped above)

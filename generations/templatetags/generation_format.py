@@ -24,6 +24,7 @@ def credits(pico: int | None) -> str:
 # Filters that are a display format as it is, under the name templates use.
 register.filter("latency", display.format_latency)
 register.filter("throughput", display.format_throughput)
+register.filter("fastrouter_minutes", display.format_fastrouter_minutes)
 register.filter("significant", display.format_significant)
 register.filter("count", display.format_count)
 register.filter("short_hash", display.short_hash)

@@ -55,23 +55,32 @@
   }
 
   // The palette is light-dark() pairs, and a custom property reads back as written: the colour
-  // the theme resolves it to is read from a real colour property of an element in the page.
-  function themeColour(name) {
+  // the theme resolves a value to ("var(--series-3)", or any CSS colour) is read from a real
+  // colour property of an element in the page. Chart.js needs the resolved rgb() text.
+  function resolvedColour(value) {
     const probe = document.createElement("span");
-    probe.style.color = "var(" + name + ")";
+    probe.style.color = value;
     document.body.appendChild(probe);
     const colour = getComputedStyle(probe).color;
     probe.remove();
     return colour;
   }
 
-  // The running bucket's paint: the series colour, see-through (any CSS colour, resolved by the browser).
+  function themeColour(name) {
+    return resolvedColour("var(" + name + ")");
+  }
+
+  // A chart's colours, one string or one per bar, in the current theme (one probe per distinct value).
+  function paint(value, cache) {
+    if (Array.isArray(value)) return value.map((each) => paint(each, cache));
+    if (typeof value !== "string") return value;
+    if (!cache.has(value)) cache.set(value, resolvedColour(value));
+    return cache.get(value);
+  }
+
+  // The running bucket's paint: the series colour (resolved), see-through.
   function partialColour(colour) {
-    const probe = document.createElement("span");
-    probe.style.color = colour;
-    document.body.appendChild(probe);
-    const rgb = getComputedStyle(probe).color.match(/[\d.]+/g);
-    probe.remove();
+    const rgb = colour.match(/[\d.]+/g);
     return "rgba(" + rgb.slice(0, 3).join(", ") + ", 0.35)";
   }
 
@@ -84,10 +93,30 @@
     return (value) => plain.format(value);
   }
 
-  function config(spec) {
+  // A long name on a narrow chart: without its "vendor/" prefix, cut with "…" (the tooltip has it whole).
+  function shorten(label, narrow) {
+    let text = String(label);
+    if (narrow && text.includes("/")) text = text.slice(text.lastIndexOf("/") + 1);
+    const most = narrow ? 16 : 32;
+    return text.length > most ? text.slice(0, most - 1) + "…" : text;
+  }
+
+  function legendLabels(spec, narrow) {
+    const own = Chart.overrides[spec.type] && Chart.overrides[spec.type].plugins && Chart.overrides[spec.type].plugins.legend;
+    const generate = (own && own.labels && own.labels.generateLabels) || Chart.defaults.plugins.legend.labels.generateLabels;
+    return {
+      boxWidth: narrow ? 10 : 40,
+      padding: narrow ? 6 : 10,
+      generateLabels: (chart) => generate(chart).map((item) => Object.assign(item, { text: shorten(item.text, narrow) })),
+    };
+  }
+
+  function config(spec, narrow) {
     const format = formatter(spec);
     const round = spec.type === "doughnut";
-    const datasets = spec.datasets.map((dataset) => {
+    const colours = new Map();
+    const datasets = spec.datasets.map((raw) => {
+      const dataset = Object.assign({}, raw, { backgroundColor: paint(raw.backgroundColor, colours) });
       const copy = Object.assign({}, dataset);
       // The bucket still running (spec.partial) would read as a drop: drawn dashed or see-through.
       const partial = spec.partial;
@@ -111,10 +140,12 @@
       maintainAspectRatio: false,
       animation: false,
       plugins: {
-        legend: { display: round || datasets.length > 1, position: round ? "right" : "bottom" },
+        legend: { display: round || datasets.length > 1, position: round && !narrow ? "right" : "bottom", labels: legendLabels(spec, narrow) },
         tooltip: {
           callbacks: {
             title: (items) => items.map((item) => item.label + (item.dataIndex === spec.partial ? " (partial, still running)" : "")),
+            // A percentile means little without how many requests it is taken from.
+            footer: (items) => (spec.requests && items.length ? spec.requests[items[0].dataIndex].toLocaleString("en-US") + " requests measured" : ""),
             label: (item) => {
               const value = round ? item.parsed : spec.horizontal ? item.parsed.x : item.parsed.y;
               return (round ? item.label : item.dataset.label) + ": " + format(value);
@@ -134,6 +165,12 @@
     if (!round) {
       const valueAxis = { beginAtZero: true, stacked: !!spec.stacked, ticks: { callback: (v) => format(v), precision: spec.counts ? 0 : undefined }, grid: { color: themeColour("--border") } };
       const ticks = spec.rotate_labels ? { autoSkip: false, maxRotation: 45, minRotation: 30 } : { autoSkip: true, maxRotation: 0 };
+      // Names (not dates) along the axis: shortened, so a narrow chart shows them whole, not clipped.
+      if (spec.rotate_labels || spec.horizontal) {
+        ticks.callback = function (value) {
+          return shorten(this.getLabelForValue(value), narrow);
+        };
+      }
       const categoryAxis = { stacked: !!spec.stacked, grid: { display: false }, ticks: ticks };
       options.indexAxis = spec.horizontal ? "y" : "x";
       options.scales = spec.horizontal ? { x: valueAxis, y: categoryAxis } : { x: categoryAxis, y: valueAxis };
@@ -168,7 +205,8 @@
       if (existing) existing.destroy();
       const source = chartSource(canvas.dataset.chart);
       if (!source) return;
-      const chart = new Chart(canvas, config(JSON.parse(source.textContent)));
+      const narrow = canvas.parentElement.clientWidth < 520;
+      const chart = new Chart(canvas, config(JSON.parse(source.textContent), narrow));
       live.add(chart);
     });
   }

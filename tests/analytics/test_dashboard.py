@@ -244,14 +244,46 @@ def test_key_labels_name_keys_and_group_them_by_team():
     assert board.choices.teams == ["Support"]
 
 
-def test_colours_are_stable_per_name_across_charts():
+def test_cost_by_team_says_how_to_label_keys_when_no_key_has_a_team():
     make_mixed_rows()
-    board = analytics.dashboard(selection(range="7d"))
-    by_model = board.charts_by_slug["cost-by-model"].data
-    colours = dict(zip(by_model["labels"], by_model["datasets"][0]["backgroundColor"], strict=True))
-    stacked = {d["label"]: d["backgroundColor"] for d in board.charts_by_slug["cost-over-time"].data["datasets"]}
-    assert all(stacked[name] == colours[name] for name in stacked)
-    assert charts.colour("openai/gpt-4o") == colours["openai/gpt-4o"]
+    KeyLabel.objects.create(api_key_hash="sha256:key-a", name="Support bot")  # a name, no team
+    chart = analytics.dashboard(selection(range="7d")).charts_by_slug["cost-by-team"]
+    assert chart.notice == charts.NO_TEAMS_NOTICE
+    assert [row.label for row in chart.rows] == [charts.NO_TEAM]  # the table still adds up
+    KeyLabel.objects.filter(api_key_hash="sha256:key-a").update(team="Support")
+    assert analytics.dashboard(selection(range="7d")).charts_by_slug["cost-by-team"].notice == ""
+
+
+def _colours_by_name(chart_data: dict) -> dict[str, str]:
+    """A chart's colour per name: one per bar or slice, or one per dataset of a stacked chart."""
+    first = chart_data["datasets"][0]["backgroundColor"]
+    if isinstance(first, list):
+        return dict(zip(chart_data["labels"], first, strict=True))
+    return {dataset["label"]: dataset["backgroundColor"] for dataset in chart_data["datasets"]}
+
+
+@pytest.mark.parametrize("split", ["model", "provider"])
+def test_colours_follow_the_cost_rank_and_a_name_keeps_its_colour_across_charts(split):
+    make_mixed_rows()
+    board = analytics.dashboard(selection(range="7d", split=split))
+    breakdown = _colours_by_name(board.charts_by_slug[f"cost-by-{split}"].data)
+    stacked = _colours_by_name(board.charts_by_slug["cost-over-time"].data)
+    assert stacked == breakdown
+    # The costliest first: the palette's colours in order, never the same twice on a chart.
+    costliest = [row.label for row in board.charts_by_slug[f"cost-by-{split}"].rows]
+    assert [breakdown[name] for name in costliest] == [f"var(--series-{n})" for n in range(1, len(costliest) + 1)]
+    for chart in board.charts:
+        colours = list(_colours_by_name(chart.data).values())
+        assert len(set(colours)) == len(colours), chart.slug
+
+
+def test_past_the_palette_and_other_share_the_grey_of_the_rest():
+    names = [f"model-{n}" for n in range(charts.SERIES_COLOURS + 2)]
+    palette = charts.Palette([*names, charts.OTHER])
+    colours = [palette(name) for name in names]
+    assert len(set(colours[: charts.SERIES_COLOURS])) == charts.SERIES_COLOURS
+    assert colours[charts.SERIES_COLOURS :] == [charts.REST_COLOUR] * 2
+    assert palette(charts.OTHER) == palette("never-ranked") == charts.REST_COLOUR
 
 
 def test_previous_period_deltas():
@@ -260,6 +292,78 @@ def test_previous_period_deltas():
     board = analytics.dashboard(selection(range="24h"))
     cost = board.figures[0]
     assert (cost.value, cost.previous, cost.direction, cost.change_text) == ("$3.00", "$2.00", "up", "50.0%")
+
+
+def make_timed(prefix, count, latency_ms, *, hours_ago=1, model="openai/gpt-4o", cost_pico=10**9):
+    for number in range(count):
+        make_generation(
+            f"{prefix}-{number}",
+            body=False,
+            model=model,
+            provider=model.split("/")[0],
+            latency_ms=latency_ms,
+            cost_pico=cost_pico,
+            occurred_at=NOW - timedelta(hours=hours_ago, minutes=number),
+        )
+
+
+def test_thin_percentiles_are_greyed_in_the_table_and_left_out_of_the_chart():
+    make_timed("many", 100, 800.0, model="a/many")
+    make_timed("some", 30, 900.0, model="b/some")
+    make_timed("few", 5, 1000.0, model="c/few")
+    chart = analytics.dashboard(selection(range="24h")).charts_by_slug["latency-by-model"]
+    notes = {row.label: [bool(cell.note) for cell in row.cells[1:]] for row in chart.rows}
+    # p50, p95, p99: a p95 needs about 20 requests, a p99 about 100.
+    assert notes == {"a/many": [False, False, False], "b/some": [False, False, True], "c/few": [False, True, True]}
+    assert "Only 5 requests measured: too few for a p95" in chart.rows[2].cells[2].note
+    plotted = {dataset["label"]: dataset["data"] for dataset in chart.data["datasets"]}
+    assert [value is None for value in plotted["p95"]] == [False, False, True]
+    assert [value is None for value in plotted["p99"]] == [False, True, True]
+    assert chart.data["requests"] == [100, 30, 5]
+
+
+def test_a_latency_chart_has_one_unit_for_its_axis_and_every_column():
+    make_timed("quick", 3, 450.0, model="a/quick")
+    make_timed("slow", 3, 29_000.0, model="b/slow")
+    chart = analytics.dashboard(selection(range="24h")).charts_by_slug["latency-by-model"]
+    assert chart.columns[2:] == ["p50 (s)", "p95 (s)", "p99 (s)"]
+    assert all(cell.text.endswith(" s") for row in chart.rows for cell in row.cells[1:])
+    assert chart.data["unit"] == "s"
+    assert max(chart.data["datasets"][0]["data"]) < 40  # seconds, as the axis says
+    assert chart.csv_columns[2:] == ["p50 (ms)", "p95 (ms)", "p99 (ms)"]
+
+
+def test_a_latency_card_reads_in_one_unit_and_counts_its_requests():
+    make_timed("now", 3, 18_300.0)
+    make_timed("before", 3, 6_217.0, hours_ago=30)
+    figures = {figure.label: figure for figure in analytics.dashboard(selection(range="24h")).figures}
+    p50 = figures["p50 latency"]
+    assert p50.value.endswith(" s") and p50.previous.endswith(" s"), (p50.value, p50.previous)
+    assert p50.hint == "of 3 requests measured"
+    assert (p50.direction, p50.meaning) == ("up", "bad")  # slower
+    # Three requests make no p95: shown, greyed, with why.
+    assert figures["p95 latency"].faint == "too few for a p95 (about 20 needed)"
+    assert not p50.faint
+
+
+def test_both_periods_in_one_latency_bin_read_same_bin_not_zero():
+    make_timed("now", 3, 1000.0)
+    make_timed("before", 3, 1010.0, hours_ago=30)
+    p50 = analytics.dashboard(selection(range="24h")).figures[7]
+    assert p50.label == "p50 latency"
+    assert (p50.change_text, p50.direction, p50.arrow, p50.meaning) == ("same bin (±4 %)", "", "", "neutral")
+
+
+def test_change_arrows_are_coloured_by_meaning_not_direction():
+    make_timed("now", 2, 500.0, cost_pico=10**9)
+    make_timed("before", 4, 1000.0, hours_ago=30, cost_pico=10**9)
+    figures = {figure.label: figure for figure in analytics.dashboard(selection(range="24h")).figures}
+    meanings = {label: (figure.direction, figure.meaning) for label, figure in figures.items()}
+    assert meanings["Total cost"] == ("down", "good")
+    assert meanings["p50 latency"] == ("down", "good")
+    assert meanings["Requests"] == ("down", "neutral")
+    assert meanings["Output tokens"][1] == "neutral"
+    assert meanings["Avg cost / request"] == ("", "neutral")  # unchanged
 
 
 def walk_pages(filters, size):
@@ -431,3 +535,18 @@ def test_only_the_bucket_containing_now_is_partial():
     ) + [True]
     assert charts.time_axis(filters, links, now=filters.start).partial == 0
     assert charts.time_axis(filters, links, now=filters.end).partial is None
+
+
+def test_credits_say_their_unit_and_read_with_the_digits_of_the_cost():
+    for number in range(2):
+        make_generation(
+            f"credits-{number}",
+            body=False,
+            cost_pico=222_834_000_000,
+            credits_used_pico=222_834_000_000,
+            occurred_at=NOW - timedelta(hours=1, minutes=number),
+        )
+    figures = {figure.label: figure for figure in analytics.dashboard(selection(range="24h")).figures}
+    assert figures["Credits used"].hint == "FastRouter credits: 1 = $1"
+    assert figures["Total cost"].value == "$0.4457"
+    assert figures["Credits used"].value == "0.4457"

@@ -370,10 +370,10 @@ def parse_figures(page: str) -> dict[str, dict[str, str]]:
             return html.unescape(found.group(1).strip()) if found else None
 
         figures[find(r'<span class="label">(.*?)</span>')] = {
-            "value": find(r'<span class="value">(.*?)</span>'),
+            "value": find(r'<span class="value[a-z ]*"[^>]*>(.*?)</span>'),
             "previous": find(r"previous: (.*?)\s*</span>"),
-            "delta": find(r'<span class="delta [a-z]*">[▲▼=] (.*?)</span>'),
-            "direction": find(r'<span class="delta ([a-z]*)">'),
+            "delta": find(r'<span class="delta [^>]*>(?:[▲▼=] )?(.*?)</span>'),
+            "direction": find(r'<span class="delta [a-z]*" data-direction="([a-z]*)"'),
             "hint": find(r'previous: [^<]*</span>\s*<span class="hint">([^<]*)</span>'),
         }
     return figures

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
+from generations.models import KeyLabel
 from tests.factories import make_generation
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,6 +26,8 @@ def browser_page(browser, live_server, user):
             provider=["openai", "anthropic"][number % 2],
             occurred_at=now - timedelta(hours=number * 4 + 1),
         )
+    # A team for the key, so "Cost by team" is a chart (with no team anywhere it says how to label keys).
+    KeyLabel.objects.create(api_key_hash="sha256:aaaabbbbcccc", name="Support bot", team="Support")
     # The ORM is done before Playwright starts its event loop in this thread.
     client = Client()
     client.force_login(user)

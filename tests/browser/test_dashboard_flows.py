@@ -74,7 +74,8 @@ def _headline(page, label: str) -> str:
 def _assert_every_chart_painted(page) -> None:
     page.wait_for_function(DRAWN)
     canvases = page.evaluate(PAINTED)
-    assert len(canvases) == page.locator("section.chart-card").count() >= 10
+    # Every chart but one that says why it has no plot (no key with a team: how to label keys).
+    assert len(canvases) == page.locator("section.chart-card:not(:has(.chart-notice))").count() >= 10
     blank = [c for c in canvases if c["painted"] < max(MIN_PAINTED_PIXELS, c["area"] // 100)]
     assert not blank, f"charts without (enough) pixels: {blank}"
 
@@ -220,7 +221,7 @@ def test_dark_theme_redraws_the_charts_and_logging_out_locks_the_pages(viewer_pa
 
     page.click("text=Log out")
     page.wait_for_load_state()
-    expect(page).to_have_url(f"{live_server.url}/accounts/login/")
+    expect(page.locator("h1")).to_have_text("Logged out")
     for path in ("/dashboard/?range=30d", "/generations/", "/import/"):
         page.goto(f"{live_server.url}{path}")
         expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))

@@ -41,6 +41,8 @@ def test_htmx_lookup_fetches_from_fastrouter_and_shows_the_detail_in_place(membe
     # htmx swapped the result in and pushed the detail URL: no full page load happened.
     expect(member_page).to_have_url(f"{live_server.url}/generations/{generation_id}/")
     expect(member_page.locator("section.card h1")).to_have_text("Look up a generation")
+    # The tab names the generation now shown, not "Look up a generation".
+    expect(member_page).to_have_title(re.compile(rf"^Generation {re.escape(generation_id[:30])}.* · FastRouter Dash$"))
     snapshot(member_page, "htmx-lookup-result")
     assert Generation.objects.filter(generation_id=generation_id).count() == 1
     assert simulator.status_counts() == {200: 1}
@@ -102,7 +104,9 @@ def test_viewer_cannot_reach_the_admin(viewer_page, live_server):
 def test_log_out_ends_the_session(viewer_page, live_server):
     viewer_page.click("text=Log out")
     viewer_page.wait_for_load_state()
-    expect(viewer_page).to_have_url(f"{live_server.url}/accounts/login/")
+    # A page that says it worked, with the way back in.
+    expect(viewer_page.locator("h1")).to_have_text("Logged out")
+    expect(viewer_page.locator("a", has_text="Log in again")).to_be_visible()
     expect(viewer_page.locator(".topbar")).not_to_contain_text("viewer")
     viewer_page.goto(f"{live_server.url}/")
     expect(viewer_page).to_have_url(re.compile(r"/accounts/login/\?next=/"))

@@ -23,8 +23,11 @@ def test_detail_shows_every_field_in_human_units(user_client, fetched):
     assert "2,514 ms" in page  # timing.duration_ms 2514
     assert "412 / 233 / 645" in page
     assert "92.7 tok/s" in page  # 233 tokens / 2.514 s, derived by us
-    assert "avg_tokens_per_nano (FastRouter's)" in page
-    assert "9.12e-08" in page
+    # FastRouter's figures in plain words, the raw field and value on hover.
+    assert "Speed (FastRouter's figure)" in page
+    assert "its unit is doubtful" not in page
+    assert "9.12e-08" in page and 'title="avg_tokens_per_nano = ' in page
+    assert "min per transaction" not in page
     assert "/v1/chat/completions" in page
     assert "Platform key" in page
     assert "sha256:4f1c2b9e0d7a" in page

@@ -280,3 +280,24 @@ def test_the_running_bucket_says_partial_in_its_table_row_only(user_client, rece
     text = b"".join(csv_response.streaming_content).decode()
     assert "partial" not in text
     assert len(list(csv.reader(io.StringIO(text)))) == len(data["labels"]) + 1
+
+
+def test_a_percentile_csv_keeps_its_stored_unit_whatever_the_page_shows(user_client, recent_rows):
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                b"".join(user_client.get("/dashboard/table/latency-by-model.csv?range=30d").streaming_content).decode()
+            )
+        )
+    )
+    assert rows[0] == ["Model", "Requests measured", "p50 (ms)", "p95 (ms)", "p99 (ms)"]
+
+
+def test_without_teams_staff_get_a_link_to_label_keys_and_others_the_words(user_client, admin_client, recent_rows):
+    KeyLabel.objects.update(team="")
+    for client, linked in ((user_client, False), (admin_client, True)):
+        html = client.get("/dashboard/?range=30d").content.decode()
+        card = html.split('id="chart-cost-by-team"', 1)[1].split("</section>", 1)[0]
+        assert "No API key has a team yet" in card
+        assert "<canvas" not in card
+        assert ('href="/admin/generations/keylabel/"' in card) is linked
