@@ -313,8 +313,8 @@ def add_tags() -> None:
             k = f"((g.id / 10) * {2 * number + 1} + {37 * number}) % 100"
             pick = f"({k}) * ({k}) / {10_000 // len(values) + 1}"
             cursor.execute(
-                f"INSERT INTO {table} (generation_id, key, value) "  # noqa: S608 (fixed names and values)
-                f"SELECT g.id, '{key}', CASE {pick} {arms} END FROM {generations} AS g "
+                f"INSERT INTO {table} (generation_id, occurred_at, key, value) "
+                f"SELECT g.id, g.occurred_at, '{key}', CASE {pick} {arms} END FROM {generations} AS g "
                 f"WHERE g.id % 10 < {TAGGED_SHARE} "
                 f"AND NOT EXISTS (SELECT 1 FROM {table} AS t WHERE t.generation_id = g.id AND t.key = '{key}')"
             )

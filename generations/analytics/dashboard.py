@@ -98,6 +98,11 @@ class Dashboard:
         return self.totals.requests == 0
 
     @property
+    def tag_picker_params(self) -> list[tuple[str, str]]:
+        """The selection as hidden inputs of the cost-by-tag chart's tag name picker (all but its own)."""
+        return self.filters.param_pairs(tag_key="")
+
+    @property
     def split_queries(self) -> dict[str, str]:
         return {"model": self.filters.querystring(split=""), "provider": self.filters.querystring(split="provider")}
 
