@@ -244,7 +244,11 @@ def _cost_by_tag(parts: _Ingredients) -> Chart | None:
     key = parts.tag_key
     if not key:
         return None
-    tagged = tag_totals_by(parts.source, key)
+    filtered = dict(parts.filters.tags)
+    if key in filtered:  # every generation shown has that one value of the name (or none): no read
+        tagged = {} if filtered[key] is None else {filtered[key]: parts.total}
+    else:
+        tagged = tag_totals_by(parts.source, key)
     return tag_breakdown(
         key,
         tagged,

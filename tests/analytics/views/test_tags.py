@@ -82,6 +82,10 @@ def test_cost_by_tag_adds_up_to_the_dashboard_total_with_the_untagged_rest(tagge
     assert rows == {"search": 7, "chat": 7, "summarise": 6, "(untagged)": 10}
     users = {row.label: row.cells[0].value for row in _dashboard("tag_key=user").charts_by_slug["cost-by-tag"].rows}
     assert users == {"42": 5, "(untagged)": 25}
+    # Filtered by the chart's own tag name: the one value (or none) is all there is, read from the totals.
+    for query, expected in (("tag=feature:chat", {"chat": 7}), ("tag=!feature", {"(untagged)": 10})):
+        chart = _dashboard(query).charts_by_slug["cost-by-tag"]
+        assert {row.label: row.cells[0].value for row in chart.rows} == expected
 
 
 def test_the_most_tagged_name_is_shown_and_each_bar_drills_to_the_list_with_its_tag(user_client, tagged):
