@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from generations.analytics.histograms import bin_index
-from generations.analytics.rollups import TAG_LEVELS, Touch, rollups_recompute, touches_of
+from generations.analytics.rollups import TAG_LEVELS, Touch, rollups_recompute, tag_times_follow, touches_of
 from generations.fastrouter.client import FastRouterClient
 from generations.fastrouter.details import GenerationDetails
 from generations.fastrouter.errors import MalformedResponse, RateLimited
@@ -134,7 +134,7 @@ def generation_store(*, generation_id: str, details: GenerationDetails) -> Gener
     before = touches_of(Generation.objects.select_for_update().filter(generation_id=generation_id))
     generation, _ = Generation.objects.update_or_create(generation_id=generation_id, defaults=fields)
     GenerationBody.objects.update_or_create(generation=generation, defaults=body_fields(details=details))
-    _tag_times_follow([generation.pk])
+    tag_times_follow(GenerationTag.objects.filter(generation=generation))
     rollups_recompute(before | {Touch(generation.occurred_at, generation.model, generation.api_key_hash)})
     return generation
 
@@ -211,7 +211,7 @@ def generation_store_many(*, items: list[tuple[str, GenerationDetails]], chunk: 
                 [(gid, *fields.values()) for gid, fields in rows.items()],
             )
             pks = dict(Generation.objects.filter(generation_id__in=part).values_list("generation_id", "id"))
-            _tag_times_follow(list(pks.values()))
+            tag_times_follow(GenerationTag.objects.filter(generation_id__in=pks.values()))
             bodies = []
             for gid in part:
                 body = body_fields(details=latest[gid])
@@ -229,13 +229,6 @@ def generation_store_many(*, items: list[tuple[str, GenerationDetails]], chunk: 
             touches |= {Touch(f["occurred_at"], f["model"], f["api_key_hash"]) for f in rows.values()}
     rollups_recompute(touches)
     return len(latest)
-
-
-def _tag_times_follow(pks: list[int]) -> None:
-    """Copy the (maybe refreshed) time of the generations `pks` to their tags (GenerationTag.occurred_at)."""
-    GenerationTag.objects.filter(generation_id__in=pks).update(
-        occurred_at=Subquery(Generation.objects.filter(pk=OuterRef("generation_id")).values("occurred_at")[:1])
-    )
 
 
 @transaction.atomic

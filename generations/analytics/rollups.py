@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
-from django.db.models import Max, Min, QuerySet, Sum
+from django.db.models import F, Max, Min, OuterRef, QuerySet, Subquery, Sum
 
 from generations.analytics import statements
 from generations.analytics.histograms import PackedSum, pack, percentiles, unpack
@@ -52,7 +52,7 @@ from generations.analytics.models import (
 )
 from generations.analytics.periods import BUCKETS, next_month
 from generations.analytics.statements import DIMENSIONS, LOW_DIMENSIONS, TAG_DIMENSIONS, TAG_FILTER, Piece
-from generations.models import Generation
+from generations.models import Generation, GenerationTag
 
 QUARTER_HOUR = timedelta(minutes=15)
 HOUR = timedelta(hours=1)
@@ -604,13 +604,26 @@ def rollups_recompute(touches: Iterable[Touch], *, levels: Sequence[tuple] = LEV
                 _refill(target, pieces, column)
 
 
+def tag_times_follow(tags: QuerySet) -> int:
+    """Give `tags` their generation's time again (`GenerationTag.occurred_at`, which tag filters
+    read by): after a store that may have moved a generation, and in a rebuild. Returns how many."""
+    return tags.update(
+        occurred_at=Subquery(Generation.objects.filter(pk=OuterRef("generation_id")).values("occurred_at")[:1])
+    )
+
+
+def _tags_out_of_time() -> QuerySet:
+    return GenerationTag.objects.exclude(occurred_at=F("generation__occurred_at"))
+
+
 def _weeks(start: datetime, end: datetime) -> list[datetime]:
     return [start + n * WEEK for n in range((end - start) // WEEK)]
 
 
 def rollups_rebuild(start: datetime | None = None, end: datetime | None = None, *, weeks: int = 1) -> int:
     """Recompute every rollup over whole UTC weeks covering [start, end) (default: all data), one
-    transaction per `weeks` weeks. Returns the number of batches."""
+    transaction per `weeks` weeks (and every tag its generation's time). Returns the number of batches."""
+    tag_times_follow(_tags_out_of_time())
     if start is None or end is None:
         span = Generation.objects.order_by().aggregate(first=Min("occurred_at"), last=Max("occurred_at"))
         if span["first"] is None:
@@ -664,6 +677,9 @@ def rollups_check(*, start: datetime | None = None, end: datetime | None = None)
         return []
     pieces = [Piece(*span)]
     problems = []
+    untimely = _tags_out_of_time().count()
+    if untimely:
+        problems.append(f"tags: {untimely:,} do not hold their generation's time (tag filters would miss them)")
     for target, (table, _, unit) in ROLLUP_TARGETS.items():
         dims = _dimensions(table)
         expected = _keyed(statements.select_buckets(pieces, unit, dims).rows(), 1 + len(dims))

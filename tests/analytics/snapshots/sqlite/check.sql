@@ -18,6 +18,8 @@ SELECT MIN("generations_dailytagrollup"."bucket_start") AS "first", MAX("generat
 
 SELECT MIN("generations_rolluphistogram"."bucket_start") AS "first", MAX("generations_rolluphistogram"."bucket_start") AS "last" FROM "generations_rolluphistogram"
 
+SELECT COUNT(*) AS "__count" FROM "generations_generationtag" INNER JOIN "generations_generation" ON ("generations_generationtag"."generation_id" = "generations_generation"."id") WHERE NOT ("generations_generationtag"."occurred_at" = ("generations_generation"."occurred_at"))
+
 SELECT strftime('%%Y-%%m-%%d %%H:00:00', stored.occurred_at) AS bucket_start, model, provider, endpoint, is_byok,
     COALESCE(COUNT(*), 0),
     COALESCE(COUNT(cost_pico), 0),
