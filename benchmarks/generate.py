@@ -9,7 +9,8 @@ mostly one endpoint; 5 keys BYOK ≈ 10 %), log-normal token counts, long-tailed
 about 1 % unknown costs, times spread over the 90 days before now, and request/response bodies
 of 1–4 KB in GenerationBody (one in RARE_EVERY mentioning RARE_WORD, for the text searches). Ids
 continue after the largest stored id, so it can be run twice. `--add-rare-word` only adds RARE_WORD
-to the bodies of a database generated before it existed.
+to the bodies of a database generated before it existed; `--add-tags` only tags the stored
+generations (TAGGED_SHARE of them, each with every name of TAGS) and rebuilds the rollups.
 """
 
 import argparse
@@ -35,7 +36,7 @@ from django.db.models.functions import Mod  # noqa: E402
 
 from generations.analytics.histograms import bin_index  # noqa: E402
 from generations.analytics.rollups import rollups_rebuild  # noqa: E402
-from generations.models import Generation, GenerationBody  # noqa: E402
+from generations.models import Generation, GenerationBody, GenerationTag  # noqa: E402
 
 # (model, provider, USD per 1M input tokens, USD per 1M output tokens, median latency ms)
 MODELS = [
@@ -289,6 +290,41 @@ def add_rare_word() -> None:
     print(f"Added {RARE_WORD!r} to {len(bodies):,} bodies in {time.perf_counter() - began:.1f} s.")
 
 
+# `--add-tags`: the generations whose id ends in 0, 1 or 2 (30 %) get one value of each name; a value
+# is picked from the id so that some values are far more common than others.
+TAGS = {
+    "feature": ["search", "chat", "summarise", "translate", "classify", "extract", "draft", "review", "qa", "agent"],
+    "customer": [f"customer-{n}" for n in range(1, 11)],
+    "user": [f"user-{n}" for n in range(1, 13)],
+}
+TAGGED_SHARE = 3  # in 10
+
+
+def add_tags() -> None:
+    """Tag TAGGED_SHARE in 10 stored generations with every name of TAGS (one INSERT … SELECT per
+    name; a generation already tagged keeps its tags), then rebuild the rollups."""
+    began = time.perf_counter()
+    table, generations = GenerationTag._meta.db_table, Generation._meta.db_table
+    with connection.cursor() as cursor:
+        for number, (key, values) in enumerate(TAGS.items()):
+            # The value: k in 0..99 from the id, k² spread over the values, so the first are the commonest
+            # (a third of the tagged generations have the first value, one in twenty the last).
+            arms = " ".join(f"WHEN {index} THEN '{value}'" for index, value in enumerate(values))
+            k = f"((g.id / 10) * {2 * number + 1} + {37 * number}) % 100"
+            pick = f"({k}) * ({k}) / {10_000 // len(values) + 1}"
+            cursor.execute(
+                f"INSERT INTO {table} (generation_id, occurred_at, key, value) "
+                f"SELECT g.id, g.occurred_at, '{key}', CASE {pick} {arms} END FROM {generations} AS g "
+                f"WHERE g.id % 10 < {TAGGED_SHARE} "
+                f"AND NOT EXISTS (SELECT 1 FROM {table} AS t WHERE t.generation_id = g.id AND t.key = '{key}')"
+            )
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+    print(f"Tagged {GenerationTag.objects.count():,} tags in {time.perf_counter() - began:.1f} s.")
+    began = time.perf_counter()
+    rollups_rebuild()
+    print(f"Rebuilt rollups in {time.perf_counter() - began:.1f} s.")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("count", type=int)
@@ -297,11 +333,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--no-rollups", action="store_true", help="skip rebuilding the rollups")
     parser.add_argument("--add-rare-word", action="store_true", help="only add RARE_WORD to stored bodies")
+    parser.add_argument("--add-tags", action="store_true", help="only tag stored generations (see TAGS)")
     args = parser.parse_args()
 
     call_command("migrate", verbosity=0)
     if args.add_rare_word:
         add_rare_word()
+        return
+    if args.add_tags:
+        add_tags()
         return
     rng = random.Random(args.seed)
     keys = make_keys(random.Random(1))

@@ -62,9 +62,10 @@ from generate import RARE_WORD  # noqa: E402 (benchmarks/generate.py)
 
 from generations.analytics import dashboard as analytics  # noqa: E402
 from generations.analytics.filters import DashboardFilterForm  # noqa: E402
-from generations.analytics.models import RollupHistogram  # noqa: E402
+from generations.analytics.models import DailyTagRollup, RollupHistogram  # noqa: E402
 from generations.analytics.rollups import (  # noqa: E402
     ROLLUP_TARGETS,
+    TAG_TARGETS,
     rollup_percentiles,
     rollup_series,
     rollup_totals,
@@ -164,6 +165,47 @@ def text_search_rows(client: Client, runs: int, model: str) -> list[Row]:
             f"/admin/generations/generation/?q={RARE_WORD}",
             runs,
             "≤ 300 ms",
+        )
+    )
+    return rows
+
+
+def tag_rows(client: Client, runs: int) -> list[Row]:
+    """Tag filters and cost by tag (generate.py --add-tags): the commonest and the rarest value of
+    the commonest tag name, two tags at once, the chart by another name and with a model filter."""
+    names = list(DailyTagRollup.objects.values_list("tag_key").annotate(n=Sum("requests")).order_by("-n"))
+    if not names:
+        return [("tag filters and cost by tag", "not available", "", "no tags: run generate.py --add-tags")]
+    name, other = names[0][0], names[-1][0]
+    values = DailyTagRollup.objects.filter(tag_key=name).values_list("tag_value").annotate(n=Sum("requests"))
+    (common, common_n), (rare, rare_n) = max(values, key=lambda v: v[1]), min(values, key=lambda v: v[1])
+    other_value = DailyTagRollup.objects.filter(tag_key=other).values_list("tag_value", flat=True).first()
+    model = Generation.objects.order_by("-occurred_at", "-id").values_list("model", flat=True)[5000]
+    pages = [
+        ("dashboard 7 d, no tag filter (the yardstick: this run's machine speed)", "range=7d"),
+        (f"dashboard 7 d, tag {name}:{common} ({common_n:,} tagged in all)", f"range=7d&tag={name}:{common}"),
+        (f"dashboard 30 d, tag {name}:{common}", f"range=30d&tag={name}:{common}"),
+        (f"dashboard 90 d, tag {name}:{common}", f"range=90d&tag={name}:{common}"),
+        (f"dashboard 90 d, tag {name}:{rare} ({rare_n:,} tagged in all)", f"range=90d&tag={name}:{rare}"),
+        (
+            f"dashboard 90 d, tags {name}:{rare} and {other}:{other_value}",
+            f"range=90d&tag={name}:{rare}&tag={other}:{other_value}",
+        ),
+        (f"dashboard 7 d, without a {name} tag (!{name})", f"range=7d&tag=!{name}"),
+        (f"dashboard 90 d, cost by tag {other} (rollups)", f"range=90d&tag_key={other}"),
+        ("dashboard 90 d, one model (cost by tag from raw rows)", f"range=90d&model={model}"),
+    ]
+    rows = [page(client, f"tags: {what}", f"/dashboard/?{query}", runs, "≤ 1 s") for what, query in pages]
+    rows.append(
+        page(client, "tags: cost-by-tag CSV, 90 d", "/dashboard/table/cost-by-tag.csv?range=90d", runs, "≤ 100 ms")
+    )
+    rows.append(
+        page(
+            client,
+            f"tags: generations list, tag {name}:{common}, 90 d",
+            f"/generations/?range=90d&tag={name}:{common}",
+            runs,
+            "≤ 1 s",
         )
     )
     return rows
@@ -402,7 +444,7 @@ def print_rows(rows: list[Row], total: int, runs: int) -> None:
 def rollup_rows() -> list[str]:
     """Rows stored per rollup table (docs/rollup-grains.md weighs them against page times)."""
     lines = ["| rollup table | rows |", "|---|---:|"]
-    for table in (*(table for table, _, _ in ROLLUP_TARGETS.values()), RollupHistogram):
+    for table in (*(table for table, _, _ in (*ROLLUP_TARGETS.values(), *TAG_TARGETS.values())), RollupHistogram):
         lines.append(f"| {table._meta.db_table} | {table.objects.count():,} |")
     return lines
 
@@ -416,6 +458,7 @@ def main() -> None:
     parser.add_argument("--buckets-only", action="store_true", help="only the bucket × range × zone table")
     parser.add_argument("--text-only", action="store_true", help="only the text-search rows")
     parser.add_argument("--pricing-only", action="store_true", help="only the Cost check and What-if rows")
+    parser.add_argument("--tags-only", action="store_true", help="only the tag filter and cost-by-tag rows")
     args = parser.parse_args()
 
     total = Generation.objects.count()
@@ -423,6 +466,10 @@ def main() -> None:
     client = superuser_client()
     if args.pricing_only:
         print_rows(pricing_rows(client, args.runs), total, args.runs)
+        return
+    if args.tags_only:
+        print_rows(tag_rows(client, args.runs), total, args.runs)
+        print("\n".join(rollup_rows()))
         return
     if args.text_only:
         sample = Generation.objects.order_by("-occurred_at", "-id")[5000]
@@ -446,6 +493,7 @@ def main() -> None:
     else:
         rows.append(("generations list, 10,000 rows deep", "not available", "", "no keyset `next` link to follow"))
     rows += text_search_rows(client, args.runs, model)
+    rows += tag_rows(client, args.runs)
     rows.append(page(client, "admin changelist", "/admin/generations/generation/", args.runs, "≤ 300 ms"))
     rows.append(
         page(client, "admin search by model name", f"/admin/generations/generation/?q={model}", args.runs, "≤ 300 ms")

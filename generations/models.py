@@ -95,10 +95,16 @@ class GenerationTag(models.Model):
     generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="tags")
     key = models.CharField(max_length=MAX_KEY_LENGTH)
     value = models.CharField(max_length=MAX_VALUE_LENGTH)
+    # The generation's own `occurred_at`, kept equal on every store: a tag filter reads one tag's
+    # generations of a time range from the index below (a tenth of the range's rows for a common
+    # tag) instead of testing every generation of the range (docs/rollup-grains.md).
+    occurred_at = models.DateTimeField()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["generation", "key"], name="generation_tag_unique_key")]
-        indexes = [models.Index(fields=["key", "value"], name="generation_tag_key_value_idx")]
+        indexes = [
+            models.Index(fields=["key", "value", "occurred_at", "generation"], name="generation_tag_time_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}"

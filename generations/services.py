@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from generations.analytics.histograms import bin_index
-from generations.analytics.rollups import Touch, rollups_recompute, touches_of
+from generations.analytics.rollups import TAG_LEVELS, Touch, rollups_recompute, tag_times_follow, touches_of
 from generations.fastrouter.client import FastRouterClient
 from generations.fastrouter.details import GenerationDetails
 from generations.fastrouter.errors import MalformedResponse, RateLimited
@@ -134,6 +134,7 @@ def generation_store(*, generation_id: str, details: GenerationDetails) -> Gener
     before = touches_of(Generation.objects.select_for_update().filter(generation_id=generation_id))
     generation, _ = Generation.objects.update_or_create(generation_id=generation_id, defaults=fields)
     GenerationBody.objects.update_or_create(generation=generation, defaults=body_fields(details=details))
+    tag_times_follow(GenerationTag.objects.filter(generation=generation))
     rollups_recompute(before | {Touch(generation.occurred_at, generation.model, generation.api_key_hash)})
     return generation
 
@@ -210,6 +211,7 @@ def generation_store_many(*, items: list[tuple[str, GenerationDetails]], chunk: 
                 [(gid, *fields.values()) for gid, fields in rows.items()],
             )
             pks = dict(Generation.objects.filter(generation_id__in=part).values_list("generation_id", "id"))
+            tag_times_follow(GenerationTag.objects.filter(generation_id__in=pks.values()))
             bodies = []
             for gid in part:
                 body = body_fields(details=latest[gid])
@@ -229,23 +231,37 @@ def generation_store_many(*, items: list[tuple[str, GenerationDetails]], chunk: 
     return len(latest)
 
 
+@transaction.atomic
 def generation_tags_add(*, tags: dict[str, dict[str, str]]) -> int:
     """Tag stored generations (generation id → clean tags): a key they already have takes the new value,
-    other keys stay. Returns the number of tags written."""
+    other keys stay; the tag rollup buckets of the tagged generations are recomputed in the same
+    transaction. Returns the number of tags written."""
     rows = []
+    touches: set[Touch] = set()
     ids = list(tags)
     for offset in range(0, len(ids), 500):
         part = ids[offset : offset + 500]
-        pks = dict(Generation.objects.filter(generation_id__in=part).values_list("generation_id", "id"))
+        found = Generation.objects.filter(generation_id__in=part).values_list(
+            "generation_id", "id", "occurred_at", "model", "api_key_hash"
+        )
+        stored = {}
+        for gid, pk, occurred_at, model, key_hash in found:
+            stored[gid] = (pk, occurred_at)
+            touches.add(Touch(occurred_at, model, key_hash))
         rows += [
-            GenerationTag(generation_id=pks[gid], key=key, value=value)
+            GenerationTag(generation_id=stored[gid][0], occurred_at=stored[gid][1], key=key, value=value)
             for gid in part
-            if gid in pks
+            if gid in stored
             for key, value in tags[gid].items()
         ]
     GenerationTag.objects.bulk_create(
-        rows, batch_size=500, update_conflicts=True, unique_fields=["generation", "key"], update_fields=["value"]
+        rows,
+        batch_size=500,
+        update_conflicts=True,
+        unique_fields=["generation", "key"],
+        update_fields=["value", "occurred_at"],
     )
+    rollups_recompute(touches, levels=TAG_LEVELS)
     return len(rows)
 
 

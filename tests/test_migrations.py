@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from generations.analytics.histograms import bin_index
 from generations.analytics.rollups import ROLLUP_TABLES, rollups_rebuild
+from generations.models import GenerationTag
 from tests.imports import GENERATIONS, PROJECT, imported_modules
 
 BEFORE_PACKED_HISTOGRAMS = [("generations", "0009_covering_key_bin_index")]
@@ -88,19 +89,63 @@ def _rollup_rows() -> dict[str, list[tuple]]:
     return rows
 
 
-@pytest.mark.django_db(transaction=True)
-def test_migrating_an_old_database_leaves_the_rollups_rebuild_rollups_makes():
+def _migrated_and_rebuilt(before: list[tuple[str, str]], store) -> tuple[dict, dict]:
+    """The rollup rows after migrating from `before` (where `store(apps)` wrote the data) to the
+    latest migration, and after a `rebuild_rollups` of the same data."""
     executor = MigrationExecutor(connection)
     latest = executor.loader.graph.leaf_nodes("generations")
-    executor.migrate(BEFORE_PACKED_HISTOGRAMS)
+    executor.migrate(before)
     executor.loader.build_graph()
-    _old_generations(executor.loader.project_state(BEFORE_PACKED_HISTOGRAMS).apps)
-
+    store(executor.loader.project_state(before).apps)
     executor.migrate(latest)
     migrated = _rollup_rows()
     rollups_rebuild()
-    rebuilt = _rollup_rows()
+    return migrated, _rollup_rows()
 
-    assert all(rebuilt.values())  # every table and grain has rows to compare
+
+@pytest.mark.django_db(transaction=True)
+def test_migrating_an_old_database_leaves_the_rollups_rebuild_rollups_makes():
+    migrated, rebuilt = _migrated_and_rebuilt(BEFORE_PACKED_HISTOGRAMS, _old_generations)
+
+    # Every table and grain has rows to compare but the tag ones (tags came later: the test below).
+    assert all(rows for name, rows in rebuilt.items() if name not in TAG_TABLES)
     assert {name: len(rows) for name, rows in migrated.items()} == {name: len(rows) for name, rows in rebuilt.items()}
     assert migrated == rebuilt
+
+
+TAG_TABLES = {"HourlyTagRollup", "DailyTagRollup"}
+BEFORE_TAG_ROLLUPS = [("generations", "0021_checked_measures")]
+
+
+def _tagged_generations(apps) -> None:
+    """60 generations, 40 of them tagged (one or two names), before tags kept their time."""
+    moment = datetime(2025, 3, 8, 22, 40, tzinfo=UTC)
+    generation = apps.get_model("generations", "Generation")
+    stored = generation.objects.bulk_create(
+        generation(
+            generation_id=f"tagged-{n}",
+            cost_pico=None if n % 4 == 0 else n * 10**6,
+            input_tokens=n,
+            is_byok=n % 3 == 0,
+            occurred_at=moment + timedelta(minutes=47 * n),
+            fetched_at=timezone.now(),
+        )
+        for n in range(60)
+    )
+    tag = apps.get_model("generations", "GenerationTag")
+    tag.objects.bulk_create(
+        tag(generation_id=row.pk, key=key, value=f"{key}-{n % 3}")
+        for n, row in enumerate(stored)
+        for key in ("feature", "user")[: n % 3]
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrating_a_database_with_tags_leaves_the_tag_rollups_rebuild_rollups_makes():
+    migrated, rebuilt = _migrated_and_rebuilt(BEFORE_TAG_ROLLUPS, _tagged_generations)
+
+    # The generations were written without their other rollups: the tag ones alone are compared.
+    assert all(rebuilt[name] for name in TAG_TABLES)
+    assert {name: migrated[name] for name in TAG_TABLES} == {name: rebuilt[name] for name in TAG_TABLES}
+    times = set(GenerationTag.objects.values_list("occurred_at", "generation__occurred_at"))
+    assert len(times) == 40 and all(copied == own for copied, own in times)

@@ -5,7 +5,7 @@ Chart.js payload, built from `queries` results; colours and drill-down links liv
 import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -238,6 +238,43 @@ def cost_breakdown(
         total_cost=grand.cost,
         total_requests=grand.requests,
     )
+
+
+UNTAGGED = "(untagged)"
+
+
+def tag_breakdown(
+    tag_key: str, tagged: dict[str, Totals], untagged: Totals, *, link: Callable[[str | None], str]
+) -> Chart:
+    """Cost, requests and tokens per value of the tag `tag_key`, the generations without it as
+    "(untagged)" (key None: a value may be any text), so the rows add up to the selection's total."""
+    groups: dict[object, Totals] = {**tagged, **({None: untagged} if untagged.requests else {})}
+    # The breakdown's rows in its order (by cost); "(untagged)" is grey, like "Other".
+    ordered = by_cost(groups)
+    palette = Palette(value for value, _ in ordered if value is not None)
+    chart = cost_breakdown(
+        "cost-by-tag",
+        f"Cost by tag: {tag_key}",
+        tag_key,
+        groups,
+        label=lambda value: UNTAGGED if value is None else str(value),
+        link=link,
+        colours=lambda value: REST_COLOUR if value is None else palette(value),
+    )
+    # Each row with its tokens added.
+    rows = [
+        Row(
+            label=row.label,
+            link=row.link,
+            cells=[
+                *row.cells,
+                Cell(format_count(totals.input_tokens), totals.input_tokens),
+                Cell(format_count(totals.output_tokens), totals.output_tokens),
+            ],
+        )
+        for row, (_, totals) in zip(chart.rows, ordered, strict=True)
+    ]
+    return replace(chart, columns=[*chart.columns, "Input tokens", "Output tokens"], rows=rows)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from generations.analytics.charts import (
     cost_over_time,
     percentile_chart,
     requests_over_time,
+    tag_breakdown,
     time_axis,
     tokens_chart,
 )
@@ -44,7 +45,10 @@ from generations.analytics.queries import (
     series_by,
     source_of,
     sum_totals,
+    tag_keys,
+    tag_totals_by,
     totals_by,
+    totals_less,
 )
 from generations.display import (
     NOTHING,
@@ -109,10 +113,18 @@ class Dashboard:
     choices: FilterChoices
     bucket_count: int = 0
     charts_by_slug: dict[str, Chart] = field(default_factory=dict)
+    # The tag names the cost-by-tag chart offers (most tagged first) and the one it shows.
+    tag_keys: list[str] = field(default_factory=list)
+    tag_key: str = ""
 
     @property
     def is_empty(self) -> bool:
         return self.totals.requests == 0
+
+    @property
+    def tag_picker_params(self) -> list[tuple[str, str]]:
+        """The selection as hidden inputs of the cost-by-tag chart's tag name picker (all but its own)."""
+        return self.filters.param_pairs(tag_key="")
 
     @property
     def split_queries(self) -> dict[str, str]:
@@ -236,6 +248,19 @@ class _Ingredients:
         return key_labels()
 
     @cached_property
+    def total(self) -> Totals:
+        return sum_totals(self.groups.values()) if self.whole_page else totals_by(self.source, [])[()]
+
+    @cached_property
+    def tag_keys(self) -> list[str]:
+        return tag_keys()
+
+    @cached_property
+    def tag_key(self) -> str:
+        """The chosen tag name, else the most tagged one; "" when nothing is tagged."""
+        return self.filters.tag_key or next(iter(self.tag_keys), "")
+
+    @cached_property
     def by_model(self) -> dict[object, Totals]:
         return rollup(self.groups, lambda g: g[0])
 
@@ -275,6 +300,24 @@ def _cost_by_team(parts: _Ingredients) -> Chart:
         link=lambda k: parts.links(team="" if k == NO_TEAM else k),
     )
     return replace(chart, notice=NO_TEAMS_NOTICE) if set(by_team) == {NO_TEAM} else chart
+
+
+def _cost_by_tag(parts: _Ingredients) -> Chart | None:
+    """Cost per value of one tag name, the rest "(untagged)": none when no generation has a tag."""
+    key = parts.tag_key
+    if not key:
+        return None
+    filtered = dict(parts.filters.tags)
+    if key in filtered:  # every generation shown has that one value of the name (or none): no read
+        tagged = {} if filtered[key] is None else {filtered[key]: parts.total}
+    else:
+        tagged = tag_totals_by(parts.source, key)
+    return tag_breakdown(
+        key,
+        tagged,
+        totals_less(parts.total, sum_totals(tagged.values())),
+        link=lambda value: parts.links(tag=parts.filters.with_tag((key, value))),
+    )
 
 
 def _percentiles_by(spread: Spread, dimension: str) -> Callable[[_Ingredients], Chart]:
@@ -321,14 +364,16 @@ def _byok_cost(parts: _Ingredients) -> Chart:
     )
 
 
-# The dashboard's charts in page order: slug → how to build it from the ingredients.
-CHARTS: dict[str, Callable[[_Ingredients], Chart]] = {
+# The dashboard's charts in page order: slug → how to build it from the ingredients (None: not
+# shown for this selection).
+CHARTS: dict[str, Callable[[_Ingredients], Chart | None]] = {
     "cost-over-time": lambda parts: cost_over_time(parts.filters, parts.time_axis, parts.series, parts.groups),
     "requests-over-time": lambda parts: requests_over_time(parts.time_axis, parts.series),
     "cost-by-model": _cost_by("model"),
     "cost-by-provider": _cost_by("provider", kind="doughnut"),
     "cost-by-key": _cost_by_key,
     "cost-by-team": _cost_by_team,
+    "cost-by-tag": _cost_by_tag,
     "latency-by-model": _percentiles_by(LATENCY, "model"),
     "latency-by-provider": _percentiles_by(LATENCY, "provider"),
     "throughput-by-model": _percentiles_by(THROUGHPUT, "model"),
@@ -350,7 +395,7 @@ def dashboard(filters: DashboardFilters, *, raw: bool = False) -> Dashboard:
     From the rollups; `raw=True` computes the same from raw rows (the tests compare the two).
     """
     parts = _Ingredients(filters, raw=raw)
-    charts = [build(parts) for build in CHARTS.values()]
+    charts = [chart for build in CHARTS.values() if (chart := build(parts)) is not None]
     previous_source = parts.source.shifted(filters.previous.start, filters.previous.end)
     previous = totals_by(previous_source, [])[()]
     previous_latency = bin_counts_by(previous_source, [], ("latency",))["latency"].get((), {})
@@ -366,4 +411,6 @@ def dashboard(filters: DashboardFilters, *, raw: bool = False) -> Dashboard:
         charts_by_slug={chart.slug: chart for chart in charts},
         choices=filter_choices(parts.labels),
         bucket_count=len(parts.time_axis.starts),
+        tag_keys=parts.tag_keys,
+        tag_key=parts.tag_key,
     )

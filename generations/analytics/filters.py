@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from generations.analytics.periods import BUCKETS
 from generations.body_search import MAX_TEXT_LENGTH, BodySearch, UnsearchableText
+from generations.ingest.tags import MAX_TAGS, InvalidTags, clean_tags
 
 RANGES: dict[str, timedelta] = {
     "24h": timedelta(hours=24),
@@ -68,6 +69,61 @@ EARLIEST_DATE = date(1970, 1, 1)
 LATEST_DATE = date(9998, 12, 31)
 
 
+# A tag filter (`?tag=feature:search`, repeatable): generations with that tag, or, written `!feature`,
+# generations without a `feature` tag (the "(untagged)" bar of the cost-by-tag chart).
+TagFilter = tuple[str, str | None]  # (key, value); value None: the key absent
+TAG_SEPARATORS = ("=", ":")  # "=" first: a tag name may hold ":" (ingest/tags.py), never "="
+UNTAGGED_MARK = "!"
+TAG_SYNTAX = "write a tag filter as name:value (or name=value), or !name for generations without that tag"
+
+
+def parse_tag_filter(text: str) -> TagFilter:
+    """`name:value`, `name=value` (split at the first "=" when there is one, else at the first ":")
+    or `!name`; the name and value checked as the ingest API checks them. ValidationError with
+    words otherwise."""
+    text = text.strip()
+    if text.startswith(UNTAGGED_MARK):
+        key, value = text[1:].strip(), None
+    else:
+        separator = next((mark for mark in TAG_SEPARATORS if mark in text), None)
+        if separator is None:
+            raise forms.ValidationError(f"{text[:40]!r} has no value: {TAG_SYNTAX}.")
+        key, _, value = (part.strip() for part in text.partition(separator))
+        if not value:
+            raise forms.ValidationError(f"{text[:40]!r} has no value: {TAG_SYNTAX}.")
+    try:
+        clean_tags({key: value or "x"})
+    except InvalidTags as error:
+        raise forms.ValidationError(f"{error} ({TAG_SYNTAX}).") from None
+    return key, value
+
+
+def tag_filter_text(tag: TagFilter) -> str:
+    """The filter as `parse_tag_filter` reads it back: `name:value` when that is unambiguous."""
+    key, value = tag
+    if value is None:
+        return f"{UNTAGGED_MARK}{key}"
+    return f"{key}={value}" if ":" in key or "=" in value else f"{key}:{value}"
+
+
+class TagFiltersField(forms.Field):
+    """Every `tag` parameter of the query string (one per tag name, up to MAX_TAGS), sorted by name."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: object) -> tuple[TagFilter, ...]:
+        given = [value] if isinstance(value, str) else value or []  # a plain dict's one value, or a list
+        texts = [text for text in given if isinstance(text, str) and text.strip()]
+        if len(texts) > MAX_TAGS:
+            raise forms.ValidationError(f"At most {MAX_TAGS} tag filters at once.")
+        tags = [parse_tag_filter(text) for text in texts]
+        keys = [key for key, _ in tags]
+        repeated = sorted({key for key in keys if keys.count(key) > 1})
+        if repeated:
+            raise forms.ValidationError(f"One filter per tag name: {', '.join(repeated)} is given more than once.")
+        return tuple(sorted(tags))
+
+
 def default_bucket(length: timedelta) -> str:
     if length <= timedelta(days=2):
         return "hour"
@@ -98,6 +154,8 @@ class DashboardFilters:
     split: str = "model"
     bucket_chosen: bool = False
     bucket_notice: str = ""
+    tags: tuple[TagFilter, ...] = ()
+    tag_key: str = ""  # the tag name the cost-by-tag chart breaks down by ("": the most common)
 
     @property
     def tzinfo(self) -> zoneinfo.ZoneInfo:
@@ -109,10 +167,15 @@ class DashboardFilters:
         length = self.end - self.start
         return replace(self, start=self.start - length, end=self.start)
 
-    def params(self, **overrides: object) -> dict[str, str]:
-        """The query-string parameters that reproduce this selection (defaults left out)."""
+    def params(self, **overrides: object) -> dict[str, str | list[str]]:
+        """The query-string parameters that reproduce this selection (defaults left out); a
+        repeated one (`tag`) as a list."""
         values = {**self._own_params(), **overrides}
-        return {name: str(value) for name, value in values.items() if value not in ("", None)}
+        return {
+            name: [str(item) for item in value] if isinstance(value, list | tuple) else str(value)
+            for name, value in values.items()
+            if value not in ("", None, (), [])
+        }
 
     def _own_params(self) -> dict[str, object]:
         return {
@@ -128,10 +191,25 @@ class DashboardFilters:
             "byok": {True: "yes", False: "no"}.get(self.byok, ""),
             "tz": self.zone,
             "split": self.split if self.split != "model" else "",
+            "tag": tuple(tag_filter_text(tag) for tag in self.tags),
+            "tag_key": self.tag_key,
         }
 
     def querystring(self, **overrides: object) -> str:
-        return urlencode(self.params(**overrides))
+        return urlencode(self.params(**overrides), doseq=True)
+
+    def param_pairs(self, **overrides: object) -> list[tuple[str, str]]:
+        """`params` as (name, value) pairs, a repeated parameter once per value: hidden form inputs."""
+        return [
+            (name, item)
+            for name, value in self.params(**overrides).items()
+            for item in (value if isinstance(value, list) else [value])
+        ]
+
+    def with_tag(self, tag: TagFilter) -> tuple[str, ...]:
+        """The `tag` parameter of this selection with `tag` added (replacing a filter on its name)."""
+        kept = [existing for existing in self.tags if existing[0] != tag[0]]
+        return tuple(tag_filter_text(item) for item in sorted([*kept, tag]))
 
 
 @dataclass(frozen=True)
@@ -168,6 +246,8 @@ class DashboardFilterForm(forms.Form):
     byok = forms.ChoiceField(label="Key type", choices=BYOK_CHOICES, required=False)
     tz = forms.CharField(label="Time zone", max_length=64, required=False)
     split = forms.ChoiceField(choices=[(s, s) for s in SPLITS], required=False)
+    tag = TagFiltersField(required=False)
+    tag_key = forms.CharField(max_length=DIMENSION_MAX_LENGTH, required=False, label="Cost by tag")
 
     def __init__(self, data: object = None, *, default_zone: str, now: datetime | None = None) -> None:
         super().__init__(data)
@@ -183,6 +263,15 @@ class DashboardFilterForm(forms.Form):
                 f"Unknown time zone {name!r}; use an IANA name such as Europe/Berlin."
             ) from None
         return name
+
+    def clean_tag_key(self) -> str:
+        key = self.cleaned_data["tag_key"].strip()
+        if key:
+            try:
+                clean_tags({key: "x"})
+            except InvalidTags as error:
+                raise forms.ValidationError(str(error)) from None
+        return key
 
     def clean(self) -> dict:
         data = super().clean()
@@ -251,6 +340,8 @@ class DashboardFilterForm(forms.Form):
             "split": data["split"] or "model",
             "bucket_chosen": bool(data["bucket"]),
             "bucket_notice": data["bucket_notice"],
+            "tags": data["tag"] or (),
+            "tag_key": data["tag_key"],
         }
 
     def error_messages(self) -> list[str]:

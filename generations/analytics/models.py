@@ -3,6 +3,7 @@
 from django.db import models
 
 from generations.analytics.measures import MEASURES
+from generations.ingest.tags import MAX_KEY_LENGTH, MAX_VALUE_LENGTH
 
 
 class RollupMeasures(models.Model):
@@ -23,9 +24,23 @@ class RollupMeasures(models.Model):
         abstract = True
 
 
+class TagRollupMeasures(models.Model):
+    """Exact sums over the generations of one rollup bucket with one tag (name and value): a
+    column per measure, as `RollupMeasures`. A generation counts once under each of its tags; the
+    generations without a tag of a name are the range's total less that name's rows."""
+
+    bucket_start = models.DateTimeField()
+    tag_key = models.CharField(max_length=MAX_KEY_LENGTH)
+    tag_value = models.CharField(max_length=MAX_VALUE_LENGTH)
+
+    class Meta:
+        abstract = True
+
+
 # Before the tables below are declared: each copies the abstract model's fields as it is made.
 for _measure in MEASURES:
     RollupMeasures.add_to_class(_measure.name, models.BigIntegerField())
+    TagRollupMeasures.add_to_class(_measure.name, models.BigIntegerField())
 
 
 class HourlyRollup(RollupMeasures):
@@ -105,6 +120,35 @@ class WeeklyKeyRollup(RollupMeasures):
 
     def __str__(self) -> str:
         return f"week of {self.bucket_start:%Y-%m-%d} {self.api_key_hash} {self.model}"
+
+
+class HourlyTagRollup(TagRollupMeasures):
+    """One UTC hour × (tag name, tag value): the hours at the edges of a range for cost by tag.
+    No other dimension: with a model, key or tag filter the chart reads raw rows joined to their
+    tags (docs/rollup-grains.md)."""
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tag_key", "bucket_start"], name="rollup_tag_hour_idx"),
+            models.Index(fields=["bucket_start"], name="rollup_tag_hour_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bucket_start:%Y-%m-%d %H:00} {self.tag_key}={self.tag_value}"
+
+
+class DailyTagRollup(TagRollupMeasures):
+    """One UTC day × (tag name, tag value): the whole days of a range for cost by tag, and the tag
+    names the chart offers."""
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tag_key", "bucket_start"], name="rollup_tag_day_idx"),
+            models.Index(fields=["bucket_start"], name="rollup_tag_day_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bucket_start:%Y-%m-%d} {self.tag_key}={self.tag_value}"
 
 
 class RollupHistogram(models.Model):

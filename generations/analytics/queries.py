@@ -24,7 +24,7 @@ from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from generations.analytics import statements
 from generations.analytics.filters import DashboardFilters
@@ -35,13 +35,17 @@ from generations.analytics.rollups import (
     rollup_dimension_values,
     rollup_series_measures,
     rollup_span_measures,
+    rollup_tag_keys,
+    rollup_tag_totals,
     rollup_totals,
     rollups_cover,
     rollups_version,
+    tag_rollups_version,
 )
+from generations.analytics.statements import TAG_FILTER
 from generations.body_search import BodySearch
 from generations.display import key_name
-from generations.models import Generation, KeyLabel
+from generations.models import Generation, GenerationTag, KeyLabel
 from generations.money import from_pico
 
 PICO = Decimal(1).scaleb(-12)
@@ -118,6 +122,12 @@ def sum_totals(totals: Iterable[Totals]) -> Totals:
     return Totals(*map(sum, zip(*values, strict=True))) if values else Totals()
 
 
+def totals_less(whole: Totals, part: Totals) -> Totals:
+    """`whole` less `part`, field by field (every measure is additive): the generations of a
+    selection without a tag are its total less those with one."""
+    return Totals(*(a - b for a, b in zip(_totals_values(whole), _totals_values(part), strict=True)))
+
+
 # `Sums` (from rollups): a Totals' fields in order, not yet made into one. A page of hourly buckets
 # reads thousands of rows, and summing tuples before making (or instead of making) a Totals per
 # group halves its Python time.
@@ -140,7 +150,8 @@ class Source:
 
     start: datetime
     end: datetime
-    # {dimension: value or list of values}: a team filter is the list of its keys' hashes.
+    # {dimension: value or list of values}: a team filter is the list of its keys' hashes; "tags"
+    # ((name, value or None) pairs) a tag filter, which only raw rows answer.
     dimensions: dict[str, object]
     prefix: str = ""
     raw: bool = False
@@ -154,6 +165,9 @@ class Source:
         """The generations; `in_time_order`: the caller reads them by `occurred_at` and stops early."""
         rows = Generation.objects.filter(occurred_at__gte=self.start, occurred_at__lt=self.end)
         for name, value in self.dimensions.items():
+            if name == TAG_FILTER:
+                rows = _tagged(rows, value)
+                continue
             rows = rows.filter(**{f"{name}__in" if isinstance(value, list) else name: value})
         if self.body_search:
             rows = self.body_search.restrict(rows, in_time_order=in_time_order)
@@ -161,6 +175,14 @@ class Source:
 
     def shifted(self, start: datetime, end: datetime) -> "Source":
         return replace(self, start=start, end=end)
+
+
+def _tagged(rows: QuerySet, tags: Iterable[tuple[str, str | None]]) -> QuerySet:
+    """`rows` with every tag (name, value), or without a tag of the name when the value is None."""
+    for key, value in tags:
+        tag = GenerationTag.objects.filter(generation=OuterRef("pk"), key=key)
+        rows = rows.filter(~Exists(tag) if value is None else Exists(tag.filter(value=value)))
+    return rows
 
 
 def source_of(
@@ -178,6 +200,8 @@ def source_of(
         dimensions["api_key_hash"] = sorted(team_keys & {filters.key} if filters.key else team_keys)
     elif filters.key:
         dimensions["api_key_hash"] = filters.key
+    if filters.tags:
+        dimensions[TAG_FILTER] = filters.tags
     return Source(filters.start, filters.end, dimensions, prefix=prefix, raw=raw, body_search=body_search)
 
 
@@ -231,6 +255,24 @@ def sums_by(series: dict[tuple, Sums], key: Callable[[tuple], object]) -> dict[o
         summed: items[0] if len(items) == 1 else tuple(map(sum, zip(*items, strict=True)))
         for summed, items in parts.items()
     }
+
+
+def tag_totals_by(source: Source, tag_key: str) -> dict[str, Totals]:
+    """{tag value: Totals} of the source's generations tagged `tag_key` (the dashboard's: never an
+    id-prefix or text search). The generations without that tag are the source's total less these."""
+    sums = rollup_tag_totals(source.start, source.end, tag_key, source.dimensions, raw=source.raw)
+    return {value: Totals(*measures) for value, measures in sums.items()}
+
+
+def tag_keys() -> list[str]:
+    """Every stored tag name, the most tagged requests first: the choices of the cost-by-tag chart,
+    cached under the tag rollups' version (a tag added or a generation removed makes a new key)."""
+    cache_key = f"analytics:tag-keys:{tag_rollups_version()}"
+    keys = cache.get(cache_key)
+    if keys is None:
+        keys = rollup_tag_keys()
+        cache.set(cache_key, keys, timeout=3600)
+    return keys
 
 
 def rollup(groups: dict[tuple, Totals], key: Callable[[tuple], object]) -> dict[object, Totals]:

@@ -8,6 +8,8 @@ Tables (docs/rollup-grains.md has the figures behind this choice of grains):
   BYOK), for anything filtered or grouped by key;
 * `RollupHistogram`: latency / throughput histograms (packed: one row each) per UTC hour or day
   × (model, provider), and per day × (key, model, provider).
+* `HourlyTagRollup`, `DailyTagRollup`: UTC hour and day × (tag name, tag value), for cost by
+  tag; maintained, rebuilt and checked with the others (a tag filter reads raw rows).
 
 Each row holds every measure of `measures.MEASURES`. Every read splits the requested range (or
 each local bucket of a series) into whole UTC days, hours and quarter hours, reads each piece from
@@ -33,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
-from django.db.models import Max, Min, QuerySet
+from django.db.models import F, Max, Min, OuterRef, QuerySet, Subquery, Sum
 
 from generations.analytics import statements
 from generations.analytics.histograms import PackedSum, pack, percentiles, unpack
@@ -41,15 +43,17 @@ from generations.analytics.measures import MEASURE_NAMES
 from generations.analytics.models import (
     DailyKeyRollup,
     DailyRollup,
+    DailyTagRollup,
     HourlyKeyRollup,
     HourlyRollup,
+    HourlyTagRollup,
     QuarterHourRollup,
     RollupHistogram,
     WeeklyKeyRollup,
 )
 from generations.analytics.periods import BUCKETS, next_month
-from generations.analytics.statements import DIMENSIONS, LOW_DIMENSIONS, Piece
-from generations.models import Generation
+from generations.analytics.statements import DIMENSIONS, LOW_DIMENSIONS, TAG_DIMENSIONS, TAG_FILTER, Piece
+from generations.models import Generation, GenerationTag
 
 QUARTER_HOUR = timedelta(minutes=15)
 HOUR = timedelta(hours=1)
@@ -150,7 +154,8 @@ def rollups_cover(filters: Filters) -> bool:
 
 
 def _used(filters: Filters, group_by: Sequence[str]) -> set[str]:
-    names = {name for name, value in filters.items() if value is not None} | set(group_by)
+    """The dimensions filtered or grouped by (a tag filter is none: it makes a read raw)."""
+    names = {name for name, value in filters.items() if value is not None and name != TAG_FILTER} | set(group_by)
     unknown = names - set(DIMENSIONS)
     if unknown:
         raise ValueError(f"rollups cannot filter or group by {', '.join(sorted(unknown))}")
@@ -401,6 +406,42 @@ def rollup_dimension_values(columns: Sequence[str]) -> dict[str, list[str]]:
     }
 
 
+TAG_TABLES = {"day": DailyTagRollup, "hour": HourlyTagRollup}
+
+
+def rollup_tag_totals(
+    start: datetime, end: datetime, tag_key: str, filters: Filters | None = None, *, raw: bool = False
+) -> dict[str, list[int]]:
+    """{tag value: [the MEASURES in order]} of the generations in [start, end) tagged `tag_key`:
+    from the tag rollups (whole UTC days and hours; raw rows for the rest) without filters, from
+    raw rows joined to their tags with any (the tag tables hold no other dimension)."""
+    filters = {name: value for name, value in (filters or {}).items() if value is not None}
+    tables = {} if raw or filters else TAG_TABLES
+    parts = {
+        tables[source]._meta.db_table if source in tables else statements.GENERATIONS: pieces
+        for source, pieces in pieces_by_source([start, end], list(tables), subtract=True).items()
+    }
+    if not parts:
+        return {}
+    sums = {}
+    for value, *measures in statements.tag_sums(parts, tag_key, filters).rows():
+        measures = [int(measure) for measure in measures]  # PostgreSQL sums bigints as numeric
+        if measures[REQUESTS]:  # a value seen only in a subtracted overhang sums to nothing
+            sums[value] = measures
+    return sums
+
+
+def rollup_tag_keys() -> list[str]:
+    """Every stored tag name, the most requests first, from the daily tag rollup."""
+    rows = DailyTagRollup.objects.values_list("tag_key").annotate(seen=Sum("requests")).order_by("-seen", "tag_key")
+    return [key for key, _ in rows]
+
+
+def tag_rollups_version() -> int | None:
+    """As `rollups_version`, for the tag rollups (tags may change without the generation)."""
+    return DailyTagRollup.objects.aggregate(last=Max("id"))["last"]
+
+
 # ---------------------------------------------------------------------------------------------
 # Reads: histogram bins (percentiles)
 
@@ -435,6 +476,7 @@ def rollup_bin_counts_by_kind(
     filters = filters or {}
     used = _used(filters, group_by)
     keyless = used <= set(BIN_DIMENSIONS)
+    raw = raw or filters.get(TAG_FILTER) is not None
     use_rollups = not raw and (keyless or used <= {*BIN_DIMENSIONS, "api_key_hash"})
     grains = (KEYLESS_BIN_GRAINS if keyless else KEY_BIN_GRAINS) if use_rollups else {}
     by_source = pieces_by_source([start, end], list(grains))
@@ -484,14 +526,28 @@ ROLLUP_TARGETS = {
     "daykey": (DailyKeyRollup, "hourkey", "day"),
     "weekkey": (WeeklyKeyRollup, "daykey", "week"),
 }
+# The same for the tag rollups: (UTC hour or day, tag name, tag value), from raw rows joined to tags.
+TAG_TARGETS = {
+    "taghour": (HourlyTagRollup, None, "hour"),
+    "tagday": (DailyTagRollup, "taghour", "day"),
+}
 BIN_TARGETS = {
     RollupHistogram.HOUR: (None, "hour"),
     RollupHistogram.DAY: (RollupHistogram.HOUR, "day"),
     RollupHistogram.DAY_KEY: (None, "day"),
 }
 KEYED_BIN_GRAINS = {RollupHistogram.DAY_KEY}
-TARGETS = (*ROLLUP_TARGETS, *BIN_TARGETS)
-ROLLUP_TABLES = (*(table for table, _, _ in ROLLUP_TARGETS.values()), RollupHistogram)
+TARGETS = (*ROLLUP_TARGETS, *TAG_TARGETS, *BIN_TARGETS)
+ROLLUP_TABLES = (
+    *(table for table, _, _ in ROLLUP_TARGETS.values()),
+    *(table for table, _, _ in TAG_TARGETS.values()),
+    RollupHistogram,
+)
+# A touched generation's tag buckets: its UTC hour and day, every tag of them (no model or key).
+TAG_LEVELS = (
+    (floor_hour, HOUR, None, ("taghour",)),
+    (floor_day, DAY, None, ("tagday",)),
+)
 # What one touched generation recomputes, finest first: per (UTC hour or day, model or key) its
 # bucket of each target.
 LEVELS = (
@@ -500,6 +556,7 @@ LEVELS = (
     (floor_hour, HOUR, "api_key_hash", ("hourkey",)),
     (floor_day, DAY, "api_key_hash", ("daykey", RollupHistogram.DAY_KEY)),
     (floor_week, WEEK, "api_key_hash", ("weekkey",)),
+    *TAG_LEVELS,
 )
 
 
@@ -531,6 +588,9 @@ def _fill_histograms(grain: str, pieces: list[Piece], match: str | None) -> None
 def _refill(target: str, pieces: list[Piece], match: str | None) -> None:
     """Recompute the buckets of `target` (a rollup table or a histogram grain) in `pieces` (of the
     model or key `match` names, or all): delete them, then insert their sums afresh."""
+    if target in TAG_TARGETS:
+        _refill_tags(target, pieces)
+        return
     if target in ROLLUP_TARGETS:
         table, source, unit = ROLLUP_TARGETS[target]
         statements.delete_buckets(table._meta.db_table, pieces, match).run()
@@ -540,6 +600,19 @@ def _refill(target: str, pieces: list[Piece], match: str | None) -> None:
         return
     statements.delete_buckets(statements.HISTOGRAMS, pieces, match, grain=target).run()
     _fill_histograms(target, pieces, match)
+
+
+def _refill_tags(target: str, pieces: list[Piece]) -> None:
+    """`_refill` of a tag rollup: its hours from raw rows joined to their tags, its days from its hours."""
+    table, source, unit = TAG_TARGETS[target]
+    statements.delete_buckets(table._meta.db_table, pieces, None).run()
+    if source is None:
+        statements.insert_tag_buckets(table._meta.db_table, pieces, unit).run()
+    else:
+        source_table = TAG_TARGETS[source][0]._meta.db_table
+        statements.insert_buckets(
+            table._meta.db_table, pieces, unit, TAG_DIMENSIONS, source=source_table, match=None
+        ).run()
 
 
 def _lock_weeks(weeks: Iterable[datetime]) -> None:
@@ -570,19 +643,32 @@ def touches_of(queryset: QuerySet) -> set[Touch]:
     return {Touch(floor_hour(at), model, key) for at, model, key in rows}
 
 
-def rollups_recompute(touches: Iterable[Touch]) -> None:
+def rollups_recompute(touches: Iterable[Touch], *, levels: Sequence[tuple] = LEVELS) -> None:
     """Recompute, from raw rows, every rollup bucket the touched generations are or were in: per
-    target, one DELETE and one INSERT for all of them (the buckets are one parameter)."""
+    target, one DELETE and one INSERT for all of them (the buckets are one parameter). `levels`:
+    only some targets (`TAG_LEVELS` when only tags changed)."""
     touches = {Touch(floor_hour(t.occurred_at), t.model, t.api_key_hash) for t in touches}
     if not touches:
         return
     with transaction.atomic():
         _lock_weeks(floor_week(t.occurred_at) for t in touches)
-        for floor, step, column, targets in LEVELS:
-            buckets = sorted({(floor(t.occurred_at), getattr(t, column)) for t in touches})
+        for floor, step, column, targets in levels:
+            buckets = sorted({(floor(t.occurred_at), getattr(t, column) if column else None) for t in touches})
             pieces = [Piece(start, start + step, match=value) for start, value in buckets]
             for target in targets:
                 _refill(target, pieces, column)
+
+
+def tag_times_follow(tags: QuerySet) -> int:
+    """Give `tags` their generation's time again (`GenerationTag.occurred_at`, which tag filters
+    read by): after a store that may have moved a generation, and in a rebuild. Returns how many."""
+    return tags.update(
+        occurred_at=Subquery(Generation.objects.filter(pk=OuterRef("generation_id")).values("occurred_at")[:1])
+    )
+
+
+def _tags_out_of_time() -> QuerySet:
+    return GenerationTag.objects.exclude(occurred_at=F("generation__occurred_at"))
 
 
 def _weeks(start: datetime, end: datetime) -> list[datetime]:
@@ -591,7 +677,8 @@ def _weeks(start: datetime, end: datetime) -> list[datetime]:
 
 def rollups_rebuild(start: datetime | None = None, end: datetime | None = None, *, weeks: int = 1) -> int:
     """Recompute every rollup over whole UTC weeks covering [start, end) (default: all data), one
-    transaction per `weeks` weeks. Returns the number of batches."""
+    transaction per `weeks` weeks (and every tag its generation's time). Returns the number of batches."""
+    tag_times_follow(_tags_out_of_time())
     if start is None or end is None:
         span = Generation.objects.order_by().aggregate(first=Min("occurred_at"), last=Max("occurred_at"))
         if span["first"] is None:
@@ -645,10 +732,18 @@ def rollups_check(*, start: datetime | None = None, end: datetime | None = None)
         return []
     pieces = [Piece(*span)]
     problems = []
+    untimely = _tags_out_of_time().count()
+    if untimely:
+        problems.append(f"tags: {untimely:,} do not hold their generation's time (tag filters would miss them)")
     for target, (table, _, unit) in ROLLUP_TARGETS.items():
         dims = _dimensions(table)
         expected = _keyed(statements.select_buckets(pieces, unit, dims).rows(), 1 + len(dims))
         stored = _keyed(statements.stored_buckets(table._meta.db_table, unit, dims, *span).rows(), 1 + len(dims))
+        problems += _differences(target, expected, stored)
+    for target, (table, _, unit) in TAG_TARGETS.items():
+        width = 1 + len(TAG_DIMENSIONS)
+        expected = _keyed(statements.select_tag_buckets(pieces, unit).rows(), width)
+        stored = _keyed(statements.stored_buckets(table._meta.db_table, unit, TAG_DIMENSIONS, *span).rows(), width)
         problems += _differences(target, expected, stored)
     for grain, (_, unit) in BIN_TARGETS.items():
         expected, stored = {}, {}

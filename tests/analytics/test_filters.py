@@ -2,6 +2,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.http import QueryDict
 
 from generations.analytics.filters import DashboardFilterForm, GenerationListFilterForm, ListCursor
 
@@ -114,3 +115,39 @@ def test_a_bucket_within_the_limit_is_kept_without_a_notice():
     form = DashboardFilterForm({"range": "30d", "bucket": "hour"}, default_zone="UTC", now=NOW)
     assert form.is_valid()
     assert (form.filters().bucket, form.filters().bucket_notice) == ("hour", "")
+
+
+def test_tag_filters_repeat_sorted_by_name_in_either_spelling_and_round_trip():
+    data = QueryDict(mutable=True)
+    data.setlist("tag", ["user=42", "feature:search", "!team", "", "region=eu:west=1"])
+    filters = parse(data)
+    assert filters.tags == (("feature", "search"), ("region", "eu:west=1"), ("team", None), ("user", "42"))
+    query = filters.querystring()
+    assert parse(QueryDict(query)).tags == filters.tags
+    assert "tag=feature%3Asearch" in query and "tag=%21team" in query
+
+
+def test_a_tag_name_holding_a_colon_is_written_with_an_equals_sign():
+    filters = parse(QueryDict("tag=gen_ai.system%3Aname%3Dopenai"))
+    assert filters.tags == (("gen_ai.system:name", "openai"),)
+    assert parse(QueryDict(filters.querystring())).tags == filters.tags
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("tag=feature", "has no value"),
+        ("tag=feature:", "has no value"),
+        ("tag=:search", "tag name '' is not accepted"),
+        ("tag=my feature:search", "is not accepted"),
+        ("tag=!", "is not accepted"),
+        ("tag=feature:a&tag=feature:b", "One filter per tag name: feature"),
+        ("tag=feature:" + "x" * 201, "1 to 200 printable characters"),
+        ("&".join(f"tag=k{n}:v" for n in range(21)), "At most 20 tag filters"),
+        ("tag_key=bad key", "is not accepted"),
+    ],
+)
+def test_bad_tag_filters_are_form_errors_that_say_why(query, message):
+    form = DashboardFilterForm(QueryDict(query), default_zone="UTC", now=NOW)
+    assert not form.is_valid()
+    assert any(message in text for text in form.error_messages()), form.error_messages()

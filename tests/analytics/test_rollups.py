@@ -244,14 +244,14 @@ def test_storing_one_generation_rewrites_only_its_own_buckets_in_a_few_statement
 
     with connection.execute_wrapper(capture):
         rollups_recompute([Touch(BASE + timedelta(hours=5, minutes=7), "google/gemini", "sha256:k1")])
-    # 6 tables: a DELETE and an INSERT … SELECT each; 3 histogram grains: a DELETE and the bins
-    # counted (one SELECT per kind from raw rows, or one of the hours' histograms) …
+    # 8 tables (6 and the 2 tag tables): a DELETE and an INSERT … SELECT each; 3 histogram grains:
+    # a DELETE and the bins counted (one SELECT per kind from raw rows, or one of the hours' histograms) …
     by_pieces = [p for p in sent if isinstance(p, dict) and ("pieces" in p or "pieces_starts" in p)]
-    assert len(by_pieces) == 20
+    assert len(by_pieces) == 24
     # … each for one bucket: the hour, day or week of the generation, of its model or its key.
     assert all(len(p.get("pieces_starts") or json.loads(p["pieces"])) == 1 for p in by_pieces)
     # … then an INSERT of each grain's packed histograms; the transaction; on PostgreSQL a lock.
-    assert len(sent) <= 20 + 3 + 2 + 1
+    assert len(sent) <= 24 + 3 + 2 + 1
 
 
 def test_storing_a_generation_costs_the_same_statements_however_many_are_stored(

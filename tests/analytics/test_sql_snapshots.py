@@ -19,6 +19,7 @@ from generations.analytics.rollups import (
     Touch,
     rollup_bin_counts_by_kind,
     rollup_series,
+    rollup_tag_totals,
     rollup_totals,
     rollups_check,
     rollups_recompute,
@@ -63,6 +64,11 @@ CASES = {
     "totals_by_model_of_chosen_generations": lambda: totals_of_ids(
         Generation.objects.filter(provider="openai").values("id"), ["model"]
     ).rows(),
+    "totals_by_key_of_two_tags_and_an_untagged_name": lambda: rollup_totals(
+        START, END, {"tags": (("feature", "search"), ("team", None), ("user", "42"))}, ("api_key_hash",)
+    ),
+    "tag_totals_from_rollups": lambda: rollup_tag_totals(START, END, "feature"),
+    "tag_totals_of_a_model": lambda: rollup_tag_totals(START, END, "feature", {"model": "openai/gpt-4o"}),
 }
 
 

@@ -358,3 +358,80 @@ CROSS JOIN LATERAL (
     OFFSET 0
 ) AS stored
 GROUP BY date_trunc('week', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', model, provider, endpoint, is_byok, api_key_hash
+
+DELETE FROM generations_hourlytagrollup WHERE id IN (
+SELECT stored.id
+FROM unnest(
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
+CROSS JOIN LATERAL (
+    SELECT * FROM generations_hourlytagrollup AS stored
+    WHERE stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
+    OFFSET 0
+) AS stored
+)
+
+INSERT INTO generations_hourlytagrollup (bucket_start, tag_key, tag_value, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests, checked_requests, checked_input_tokens, checked_output_tokens, checked_cost_pico)
+SELECT date_trunc('hour', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, tag.key, tag.value,
+    COALESCE(COUNT(*), 0),
+    COALESCE(COUNT(cost_pico), 0),
+    COALESCE(SUM(cost_pico), 0),
+    COALESCE(SUM(credits_used_pico), 0),
+    COALESCE(SUM(input_tokens), 0),
+    COALESCE(SUM(output_tokens), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0),
+    COALESCE(COUNT(CASE WHEN is_byok THEN 1 END), 0),
+    COALESCE(COUNT(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN 1 END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND output_tokens IS NOT NULL THEN input_tokens END), 0),
+    COALESCE(SUM(CASE WHEN cost_pico IS NOT NULL AND input_tokens IS NOT NULL THEN output_tokens END), 0),
+    COALESCE(SUM(CASE WHEN input_tokens IS NOT NULL AND output_tokens IS NOT NULL THEN cost_pico END), 0)
+FROM unnest(
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
+CROSS JOIN LATERAL (
+    SELECT * FROM generations_generation AS stored
+    WHERE stored.occurred_at >= pieces.piece_start AND stored.occurred_at < pieces.piece_end
+    OFFSET 0
+) AS stored
+JOIN generations_generationtag AS tag ON tag.generation_id = stored.id
+GROUP BY date_trunc('hour', stored.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', tag.key, tag.value
+
+DELETE FROM generations_dailytagrollup WHERE id IN (
+SELECT stored.id
+FROM unnest(
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
+CROSS JOIN LATERAL (
+    SELECT * FROM generations_dailytagrollup AS stored
+    WHERE stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
+    OFFSET 0
+) AS stored
+)
+
+INSERT INTO generations_dailytagrollup (bucket_start, tag_key, tag_value, requests, priced_requests, cost_pico, credits_pico, input_tokens, output_tokens, priced_tokens, byok_requests, checked_requests, checked_input_tokens, checked_output_tokens, checked_cost_pico)
+SELECT date_trunc('day', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start, tag_key, tag_value,
+    SUM(requests),
+    SUM(priced_requests),
+    SUM(cost_pico),
+    SUM(credits_pico),
+    SUM(input_tokens),
+    SUM(output_tokens),
+    SUM(priced_tokens),
+    SUM(byok_requests),
+    SUM(checked_requests),
+    SUM(checked_input_tokens),
+    SUM(checked_output_tokens),
+    SUM(checked_cost_pico)
+FROM unnest(
+    %(pieces_starts)s::timestamptz[], %(pieces_ends)s::timestamptz[], %(pieces_buckets)s::int[],
+    %(pieces_matches)s::text[], %(pieces_signs)s::int[]
+) AS pieces(piece_start, piece_end, piece_bucket, piece_match, piece_sign)
+CROSS JOIN LATERAL (
+    SELECT * FROM generations_hourlytagrollup AS stored
+    WHERE stored.bucket_start >= pieces.piece_start AND stored.bucket_start < pieces.piece_end
+    OFFSET 0
+) AS stored
+GROUP BY date_trunc('day', stored.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', tag_key, tag_value
