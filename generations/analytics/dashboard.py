@@ -249,7 +249,7 @@ class _Ingredients:
 
     @cached_property
     def total(self) -> Totals:
-        return sum_totals(self.groups.values()) if self.whole_page else totals_by(self.source, [])[()]
+        return sum_totals(self.groups.values())
 
     @cached_property
     def tag_keys(self) -> list[str]:
