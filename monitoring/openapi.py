@@ -15,6 +15,8 @@ from pathlib import Path
 from django import forms
 from django.core.exceptions import ImproperlyConfigured
 
+from generations.analytics.filters import TagFiltersField
+from generations.ingest.tags import MAX_TAGS
 from monitoring.figures import DashboardFilterForm, GenerationListFilterForm
 
 SOURCE = Path(__file__).with_name("openapi.json")
@@ -24,6 +26,8 @@ BREAKDOWN_PATH = "/api/v1/breakdown/{dimension}"
 
 def field_schema(field: forms.Field) -> dict:
     """The JSON Schema of one query parameter, from the form field that validates it."""
+    if isinstance(field, TagFiltersField):  # repeatable: ?tag=feature:search&tag=!team
+        return {"type": "array", "items": {"type": "string"}, "maxItems": MAX_TAGS}
     if isinstance(field, forms.TypedChoiceField) and field.coerce is int:
         return {"type": "integer", "enum": [int(value) for value, _ in field.choices], "default": field.empty_value}
     if isinstance(field, forms.ChoiceField):
