@@ -433,6 +433,16 @@ def pricing_rows(client: Client, runs: int) -> list[Row]:
     ]
 
 
+def monitoring_rows(runs: int) -> list[Row]:
+    """The Prometheus scrape and the read API's summary, with a read token."""
+    reader = read_token_client()
+    return [
+        page(reader, "/metrics (Prometheus scrape, all stored data)", "/metrics", runs, "≤ 100 ms"),
+        page(reader, "/api/v1/summary, last 7 days", "/api/v1/summary", runs, "≤ 100 ms"),
+        page(reader, "/api/v1/summary, 90 days", "/api/v1/summary?range=90d", runs, "≤ 100 ms"),
+    ]
+
+
 def print_rows(rows: list[Row], total: int, runs: int) -> None:
     print(f"\n{connection.vendor}, {total:,} generations, {runs} runs after 1 warm-up\n")
     print("| what | median | p95 | notes |")
@@ -459,6 +469,7 @@ def main() -> None:
     parser.add_argument("--text-only", action="store_true", help="only the text-search rows")
     parser.add_argument("--pricing-only", action="store_true", help="only the Cost check and What-if rows")
     parser.add_argument("--tags-only", action="store_true", help="only the tag filter and cost-by-tag rows")
+    parser.add_argument("--monitoring-only", action="store_true", help="only the /metrics and read API rows")
     args = parser.parse_args()
 
     total = Generation.objects.count()
@@ -466,6 +477,9 @@ def main() -> None:
     client = superuser_client()
     if args.pricing_only:
         print_rows(pricing_rows(client, args.runs), total, args.runs)
+        return
+    if args.monitoring_only:
+        print_rows(monitoring_rows(args.runs), total, args.runs)
         return
     if args.tags_only:
         print_rows(tag_rows(client, args.runs), total, args.runs)
@@ -515,10 +529,7 @@ def main() -> None:
         )
     )
     rows.append(page(client, "detail page", f"/generations/{sample.generation_id}/", args.runs, "≤ 50 ms"))
-    reader = read_token_client()
-    rows.append(page(reader, "/metrics (Prometheus scrape, all stored data)", "/metrics", args.runs, "≤ 100 ms"))
-    rows.append(page(reader, "/api/v1/summary, last 7 days", "/api/v1/summary", args.runs, "≤ 100 ms"))
-    rows.append(page(reader, "/api/v1/summary, 90 days", "/api/v1/summary?range=90d", args.runs, "≤ 100 ms"))
+    rows += monitoring_rows(args.runs)
     rows.append(page(client, "admin detail page", f"/admin/generations/generation/{sample.pk}/change/", args.runs, "—"))
     rows += pricing_rows(client, args.runs)
     if args.aggregates:
