@@ -61,6 +61,8 @@ def test_admin_search_finds_words_in_the_bodies_too(staff_client, monkeypatch, o
         ("parcel", False),  # only in a body
         ("claude parcel", False),  # every word must be somewhere
         ('"anthropic/claude"', True),  # a quoted word, as Django's admin reads it
+        ('" parcel', False),  # a stray quote is an empty word, which every id starts with
+        ('" claude', True),
     ],
 )
 def test_column_search_can_match_asks_the_rollups_and_the_id_index(query, can_match):
