@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from generations.admin import CappedCountPaginator
+from generations.admin import CappedCountPaginator, column_search_can_match
 from generations.analytics.rollups import rollup_dimension_values
 from generations.models import Generation, GenerationBody
 from tests.factories import make_generation
@@ -46,6 +46,43 @@ def test_admin_search_finds_words_in_the_bodies_too(staff_client, monkeypatch, o
     assert "gen-body" in page
     assert "gen-parcel-model" in page
     assert "gen-other" not in page
+
+
+@pytest.mark.parametrize(
+    ("query", "can_match"),
+    [
+        ("claude", True),  # in a model
+        ("ANTHROPIC", True),  # in a provider, any case
+        ("/v1/emb", True),  # in an endpoint
+        ("sha256:ABCD", True),  # starts a key hash
+        ("GEN-PREF", True),  # starts an id, in other cases
+        ("Gen-prefix-1", True),
+        ("prefix", False),  # inside an id, not at its start
+        ("parcel", False),  # only in a body
+        ("claude parcel", False),  # every word must be somewhere
+        ('"anthropic/claude"', True),  # a quoted word, as Django's admin reads it
+        ('" parcel', False),  # a stray quote is an empty word, which every id starts with
+        ('" claude', True),
+    ],
+)
+def test_column_search_can_match_asks_the_rollups_and_the_id_index(query, can_match):
+    make_generation("gen-prefix-1", model="anthropic/claude-sonnet-4", provider="anthropic")
+    make_generation("gen-other", api_key_hash="sha256:abcdef012345", endpoint="/v1/embeddings")
+    assert column_search_can_match(query) is can_match
+
+
+def test_admin_body_search_skips_the_column_scan_when_no_column_can_match(staff_client, django_assert_max_num_queries):
+    generation = make_generation("gen-body", body=False)
+    GenerationBody.objects.create(generation=generation, request={"messages": [{"content": "Where is my parcel?"}]})
+    make_generation("gen-other")
+    with django_assert_max_num_queries(20) as captured:
+        page = staff_client.get(CHANGELIST, {"q": "parcel"}).content.decode()
+    assert "gen-body" in page
+    assert "gen-other" not in page
+    scans = [
+        q["sql"] for q in captured.captured_queries if "generations_generation" in q["sql"] and "%parcel%" in q["sql"]
+    ]
+    assert scans == []
 
 
 @pytest.mark.parametrize("query", ['"', "NEAR(", "x" * 600, "*"])

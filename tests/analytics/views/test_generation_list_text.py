@@ -126,3 +126,24 @@ def test_a_common_search_lists_the_same_rows_as_a_rare_one(viewer_client, monkey
     assert "at least 2</strong>" not in common
     assert "The text is in at least 2 stored generations: too many to total here" in common
     assert "3</strong> generations" in rare
+
+
+def test_a_common_search_in_another_order_finds_rows_stored_out_of_time_order(viewer_client, monkeypatch, bodies):
+    monkeypatch.setattr("generations.body_search.FEW_MATCHES", 2)
+    monkeypatch.setattr("generations.analytics.listing.FEW_MATCHES", 2)
+    # Stored last (the largest id) but older than the range's newest rows: the ids read from the
+    # index are bounded by the rows of the range, not by their times.
+    with_body(
+        "gen-refund-late", "refund, stored late", cost_pico=10**15, occurred_at=timezone.now() - timedelta(days=5)
+    )
+    html = viewer_client.get("/generations/?text=refund&sort=-cost").content.decode()
+    assert listed(html)[0] == "gen-refund-late"
+    assert sorted(listed(html)) == ["gen-refund-claude", "gen-refund-gpt", "gen-refund-late"]
+
+
+def test_a_common_search_in_a_range_with_no_rows_lists_nothing(viewer_client, monkeypatch, bodies):
+    monkeypatch.setattr("generations.body_search.FEW_MATCHES", 2)
+    monkeypatch.setattr("generations.analytics.listing.FEW_MATCHES", 2)
+    response = viewer_client.get("/generations/?text=refund&model=nobody/none&sort=-cost")
+    assert response.status_code == 200
+    assert listed(response.content.decode()) == []
