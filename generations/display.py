@@ -11,8 +11,12 @@ Chart payloads carry plain numbers (Chart.js formats its own ticks); CSV files c
 numbers, never these texts.
 """
 
+import re
 from datetime import timedelta
 from decimal import Decimal
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 from generations.models import KeyLabel
 
@@ -137,3 +141,25 @@ def key_name(key_hash: str, labels: dict[str, KeyLabel]) -> str:
     if label:
         return label.name
     return short_hash(key_hash) if key_hash else "unknown key"
+
+
+# A body's text wraps at its spaces; a run of more than this many other characters (base64 data, a
+# long URL) gets a break opportunity (<wbr>) after every this many. The browser then never needs
+# an emergency break: ordinary words stay whole (no word-break: break-all), and Chromium never
+# searches a 20,000-character run for a break point, which made overflow-wrap: anywhere take ~10 s
+# to paint one (static/css/app.css, pre.json).
+BODY_BREAK_EVERY = 24
+_LONG_RUN = re.compile(rf"\S{{{BODY_BREAK_EVERY + 1},}}")
+
+
+def body_html(text: str) -> SafeString:
+    """`text` escaped for a <pre>, with a <wbr> every BODY_BREAK_EVERY characters of each long run."""
+    parts: list[str] = []
+    position = 0
+    for run in _LONG_RUN.finditer(text):
+        parts.append(escape(text[position : run.start()]))
+        chunks = (run.group()[i : i + BODY_BREAK_EVERY] for i in range(0, len(run.group()), BODY_BREAK_EVERY))
+        parts.append("<wbr>".join(escape(chunk) for chunk in chunks))
+        position = run.end()
+    parts.append(escape(text[position:]))
+    return mark_safe("".join(parts))  # noqa: S308 - every piece of text was escaped above

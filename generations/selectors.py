@@ -148,6 +148,33 @@ def generation_detail(*, generation_id: str) -> GenerationDetail | None:
     )
 
 
+# What a line of the lookup home's lists shows: the id (its link), the model, the cost and the time.
+RECENT_FIELDS = ("generation_id", "model", "cost_pico", "occurred_at")
+
+
+@dataclass(frozen=True)
+class RecentGenerations:
+    viewed: list[Generation]  # the viewer's last opened, most recent first, those still stored
+    stored: list[Generation]  # the newest stored, newest first
+
+
+def recent_generations(*, viewed_ids: list[str], limit: int) -> RecentGenerations:
+    """The lookup home's two short lists: at most two indexed reads (the unique id index; the
+    primary key, whose order is the order generations were first stored), whatever is stored."""
+    found = (
+        {
+            generation.generation_id: generation
+            for generation in Generation.objects.filter(generation_id__in=viewed_ids[:limit]).only(*RECENT_FIELDS)
+        }
+        if viewed_ids
+        else {}
+    )
+    return RecentGenerations(
+        viewed=[found[generation_id] for generation_id in viewed_ids[:limit] if generation_id in found],
+        stored=list(Generation.objects.order_by("-pk").only(*RECENT_FIELDS)[:limit]),
+    )
+
+
 def viewer_saved_zone(*, user: AbstractBaseUser) -> str:
     """The reporting zone the viewer saved, or "" when none is."""
     return ViewerPreference.objects.filter(user=user).values_list("time_zone", flat=True).first() or ""

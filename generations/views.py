@@ -18,10 +18,22 @@ from generations.roles import FetchRefused
 
 THEMES = ("light", "dark", "auto")
 THEME_COOKIE_AGE = 365 * 24 * 3600
+# The ids this browser session opened last, most recent first: the lookup home lists them. The
+# session, not a table: nothing to migrate or purge, and it ends with the login.
+RECENTLY_VIEWED_SESSION_KEY = "recently_viewed_generations"
+RECENT_LIMIT = 10
 
 
 def _detail_url(generation_id: str) -> str:
     return reverse("generation-detail", args=[generation_id])
+
+
+def _remember_viewed(request: HttpRequest, generation_id: str) -> None:
+    viewed = request.session.get(RECENTLY_VIEWED_SESSION_KEY, [])
+    if viewed[:1] == [generation_id]:
+        return  # a reload: no session write
+    viewed = [seen for seen in viewed if seen != generation_id]
+    request.session[RECENTLY_VIEWED_SESSION_KEY] = [generation_id, *viewed][:RECENT_LIMIT]
 
 
 @require_http_methods(["GET", "POST"])
@@ -44,6 +56,8 @@ def lookup(request: HttpRequest) -> HttpResponse:
             if not request.htmx:
                 return redirect(_detail_url(generation_id))
             detail = selectors.generation_detail(generation_id=generation_id)
+            if detail:
+                _remember_viewed(request, generation_id)
     elif request.method == "POST":
         status = 400
 
@@ -54,6 +68,9 @@ def lookup(request: HttpRequest) -> HttpResponse:
         if detail:
             push_url(response, _detail_url(detail.generation.generation_id))
         return response
+    context["recent"] = selectors.recent_generations(
+        viewed_ids=request.session.get(RECENTLY_VIEWED_SESSION_KEY, []), limit=RECENT_LIMIT
+    )
     return render(request, "generations/lookup.html", context, status=status)
 
 
@@ -76,6 +93,7 @@ def generation_detail(request: HttpRequest, generation_id: str) -> HttpResponse:
     detail = selectors.generation_detail(generation_id=generation_id)
     if detail is None:
         raise Http404("No stored generation with this id")
+    _remember_viewed(request, generation_id)
     return render(request, "generations/detail.html", {"detail": detail, "form": LookupForm()})
 
 

@@ -1,7 +1,9 @@
 from datetime import timedelta
 from decimal import Decimal
+from html import unescape
 
 import pytest
+from django.utils.html import escape
 
 from generations import display
 from generations.models import KeyLabel
@@ -97,3 +99,24 @@ def test_latencies_side_by_side_share_the_unit_of_the_largest(values, unit, text
 
 def test_two_figures_in_one_histogram_bin_say_so_instead_of_no_change():
     assert display.format_same_bin(0.0392) == "same bin (±4 %)"
+
+
+def test_body_html_escapes_and_gives_every_long_run_a_break_opportunity():
+    long_run = "QUJD" * 5_000  # 20,000 characters of base64, no space
+    text = f'{{\n  "content": "<b>Plain words & sentences stay</b>",\n  "data": "{long_run}"\n}}'
+    html = display.body_html(text)
+    assert "&lt;b&gt;Plain words &amp; sentences stay&lt;/b&gt;" in html
+    assert "<b>" not in html
+    # Removing the break opportunities gives the escaped text back, character for character.
+    assert html.replace("<wbr>", "") == str(escape(text))
+    # No run between spaces and breaks is longer than BODY_BREAK_EVERY (the paint protection).
+    runs = [run for piece in html.split("<wbr>") for run in unescape(piece).split()]
+    assert max(len(run) for run in runs) == display.BODY_BREAK_EVERY
+    # Ordinary words get none.
+    assert "<wbr>" not in display.body_html('"content": "a normal sentence of ordinary words"')
+
+
+def test_body_html_never_cuts_an_escaped_character():
+    html = display.body_html("&" * 60)
+    assert html.replace("<wbr>", "") == "&amp;" * 60
+    assert all(piece.count("&amp;") == len(piece) // 5 for piece in html.split("<wbr>"))

@@ -52,6 +52,11 @@ NO_TEAMS_NOTICE = (
 )
 
 
+# Said under NO_TEAMS_NOTICE when generations carry a tag named "team": the cost-by-tag chart
+# already adds their cost up per team, so the page points there instead of leaving one bar.
+TEAM_TAG_NOTICE = "Your generations carry a “{name}” tag, though: Cost by tag adds up their cost per team."
+
+
 PERCENTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
 
 
@@ -157,6 +162,9 @@ class Chart:
     csv_columns: list[str] | None = None
     # Shown instead of the plot when the plot would say nothing (every cost in one "(no team)" bar).
     notice: str = ""
+    # A page link after the notice (a grouping that says more), with its words.
+    notice_link: str = ""
+    notice_link_text: str = ""
 
     @property
     def json_id(self) -> str:

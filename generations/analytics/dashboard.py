@@ -8,6 +8,7 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
+from django.urls import reverse
 from django.utils import timezone
 
 from generations.analytics.charts import (
@@ -16,6 +17,7 @@ from generations.analytics.charts import (
     MIN_REQUESTS,
     NO_TEAM,
     NO_TEAMS_NOTICE,
+    TEAM_TAG_NOTICE,
     THROUGHPUT,
     Chart,
     Links,
@@ -299,7 +301,17 @@ def _cost_by_team(parts: _Ingredients) -> Chart:
         label=str,
         link=lambda k: parts.links(team="" if k == NO_TEAM else k),
     )
-    return replace(chart, notice=NO_TEAMS_NOTICE) if set(by_team) == {NO_TEAM} else chart
+    if set(by_team) != {NO_TEAM}:
+        return chart
+    team_tag = next((name for name in parts.tag_keys if name.lower() == "team"), "")
+    if not team_tag:
+        return replace(chart, notice=NO_TEAMS_NOTICE)
+    return replace(
+        chart,
+        notice=f"{NO_TEAMS_NOTICE} {TEAM_TAG_NOTICE.format(name=team_tag)}",
+        notice_link=f"{reverse('dashboard')}?{parts.filters.querystring(tag_key=team_tag)}#chart-cost-by-tag",
+        notice_link_text=f"Cost by “{team_tag}” tag",
+    )
 
 
 def _cost_by_tag(parts: _Ingredients) -> Chart | None:

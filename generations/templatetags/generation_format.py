@@ -29,6 +29,7 @@ register.filter("significant", display.format_significant)
 register.filter("count", display.format_count)
 register.filter("short_hash", display.short_hash)
 register.filter("wait", display.format_wait)
+register.filter("body_html", display.body_html, is_safe=True)
 
 
 @register.filter

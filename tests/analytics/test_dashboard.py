@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from generations.analytics import charts, listing, queries
 from generations.analytics import dashboard as analytics
@@ -11,7 +12,7 @@ from generations.analytics.histograms import percentile
 from generations.fastrouter.details import GenerationDetails
 from generations.models import Generation, KeyLabel
 from generations.money import from_pico
-from generations.services import generation_store, generation_store_many
+from generations.services import generation_store, generation_store_many, generation_tags_add
 from tests.factories import delete_generations, full_payload, make_generation
 
 pytestmark = pytest.mark.django_db
@@ -252,6 +253,30 @@ def test_cost_by_team_says_how_to_label_keys_when_no_key_has_a_team():
     assert [row.label for row in chart.rows] == [charts.NO_TEAM]  # the table still adds up
     KeyLabel.objects.filter(api_key_hash="sha256:key-a").update(team="Support")
     assert analytics.dashboard(selection(range="7d")).charts_by_slug["cost-by-team"].notice == ""
+
+
+def test_cost_by_team_points_to_cost_by_tag_when_generations_carry_a_team_tag_but_keys_have_none():
+    make_mixed_rows()
+    generation_tags_add(tags={"gen-0": {"Team": "search"}, "gen-1": {"feature": "chat"}})
+    chart = analytics.dashboard(selection(range="7d", model="openai/gpt-4o")).charts_by_slug["cost-by-team"]
+    assert chart.notice.startswith(charts.NO_TEAMS_NOTICE)
+    assert "“Team” tag" in chart.notice
+    # The link keeps the page's selection and picks the tag's own name in the cost-by-tag chart.
+    assert (
+        chart.notice_link
+        == f"{reverse('dashboard')}?range=7d&model=openai%2Fgpt-4o&tz=UTC&tag_key=Team#chart-cost-by-tag"
+    )
+    # Once a key has a team, the chart itself says it: no notice, no link.
+    KeyLabel.objects.create(api_key_hash="sha256:key-a", name="Support bot", team="Support")
+    chart = analytics.dashboard(selection(range="7d")).charts_by_slug["cost-by-team"]
+    assert (chart.notice, chart.notice_link) == ("", "")
+
+
+def test_cost_by_team_offers_no_tag_link_when_no_generation_has_a_team_tag():
+    make_mixed_rows()
+    generation_tags_add(tags={"gen-0": {"teammate": "ann"}})
+    chart = analytics.dashboard(selection(range="7d")).charts_by_slug["cost-by-team"]
+    assert (chart.notice, chart.notice_link) == (charts.NO_TEAMS_NOTICE, "")
 
 
 def _colours_by_name(chart_data: dict) -> dict[str, str]:

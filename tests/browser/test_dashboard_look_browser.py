@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from generations.services import generation_tags_add
 from tests.browser.test_dashboard_flows import DRAWN, stored_generations  # noqa: F401
 from tests.factories import make_generation
 
@@ -139,6 +140,32 @@ def test_with_no_team_anywhere_the_team_card_says_how_to_label_keys_not_one_gian
     assert card.locator("canvas").count() == 0
     # A few lines of words where a 280 px plot would be.
     assert 20 < notice.bounding_box()["height"] < 150
+
+
+def test_with_a_team_tag_but_no_team_label_the_team_card_links_to_cost_by_team_tag(
+    viewer_page,
+    live_server,
+    stored_generations,  # noqa: F811
+):
+    # "feature" is on more calls, so the cost-by-tag chart would not show "team" by itself.
+    generation_tags_add(
+        tags={
+            generation_id: {"feature": "chat", **({"team": ("search", "support")[n % 2]} if n % 3 == 0 else {})}
+            for n, generation_id in enumerate(stored_generations)
+        }
+    )
+    page = viewer_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/dashboard/?range=7d")
+    notice = page.locator("#chart-cost-by-team .chart-notice")
+    assert "“team” tag" in notice.inner_text()
+    notice.get_by_role("link", name="Cost by “team” tag").click()
+    page.wait_for_url("**tag_key=team*")
+    tag_card = page.locator("#chart-cost-by-tag")
+    expect(tag_card.locator("select[name=tag_key]")).to_have_value("team")
+    rows = tag_card.locator("table.data tbody tr th").all_text_contents()  # the table is folded
+    assert {"search", "support"} <= {row.strip() for row in rows}
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
 
 def test_from_and_to_show_only_for_custom_dates_and_model_names_get_room(

@@ -211,3 +211,58 @@ def test_an_answer_the_database_refuses_is_a_clear_message(user_client, http_moc
     assert "answer could not be stored (OverflowError)" in page
     assert "Traceback" not in page
     assert not Generation.objects.exists()
+
+
+def _listed_ids(html: str, heading: str) -> list[str]:
+    """The ids linked under one of the lookup home's lists, in page order."""
+    section = html.split(f">{heading}</h2>", 1)[1].split("</section>", 1)[0]
+    return re.findall(r'href="/generations/([^"]+)/"', section)
+
+
+def test_lookup_home_lists_recently_viewed_and_recently_stored_ids_with_their_facts(user_client):
+    for n in range(12):
+        make_generation(f"gen-{n}", model=f"openai/model-{n}", cost_pico=n * 10**12)
+    for n in (3, 5, 3, 7):  # gen-3 opened twice: listed once, at its latest place
+        assert user_client.get(reverse("generation-detail", args=[f"gen-{n}"])).status_code == 200
+    Generation.objects.filter(generation_id="gen-5").delete()  # no longer stored: not listed
+
+    html = user_client.get(reverse("lookup")).content.decode()
+    assert _listed_ids(html, "Recently viewed") == ["gen-7", "gen-3"]
+    # Newest stored first, ten of them.
+    assert _listed_ids(html, "Recently stored") == [f"gen-{n}" for n in (11, 10, 9, 8, 7, 6, 4, 3, 2, 1)]
+    # Model, cost and time through the display formats.
+    assert "openai/model-7</span> · $7.00 · <time" in html
+
+
+def test_recently_viewed_keeps_the_last_ten(user_client):
+    for n in range(13):
+        make_generation(f"gen-{n}")
+        user_client.get(reverse("generation-detail", args=[f"gen-{n}"]))
+    html = user_client.get(reverse("lookup")).content.decode()
+    assert _listed_ids(html, "Recently viewed") == [f"gen-{n}" for n in range(12, 2, -1)]
+
+
+def test_an_htmx_lookup_counts_as_viewed(user_client):
+    make_generation("gen-inline")
+    user_client.post(reverse("lookup"), {"generation_id": "gen-inline"}, HTTP_HX_REQUEST="true")
+    assert _listed_ids(user_client.get(reverse("lookup")).content.decode(), "Recently viewed") == ["gen-inline"]
+
+
+def test_lookup_home_with_nothing_stored_says_where_ids_come_from(user_client):
+    html = user_client.get(reverse("lookup")).content.decode()
+    assert "Generations you open appear here." in html
+    assert "Nothing is stored yet" in html
+
+
+def test_lookup_home_query_count_does_not_grow_with_what_is_stored_or_viewed(user_client, django_assert_num_queries):
+    make_generation("gen-first")
+    user_client.get(reverse("generation-detail", args=["gen-first"]))
+    with django_assert_num_queries(7) as few:  # session, user, zone, permissions…, and two reads
+        user_client.get(reverse("lookup"))
+    first_count = len(few)  # now: the next request clears the connection's query log
+    for n in range(30):
+        make_generation(f"gen-{n}")
+        user_client.get(reverse("generation-detail", args=[f"gen-{n}"]))
+    with django_assert_num_queries(first_count):
+        html = user_client.get(reverse("lookup")).content.decode()
+    assert len(_listed_ids(html, "Recently viewed")) == len(_listed_ids(html, "Recently stored")) == 10
