@@ -239,6 +239,7 @@ GENERATION_COLUMNS = [
     "fetched_at",
 ]
 BODY_COLUMNS = ["generation_id", "request", "response", "metadata", "raw_payload", "bodies_truncated"]
+BODY_SEARCH_INDEX = "generations_body_search_idx"  # migration 0017's GIN index
 DATETIME_POSITIONS = [GENERATION_COLUMNS.index(name) for name in GENERATION_COLUMNS if name.endswith(("_at", "_time"))]
 
 
@@ -351,6 +352,10 @@ def main() -> None:
     span_per_batch = args.days * 86400 / max(1, -(-args.count // args.batch))
     write = write_postgresql if connection.vendor == "postgresql" else write_sqlite
     began = time.perf_counter()
+    if connection.vendor == "postgresql":
+        # A GIN index built once at the end is many times faster than one kept row by row.
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP INDEX IF EXISTS {BODY_SEARCH_INDEX}")
     written = 0
     while written < args.count:
         size = min(args.batch, args.count - written)
@@ -363,6 +368,7 @@ def main() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             table = Generation._meta.db_table
+            cursor.execute(f"CREATE INDEX {BODY_SEARCH_INDEX} ON {GenerationBody._meta.db_table} USING gin (search_vector)")
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
             cursor.execute(f"VACUUM ANALYZE {table}")
             cursor.execute(f"VACUUM ANALYZE {GenerationBody._meta.db_table}")
