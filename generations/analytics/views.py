@@ -90,13 +90,15 @@ def _partial(request: HttpRequest, template: str, context: dict) -> HttpResponse
     return response
 
 
-def _csv_response(filename: str, rows: Iterable[list[object]]) -> StreamingHttpResponse:
+def csv_download(filename: str, rows: Iterable[list[object]]) -> StreamingHttpResponse:
+    """A CSV file streamed as a download (pricing's tables too): every cell through `csv_lines`."""
     response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
-def _bad_filters(form: DashboardFilterForm) -> HttpResponse:
+def bad_filters(form: DashboardFilterForm) -> HttpResponse:
+    """The 400 of a CSV link whose filters do not validate: the form's messages as plain text."""
     return HttpResponse("\n".join(form.error_messages()), status=400, content_type="text/plain; charset=utf-8")
 
 
@@ -104,13 +106,13 @@ def _bad_filters(form: DashboardFilterForm) -> HttpResponse:
 def dashboard_chart_csv(request: HttpRequest, chart: str) -> HttpResponse:
     form = DashboardFilterForm(request.GET, default_zone=viewer_zone(request))
     if not form.is_valid():
-        return _bad_filters(form)
+        return bad_filters(form)
     table = dashboards.dashboard_chart(form.filters(), chart)
     if table is None:
         raise Http404("No such chart")
     header = table.csv_columns or table.columns
     rows = [header, *([row.label, *(cell.value for cell in row.cells)] for row in table.rows)]
-    return _csv_response(f"{table.slug}.csv", rows)
+    return csv_download(f"{table.slug}.csv", rows)
 
 
 def _sort_links(form: GenerationListFilterForm) -> dict[str, str]:
@@ -150,8 +152,8 @@ def generation_list(request: HttpRequest) -> HttpResponse:
 def generation_export(request: HttpRequest) -> HttpResponse:
     form = GenerationListFilterForm(request.GET, default_zone=viewer_zone(request))
     if not form.is_valid():
-        return _bad_filters(form)
-    return _csv_response("generations.csv", _with_header(listing.generation_export_rows(form.filters())))
+        return bad_filters(form)
+    return csv_download("generations.csv", _with_header(listing.generation_export_rows(form.filters())))
 
 
 def _with_header(rows: Iterator[list[object]]) -> Iterator[list[object]]:
