@@ -8,14 +8,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from generations.analytics.filters import (
-    BYOK_CHOICES,
-    DEFAULT_SORT,
-    RANGE_CHOICES,
-    DashboardFilterForm,
-    ListCursor,
-)
-from generations.analytics.views import ZONE_OPTIONS, bad_filters, csv_download, viewer_zone
+from generations.analytics.filters import DEFAULT_SORT, DashboardFilterForm, ListCursor
+from generations.analytics.views import bad_filters, csv_download, filter_form_context, viewer_zone
 from generations.money import from_pico
 from pricing import selectors, usage
 
@@ -76,17 +70,11 @@ WHAT_IF = Frame(
 
 
 def _context(form: DashboardFilterForm, request: HttpRequest, frame: Frame) -> dict:
-    valid = form.is_valid()
     return {
+        **filter_form_context(form, request),
         "frame": frame,
-        "form": form,
-        "errors": [] if valid else form.error_messages(),
-        "range_choices": RANGE_CHOICES,
-        "byok_choices": BYOK_CHOICES,
-        "zone_options": ZONE_OPTIONS,
-        "saved_zone": viewer_zone(request),
         "choices": usage.choices(),
-        "filters": form.filters() if valid else None,
+        "filters": form.filters() if form.is_valid() else None,
     }
 
 
