@@ -4,19 +4,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django import forms
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from generations.analytics.filters import (
-    BYOK_CHOICES,
-    DEFAULT_SORT,
-    RANGE_CHOICES,
-    DashboardFilterForm,
-    ListCursor,
-)
-from generations.analytics.views import ZONE_OPTIONS, viewer_zone
-from generations.csv_cells import csv_lines
+from generations.analytics.filters import DEFAULT_SORT, DashboardFilterForm, ListCursor
+from generations.analytics.views import bad_filters, csv_download, filter_form_context, viewer_zone
 from generations.money import from_pico
 from pricing import selectors, usage
 
@@ -77,17 +70,11 @@ WHAT_IF = Frame(
 
 
 def _context(form: DashboardFilterForm, request: HttpRequest, frame: Frame) -> dict:
-    valid = form.is_valid()
     return {
+        **filter_form_context(form, request),
         "frame": frame,
-        "form": form,
-        "errors": [] if valid else form.error_messages(),
-        "range_choices": RANGE_CHOICES,
-        "byok_choices": BYOK_CHOICES,
-        "zone_options": ZONE_OPTIONS,
-        "saved_zone": viewer_zone(request),
         "choices": usage.choices(),
-        "filters": form.filters() if valid else None,
+        "filters": form.filters() if form.is_valid() else None,
     }
 
 
@@ -135,16 +122,6 @@ def what_if(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _csv(filename: str, rows: Iterable[list[object]]) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
-def _bad_filters(form: DashboardFilterForm) -> HttpResponse:
-    return HttpResponse("\n".join(form.error_messages()), status=400, content_type="text/plain; charset=utf-8")
-
-
 def _gap_rows(gaps: list[selectors.Gap], total: selectors.Gap) -> Iterable[list[object]]:
     yield GAP_HEADER
     for gap in [*gaps, total]:
@@ -181,13 +158,13 @@ def cost_check_csv(request: HttpRequest, table: str) -> HttpResponse:
     if table not in ("models", "byok-models", "flagged"):
         raise Http404("No such table")
     if not form.is_valid():
-        return _bad_filters(form)
+        return bad_filters(form)
     if table == "flagged":
-        return _csv("cost-check-flagged.csv", _flagged_rows(form.filters()))
+        return csv_download("cost-check-flagged.csv", _flagged_rows(form.filters()))
     check = selectors.cost_check(form.filters())
     if table == "models":
-        return _csv("cost-check-models.csv", _gap_rows(check.models, check.platform))
-    return _csv("cost-check-byok-models.csv", _gap_rows(check.byok_models, check.byok))
+        return csv_download("cost-check-models.csv", _gap_rows(check.models, check.platform))
+    return csv_download("cost-check-byok-models.csv", _gap_rows(check.byok_models, check.byok))
 
 
 def _repriced_cells(row: selectors.Repriced) -> list[object]:
@@ -200,7 +177,7 @@ def what_if_csv(request: HttpRequest, table: str) -> HttpResponse:
     if table not in ("repriced", "alternatives"):
         raise Http404("No such table")
     if not form.is_valid():
-        return _bad_filters(form)
+        return bad_filters(form)
     result = selectors.what_if(form.filters(), form.cleaned_data["model_to"].strip())
     if table == "repriced":
         rows = (
@@ -208,7 +185,7 @@ def what_if_csv(request: HttpRequest, table: str) -> HttpResponse:
             if result.rows
             else [REPRICED_HEADER]
         )
-        return _csv("what-if.csv", rows)
+        return csv_download("what-if.csv", rows)
     header = [
         "Current model",
         "Alternative",
@@ -234,4 +211,4 @@ def what_if_csv(request: HttpRequest, table: str) -> HttpResponse:
             ]
             for option in options
         )
-    return _csv("cheaper-alternatives.csv", rows)
+    return csv_download("cheaper-alternatives.csv", rows)

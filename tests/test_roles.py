@@ -14,6 +14,7 @@ from generations.ingest.tokens import ingest_token_create
 from generations.models import DailyFetchUsage
 from generations.roles import FETCH_PERMISSION, UNLIMITED_PERMISSION, FetchRefused, role_grant
 from tests.factories import FASTROUTER_URL, full_payload, make_generation
+from tests.pages import stored_generation_urls
 
 pytestmark = pytest.mark.django_db
 State = LookupRequest.State
@@ -43,18 +44,7 @@ def test_the_migration_creates_the_member_and_staff_groups():
     assert {"fetch_generations", "fetch_unlimited", "view_ingesttoken", "add_ingesttoken", "change_keylabel"} <= staff
 
 
-@pytest.mark.parametrize(
-    "url",
-    [
-        reverse("dashboard"),
-        reverse("generation-list"),
-        reverse("generation-detail", args=["gen-stored"]),
-        reverse("generation-payload", args=["gen-stored"]),
-        reverse("generation-export"),
-        reverse("dashboard-chart-csv", args=["cost-over-time"]),
-        reverse("batch-list"),
-    ],
-)
+@pytest.mark.parametrize("url", stored_generation_urls("gen-stored"))
 def test_a_viewer_reads_everything_stored(viewer_client, stored, url):
     assert viewer_client.get(url).status_code == 200
 

@@ -20,6 +20,7 @@ from generations.ingest.tokens import ingest_token_create
 from monitoring import urls as monitoring_urls
 from monitoring.tokens import read_token_create
 from tests.factories import FASTROUTER_URL, TEST_API_KEY, full_payload, make_generation
+from tests.pages import stored_generation_urls
 
 pytestmark = pytest.mark.django_db
 
@@ -200,19 +201,7 @@ def test_the_fastrouter_key_appears_in_no_log_record_on_success(user_client, htt
 # --- Caching, proxies ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "url",
-    [
-        reverse("lookup"),
-        reverse("dashboard"),
-        reverse("generation-list"),
-        reverse("generation-detail", args=["gen-cache"]),
-        reverse("generation-payload", args=["gen-cache"]),
-        reverse("generation-export"),
-        reverse("dashboard-chart-csv", args=["cost-over-time"]),
-        reverse("batch-list"),
-    ],
-)
+@pytest.mark.parametrize("url", [reverse("lookup"), *stored_generation_urls("gen-cache")])
 def test_no_cache_may_keep_what_a_signed_in_user_sees(user_client, url):
     make_generation("gen-cache")
     response = user_client.get(url)

@@ -5,7 +5,7 @@ render. Every number they show comes from `generations.analytics.queries`.
 """
 
 import zoneinfo
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -53,7 +53,8 @@ def viewer_zone(request: HttpRequest) -> str:
     return name or settings.TIME_ZONE
 
 
-def _form_context(form: DashboardFilterForm, request: HttpRequest) -> dict:
+def filter_form_context(form: DashboardFilterForm, request: HttpRequest) -> dict:
+    """What the filter form (generations/_filters.html) needs, on every page that shows it (pricing's too)."""
     return {
         "form": form,
         "errors": [] if form.is_valid() else form.error_messages(),
@@ -66,20 +67,39 @@ def _form_context(form: DashboardFilterForm, request: HttpRequest) -> dict:
 
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    form = DashboardFilterForm(request.GET, default_zone=viewer_zone(request))
-    context = _form_context(form, request)
-    status = 400
+    return _filtered_page(
+        request, DashboardFilterForm, "generations/dashboard.html", "dashboard-body", _dashboard_figures
+    )
+
+
+def _dashboard_figures(form: DashboardFilterForm) -> dict:
+    board = dashboards.dashboard(form.filters())
+    models = [row.label for row in board.charts_by_slug["cost-by-model"].rows]
+    return {
+        "board": board,
+        "filters": board.filters,
+        "choices": board.choices,
+        "model_rates": model_rates(board.filters, models),
+    }
+
+
+def _filtered_page(
+    request: HttpRequest,
+    form_class: type[DashboardFilterForm],
+    template: str,
+    partial: str,
+    figures: Callable[[DashboardFilterForm], dict],
+) -> HttpResponse:
+    """A page of the filter form: `figures(form)` (one selector) when the query string is valid,
+    its messages otherwise (a 400); the body `partial` alone for htmx."""
+    form = form_class(request.GET, default_zone=viewer_zone(request))
+    context = filter_form_context(form, request)
     if form.is_valid():
-        board = dashboards.dashboard(form.filters())
-        models = [row.label for row in board.charts_by_slug["cost-by-model"].rows]
-        context.update(
-            board=board, filters=board.filters, choices=board.choices, model_rates=model_rates(board.filters, models)
-        )
-        status = 200
+        context.update(figures(form))
     if request.htmx:
         # htmx swaps only 2xx answers; the message in the body says what was wrong.
-        return _partial(request, "generations/dashboard.html#dashboard-body", context)
-    return render(request, "generations/dashboard.html", context, status=status)
+        return _partial(request, f"{template}#{partial}", context)
+    return render(request, template, context, status=200 if form.is_valid() else 400)
 
 
 def _partial(request: HttpRequest, template: str, context: dict) -> HttpResponse:
@@ -90,13 +110,15 @@ def _partial(request: HttpRequest, template: str, context: dict) -> HttpResponse
     return response
 
 
-def _csv_response(filename: str, rows: Iterable[list[object]]) -> StreamingHttpResponse:
+def csv_download(filename: str, rows: Iterable[list[object]]) -> StreamingHttpResponse:
+    """A CSV file streamed as a download (pricing's tables too): every cell through `csv_lines`."""
     response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
-def _bad_filters(form: DashboardFilterForm) -> HttpResponse:
+def bad_filters(form: DashboardFilterForm) -> HttpResponse:
+    """The 400 of a CSV link whose filters do not validate: the form's messages as plain text."""
     return HttpResponse("\n".join(form.error_messages()), status=400, content_type="text/plain; charset=utf-8")
 
 
@@ -104,13 +126,13 @@ def _bad_filters(form: DashboardFilterForm) -> HttpResponse:
 def dashboard_chart_csv(request: HttpRequest, chart: str) -> HttpResponse:
     form = DashboardFilterForm(request.GET, default_zone=viewer_zone(request))
     if not form.is_valid():
-        return _bad_filters(form)
+        return bad_filters(form)
     table = dashboards.dashboard_chart(form.filters(), chart)
     if table is None:
         raise Http404("No such chart")
     header = table.csv_columns or table.columns
     rows = [header, *([row.label, *(cell.value for cell in row.cells)] for row in table.rows)]
-    return _csv_response(f"{table.slug}.csv", rows)
+    return csv_download(f"{table.slug}.csv", rows)
 
 
 def _sort_links(form: GenerationListFilterForm) -> dict[str, str]:
@@ -126,32 +148,30 @@ def _sort_links(form: GenerationListFilterForm) -> dict[str, str]:
 
 @require_GET
 def generation_list(request: HttpRequest) -> HttpResponse:
-    form = GenerationListFilterForm(request.GET, default_zone=viewer_zone(request))
-    context = _form_context(form, request)
-    status = 400
-    if form.is_valid():
-        page = listing.generation_page(form.filters(), form.cursor, size=form.page_size)
-        context.update(
-            page=page,
-            filters=page.filters,
-            choices=page.choices,
-            sort_links=_sort_links(form),
-            sort_columns=SORT_COLUMNS,
-            sort=page.sort,
-            default_sort=DEFAULT_SORT,
-        )
-        status = 200
-    if request.htmx:
-        return _partial(request, "generations/generation_list.html#list-body", context)
-    return render(request, "generations/generation_list.html", context, status=status)
+    return _filtered_page(
+        request, GenerationListFilterForm, "generations/generation_list.html", "list-body", _list_figures
+    )
+
+
+def _list_figures(form: GenerationListFilterForm) -> dict:
+    page = listing.generation_page(form.filters(), form.cursor, size=form.page_size)
+    return {
+        "page": page,
+        "filters": page.filters,
+        "choices": page.choices,
+        "sort_links": _sort_links(form),
+        "sort_columns": SORT_COLUMNS,
+        "sort": page.sort,
+        "default_sort": DEFAULT_SORT,
+    }
 
 
 @require_GET
 def generation_export(request: HttpRequest) -> HttpResponse:
     form = GenerationListFilterForm(request.GET, default_zone=viewer_zone(request))
     if not form.is_valid():
-        return _bad_filters(form)
-    return _csv_response("generations.csv", _with_header(listing.generation_export_rows(form.filters())))
+        return bad_filters(form)
+    return csv_download("generations.csv", _with_header(listing.generation_export_rows(form.filters())))
 
 
 def _with_header(rows: Iterator[list[object]]) -> Iterator[list[object]]:

@@ -122,39 +122,34 @@ def test_with_three_weeks_of_history_each_weekday_has_its_own_rate():
     assert result.basis == "each weekday at the median of its last three (3 weeks of history)"
 
 
-def test_a_rolling_budget_at_a_steady_pace_never_runs_out():
+def rolling_forecast(*, amount_pico: int, actual: dict[date, int]):
+    """A rolling 30-day budget's forecast at midnight starting June 30, 2025, its history the spend given."""
     today = date(2025, 6, 30)
-    period_days = days(today - timedelta(days=29), today)
-    actual = {day: 3 * USD for day in period_days[:-1]}
-    result = forecast(
-        amount_pico=100 * USD,
-        period_days=period_days,
+    return forecast(
+        amount_pico=amount_pico,
+        period_days=days(today - timedelta(days=29), today),
         actual=actual,
         history=sorted(actual.items()),
         today=today,
         today_elapsed=Fraction(0),
         rolling=True,
     )
+
+
+def test_a_rolling_budget_at_a_steady_pace_never_runs_out():
+    # $3 a day on each of the window's 29 days before today.
+    actual = {day: 3 * USD for day in days(date(2025, 6, 1), date(2025, 6, 29))}
+    result = rolling_forecast(amount_pico=100 * USD, actual=actual)
     assert result.spent_pico == 87 * USD
     assert result.forecast_pico == 90 * USD
     assert result.run_out is None
 
 
 def test_a_rolling_budget_runs_out_when_new_days_outweigh_the_days_leaving():
-    today = date(2025, 6, 30)
-    period_days = days(today - timedelta(days=29), today)
     # Nothing, then $1 a day for three days and $10 a day for the last week: the days leaving the
     # window are empty, the days coming in $10 each.
-    actual = {today - timedelta(days=n): (1 if n > 7 else 10) * USD for n in range(1, 11)}
-    result = forecast(
-        amount_pico=100 * USD,
-        period_days=period_days,
-        actual=actual,
-        history=sorted(actual.items()),
-        today=today,
-        today_elapsed=Fraction(0),
-        rolling=True,
-    )
+    actual = {date(2025, 6, 30) - timedelta(days=n): (1 if n > 7 else 10) * USD for n in range(1, 11)}
+    result = rolling_forecast(amount_pico=100 * USD, actual=actual)
     # Window now: 3 × $1 + 7 × $10 = $73; at the median $10 a day: $83, $93, then $103 on July 2.
     assert result.spent_pico == 73 * USD
     assert result.forecast_pico == 83 * USD
