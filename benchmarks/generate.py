@@ -335,7 +335,8 @@ def add_copies(copies: int) -> None:
     columns = [name for name in GENERATION_COLUMNS if name != "id"]
     last = Generation.objects.aggregate(last=Max("id"))["last"] or 0
     seconds = "((g.id * 7919 + {copy} * 104729) % 86400)"
-    shift = f"make_interval(secs => {seconds})" if connection.vendor == "postgresql" else f"'-' || {seconds} || ' seconds'"
+    postgresql = connection.vendor == "postgresql"
+    shift = f"make_interval(secs => {seconds})" if postgresql else f"'-' || {seconds} || ' seconds'"
     with connection.cursor() as cursor:
         for copy in range(1, copies + 1):
             values = []
@@ -344,7 +345,7 @@ def add_copies(copies: int) -> None:
                     values.append(f"g.generation_id || '-copy{copy}'")
                 elif name in {"query_time", "upstream_created_at", "started_at", "completed_at", "occurred_at"}:
                     moved = shift.format(copy=copy)
-                    if connection.vendor == "postgresql":
+                    if postgresql:
                         values.append(f"g.{name} - {moved}")
                     else:
                         values.append(f"strftime('%Y-%m-%d %H:%M:%f', g.{name}, {moved})")
@@ -355,7 +356,7 @@ def add_copies(copies: int) -> None:
                 f"FROM {table} AS g WHERE g.id <= {last} ORDER BY g.id"
             )
             print(f"copy {copy}: {time.perf_counter() - began:.0f} s", flush=True)
-        cursor.execute(f"VACUUM ANALYZE {table}" if connection.vendor == "postgresql" else "ANALYZE")
+        cursor.execute(f"VACUUM ANALYZE {table}" if postgresql else "ANALYZE")
     began = time.perf_counter()
     rollups_rebuild()
     print(f"Rebuilt rollups in {time.perf_counter() - began:.1f} s.")
@@ -407,7 +408,8 @@ def main() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             table = Generation._meta.db_table
-            cursor.execute(f"CREATE INDEX {BODY_SEARCH_INDEX} ON {GenerationBody._meta.db_table} USING gin (search_vector)")
+            bodies = GenerationBody._meta.db_table
+            cursor.execute(f"CREATE INDEX {BODY_SEARCH_INDEX} ON {bodies} USING gin (search_vector)")
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
             cursor.execute(f"VACUUM ANALYZE {table}")
             cursor.execute(f"VACUUM ANALYZE {GenerationBody._meta.db_table}")

@@ -34,9 +34,9 @@ os.environ.setdefault("SECURE_HTTPS", "false")
 os.environ["READ_API_RATE_LIMIT"] = "1000000000"
 
 # Set up as a web process is (gunicorn loads this module): the same start-up, `gc.freeze()` included.
-import fastrouter_dash.wsgi  # noqa: E402, F401
-
 from django.conf import settings  # noqa: E402
+
+import fastrouter_dash.wsgi  # noqa: E402, F401
 
 # Pages render without `collectstatic` (the manifest storage needs it; its cost is not ours to time).
 settings.STORAGES = {

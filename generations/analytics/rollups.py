@@ -241,10 +241,8 @@ def _cheapest_split(start: datetime, end: datetime, grains: Sequence[str], bucke
         if any(source == "raw" and piece.sign < 0 for source, piece in (*left, *right)):
             continue
         middle = _split(first, last, coarser, bucket)
-        if left_out and right_out:
-            paid = [*left, *middle, *right]
-        else:  # the end left out is the neighbour's remainder
-            paid = [*middle, *(right if left_out else left)]
+        # With one end left out, that end is the neighbour's remainder: read once, for both.
+        paid = [*left, *middle, *right] if left_out and right_out else [*middle, *(right if left_out else left)]
         options.append((_cost(paid), [*left, *middle, *right]))
     return min(options, key=lambda option: option[0])[1]
 
