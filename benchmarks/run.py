@@ -33,9 +33,9 @@ os.environ.setdefault("SECURE_HTTPS", "false")
 # run reaches keeps the per-token count in the timing without timing 429s instead of the answers.
 os.environ["READ_API_RATE_LIMIT"] = "1000000000"
 
-# Set up as a web process is (gunicorn loads this module): the same start-up, `gc.freeze()` included.
 from django.conf import settings  # noqa: E402
 
+# Set up as a web process is (gunicorn loads this module): the same start-up, `gc.freeze()` included.
 import fastrouter_dash.wsgi  # noqa: E402, F401
 
 # Pages render without `collectstatic` (the manifest storage needs it; its cost is not ours to time).
