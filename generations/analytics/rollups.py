@@ -203,48 +203,27 @@ def _cost(parts: Parts) -> float:
     return sum((piece.end - piece.start) / HOUR * ROWS_PER_HOUR[source] for source, piece in parts)
 
 
-def _cover_grain(start: datetime, end: datetime, grains: Sequence[str]) -> str | None:
-    """The grain whose whole units around a bucket may be read less the overhangs: days for a
-    bucket of a day or more, hours for one of an hour or more (a local hour of a half- or
-    quarter-hour zone)."""
-    for grain in ("day", "hour"):
-        if grain in grains and end - start >= GRAINS[grain][1]:
-            return grain
-    return None
-
-
 def _cheapest_split(start: datetime, end: datetime, grains: Sequence[str], bucket: int) -> Parts:
-    """`_split`, or, for a bucket that does not start or end on a whole unit of its cover grain
-    (`_cover_grain`: a local day, week or month, or a Kolkata or Kathmandu hour), the whole units
-    around it less the overhangs at either end (pieces of sign -1), whichever reads fewer rows: a
-    Berlin day is a UTC day plus one hour less another (3 hours' rows instead of 24), a Kathmandu
-    hour a UTC hour less its first quarter plus the next hour's first quarter. Overhangs are whole
-    quarter hours: raw rows are never subtracted.
-
-    Costs assume the neighbouring buckets choose alike, as a series' buckets of one zone do: an
-    overhang left out at one end is then the neighbour's own remainder at that edge, one span that
-    `share_pieces` reads once, so it costs nothing more. Leaving out both ends shares neither."""
+    """`_split`, or, for a bucket of a day or more that does not start or end at a UTC midnight
+    (a local day, week or month), the whole UTC days around it less the overhangs at either end
+    (pieces of sign -1), whichever reads fewer rows: a Berlin day is a UTC day plus one hour less
+    another (3 hours' rows instead of 24). Overhangs are whole quarter hours: raw rows are never
+    subtracted."""
     plain = _split(start, end, grains, bucket)
-    cover = _cover_grain(start, end, grains)
-    if cover is None:
+    if "day" not in grains or end - start < DAY:
         return plain
-    floor, step = GRAINS[cover]
-    coarser, finer = grains[: grains.index(cover) + 1], grains[grains.index(cover) + 1 :]
-    options = [(_cost(plain), plain)]
+    coarser, finer = grains[: grains.index("day") + 1], grains[grains.index("day") + 1 :]
+    options = [plain]
     for left_out, right_out in ((True, False), (False, True), (True, True)):
-        first = floor(start) if left_out else _ceil(start, floor, step)
-        last = _ceil(end, floor, step) if right_out else floor(end)
+        first = floor_day(start) if left_out else _ceil(start, floor_day, DAY)
+        last = _ceil(end, floor_day, DAY) if right_out else floor_day(end)
         if first >= last:
             continue
         left = _split(first, start, finer, bucket, -1) if left_out else _split(start, first, finer, bucket)
         right = _split(end, last, finer, bucket, -1) if right_out else _split(last, end, finer, bucket)
-        if any(source == "raw" and piece.sign < 0 for source, piece in (*left, *right)):
-            continue
-        middle = _split(first, last, coarser, bucket)
-        # With one end left out, that end is the neighbour's remainder: read once, for both.
-        paid = [*left, *middle, *right] if left_out and right_out else [*middle, *(right if left_out else left)]
-        options.append((_cost(paid), [*left, *middle, *right]))
-    return min(options, key=lambda option: option[0])[1]
+        if not any(source == "raw" and piece.sign < 0 for source, piece in (*left, *right)):
+            options.append([*left, *_split(first, last, coarser, bucket), *right])
+    return min(options, key=_cost)
 
 
 def pieces_by_source(edges: list[datetime], grains: Sequence[str], *, subtract: bool = False) -> dict[str, list[Piece]]:
