@@ -134,7 +134,9 @@ def _generation_ids(queryset) -> set[str]:
 
 @pytest.mark.parametrize("search", SEARCHES)
 @pytest.mark.parametrize("order", [{}, {"o": "5"}])
-def test_admin_search_finds_what_the_search_over_every_column_finds(search, order):
+@pytest.mark.parametrize("ranges_up_to", [100_000, 1])
+def test_admin_search_finds_what_the_search_over_every_column_finds(monkeypatch, search, order, ranges_up_to):
+    monkeypatch.setattr("generations.admin.ID_RANGE_ROWS", ranges_up_to)
     for generation_id, fields in SEARCHED_IDS.items():
         make_generation(generation_id, **fields)
     generation_admin = admin.site._registry[Generation]
@@ -173,6 +175,21 @@ def test_an_id_prefix_search_reads_the_id_index_not_every_column(staff_client, d
     if connection.vendor == "sqlite":
         assert "\"generation_id\" >= 'chatcmpl-fr-00a'" in page_query  # the exact spelling's index range
         assert "\"generation_id\" >= 'chatcmpl-fr-00A'" in page_query
+
+
+def test_an_id_prefix_most_ids_share_walks_the_time_order_instead_of_the_id_ranges(
+    staff_client, monkeypatch, django_assert_max_num_queries
+):
+    monkeypatch.setattr("generations.admin.ID_RANGE_ROWS", 2)
+    for generation_id in ["chatcmpl-fr-00a1", "chatcmpl-fr-00A2", "chatcmpl-fr-00b3"]:
+        make_generation(generation_id)
+    with django_assert_max_num_queries(30) as captured:
+        page = staff_client.get(CHANGELIST, {"q": "chatcmpl-fr-00"}).content.decode()
+    assert all(generation_id in page for generation_id in ["chatcmpl-fr-00a1", "chatcmpl-fr-00A2", "chatcmpl-fr-00b3"])
+    page_query = next(q["sql"] for q in captured.captured_queries if "ORDER BY" in q["sql"] and "chatcmpl" in q["sql"])
+    id_ranges = '"generation_id"::text LIKE' if connection.vendor == "postgresql" else '"generation_id" >='
+    assert id_ranges not in page_query
+    assert not OTHER_COLUMN_LIKE.search(page_query)
 
 
 def test_an_id_search_probes_the_index_a_bounded_number_of_times(django_assert_max_num_queries):
