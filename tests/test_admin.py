@@ -177,6 +177,7 @@ def test_an_id_prefix_search_reads_the_id_index_not_every_column(staff_client, d
         assert "\"generation_id\" >= 'chatcmpl-fr-00A'" in page_query
 
 
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="PostgreSQL's planner chooses from its statistics")
 def test_an_id_prefix_most_ids_share_walks_the_time_order_instead_of_the_id_ranges(
     staff_client, monkeypatch, django_assert_max_num_queries
 ):
@@ -187,8 +188,7 @@ def test_an_id_prefix_most_ids_share_walks_the_time_order_instead_of_the_id_rang
         page = staff_client.get(CHANGELIST, {"q": "chatcmpl-fr-00"}).content.decode()
     assert all(generation_id in page for generation_id in ["chatcmpl-fr-00a1", "chatcmpl-fr-00A2", "chatcmpl-fr-00b3"])
     page_query = next(q["sql"] for q in captured.captured_queries if "ORDER BY" in q["sql"] and "chatcmpl" in q["sql"])
-    id_ranges = '"generation_id"::text LIKE' if connection.vendor == "postgresql" else '"generation_id" >='
-    assert id_ranges not in page_query
+    assert '"generation_id" >=' not in page_query
     assert not OTHER_COLUMN_LIKE.search(page_query)
 
 
