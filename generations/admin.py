@@ -124,10 +124,11 @@ def id_prefix_condition(bit: str) -> Q | None:
     index answers: exactly the same rows. None when `bit` has no ASCII start to narrow by.
 
     `LIKE` ignoring case cannot use the index, and every spelling of a long prefix is too many
-    ranges (2**10 for "chatcmpl-f"), so the spellings are grown letter by letter, keeping those some
-    stored id starts with (an index probe each, one statement per letter; usually one is left). Ids are checked with the
-    admin's own lookup in the ranges found: past MAX_ID_PROBES probes or a non-ASCII character,
-    whose case folding differs between databases, that check alone decides the rest."""
+    ranges (2**10 for "chatcmpl-f"), so the spellings are grown letter by letter, keeping those
+    some stored id starts with (an index probe each, one statement per letter; usually one is
+    left). Ids are checked with the admin's own lookup in the ranges found: past MAX_ID_PROBES
+    probes or a non-ASCII character, whose case folding differs between databases, that check
+    alone decides the rest."""
     spellings = [""]
     probes = 0
     for character in bit:
