@@ -1,11 +1,16 @@
+import contextlib
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.contrib import admin
 from django.db import connection
+from django.test import RequestFactory
 from django.urls import reverse
 
-from generations.admin import CappedCountPaginator, column_search_can_match
+from generations.admin import MAX_ID_PROBES, CappedCountPaginator, ColumnSearch, column_search_can_match
 from generations.analytics.rollups import rollup_dimension_values
+from generations.body_search import BodySearch, UnsearchableText
 from generations.models import Generation, GenerationBody
 from tests.factories import make_generation
 
@@ -83,6 +88,115 @@ def test_admin_body_search_skips_the_column_scan_when_no_column_can_match(staff_
         q["sql"] for q in captured.captured_queries if "generations_generation" in q["sql"] and "%parcel%" in q["sql"]
     ]
     assert scans == []
+
+
+# Ids in several cases, one with a non-ASCII letter, one a prefix of another, and a model, key hash
+# and endpoint that share words with some ids.
+SEARCHED_IDS = {
+    "chatcmpl-fr-00a1": {},
+    "chatcmpl-fr-00A2": {},
+    "CHATCMPL-FR-00b3": {},
+    "Chatcmpl-fr-00b": {},
+    "chatcmpl-gx-1": {"model": "acme/gx-large"},
+    "gen-ıd-1": {},
+    "gen-%_1": {},
+    "run-7": {"api_key_hash": "sha256:run-key", "endpoint": "/v1/runs"},
+}
+SEARCHES = [
+    "chatcmpl-fr-00a",
+    "CHATCMPL-FR-00A",
+    "chatcmpl",
+    "Chatcmpl-fr-00b",
+    "chatcmpl-fr-00b3",
+    "chatcmpl-fr-00a1 chatcmpl",
+    '"chatcmpl-fr"',
+    "gen-",
+    "GEN-I",
+    "gen-ı",
+    "gen-%",
+    "gen-_",
+    "ı",
+    "gx",  # in an id and a model
+    "run",  # starts an id and a key hash
+    "nothing-like-it",
+    "openai",  # in a model and a body
+    "",
+]
+
+
+# `LIKE` on a column other than the id (PostgreSQL: UPPER("…"."model"::text) LIKE UPPER(…)).
+OTHER_COLUMN_LIKE = re.compile(r'"(model|provider|endpoint|api_key_hash)"(::text\))? LIKE')
+
+
+def _generation_ids(queryset) -> set[str]:
+    return set(queryset.values_list("generation_id", flat=True))
+
+
+@pytest.mark.parametrize("search", SEARCHES)
+@pytest.mark.parametrize("order", [{}, {"o": "5"}])
+@pytest.mark.parametrize("ranges_up_to", [100_000, 1])
+def test_admin_search_finds_what_the_search_over_every_column_finds(monkeypatch, search, order, ranges_up_to):
+    monkeypatch.setattr("generations.admin.ID_RANGE_ROWS", ranges_up_to)
+    for generation_id, fields in SEARCHED_IDS.items():
+        make_generation(generation_id, **fields)
+    generation_admin = admin.site._registry[Generation]
+    request = RequestFactory().get(CHANGELIST, {"q": search, **order})
+    rows = Generation.objects.all()
+    everywhere, _ = admin.ModelAdmin.get_search_results(generation_admin, request, rows, search)
+    with contextlib.suppress(UnsearchableText):
+        everywhere |= BodySearch.parse(search).restrict(rows, in_time_order=not order)
+    found, may_have_duplicates = generation_admin.get_search_results(request, rows, search)
+    assert _generation_ids(found) == _generation_ids(everywhere)
+    assert not may_have_duplicates
+
+
+@pytest.mark.parametrize(
+    ("search", "by_id"),
+    [("chatcmpl-fr-00a", True), ("CHATCMPL-FR chatcmpl", True), ("gx", False), ("run", False), ("ı", False)],
+)
+def test_only_a_search_no_other_column_can_match_is_answered_by_the_id_index(search, by_id):
+    for generation_id, fields in SEARCHED_IDS.items():
+        make_generation(generation_id, **fields)
+    assert (ColumnSearch.of(search).by_id() is not None) is by_id
+
+
+def test_an_id_prefix_search_reads_the_id_index_not_every_column(staff_client, django_assert_max_num_queries):
+    for generation_id in ["chatcmpl-fr-00a1", "chatcmpl-fr-00A2", "chatcmpl-fr-00b3"]:
+        make_generation(generation_id)
+    with django_assert_max_num_queries(30) as captured:
+        page = staff_client.get(CHANGELIST, {"q": "chatcmpl-fr-00a"}).content.decode()
+    assert "chatcmpl-fr-00a1" in page
+    assert "chatcmpl-fr-00A2" in page
+    assert "chatcmpl-fr-00b3" not in page
+    on_generations = [q["sql"] for q in captured.captured_queries if "generations_generation" in q["sql"]]
+    assert not [sql for sql in on_generations if "%chatcmpl-fr-00a%" in sql]  # no LIKE '%…%' over a column
+    assert not [sql for sql in on_generations if OTHER_COLUMN_LIKE.search(sql)]
+    page_query = next(sql for sql in on_generations if "ORDER BY" in sql and "chatcmpl" in sql)
+    if connection.vendor == "sqlite":
+        assert "\"generation_id\" >= 'chatcmpl-fr-00a'" in page_query  # the exact spelling's index range
+        assert "\"generation_id\" >= 'chatcmpl-fr-00A'" in page_query
+
+
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="PostgreSQL's planner chooses from its statistics")
+def test_an_id_prefix_most_ids_share_walks_the_time_order_instead_of_the_id_ranges(
+    staff_client, monkeypatch, django_assert_max_num_queries
+):
+    monkeypatch.setattr("generations.admin.ID_RANGE_ROWS", 2)
+    for generation_id in ["chatcmpl-fr-00a1", "chatcmpl-fr-00A2", "chatcmpl-fr-00b3"]:
+        make_generation(generation_id)
+    with django_assert_max_num_queries(30) as captured:
+        page = staff_client.get(CHANGELIST, {"q": "chatcmpl-fr-00"}).content.decode()
+    assert all(generation_id in page for generation_id in ["chatcmpl-fr-00a1", "chatcmpl-fr-00A2", "chatcmpl-fr-00b3"])
+    page_query = next(q["sql"] for q in captured.captured_queries if "ORDER BY" in q["sql"] and "chatcmpl" in q["sql"])
+    assert '"generation_id" >=' not in page_query
+    assert not OTHER_COLUMN_LIKE.search(page_query)
+
+
+def test_an_id_search_probes_the_index_a_bounded_number_of_times(django_assert_max_num_queries):
+    make_generation("AbCdEfGhIjKlMnOpQrStUvWxYz-1")
+    with django_assert_max_num_queries(MAX_ID_PROBES + 1):
+        found = ColumnSearch.of("abcdefghijklmnopqrstuvwxyz-1").by_id()
+    assert _generation_ids(Generation.objects.filter(found)) == {"AbCdEfGhIjKlMnOpQrStUvWxYz-1"}
 
 
 @pytest.mark.parametrize("query", ['"', "NEAR(", "x" * 600, "*"])

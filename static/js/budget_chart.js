@@ -61,7 +61,7 @@
             tooltip: { callbacks: { label: (item) => item.dataset.label + ": " + money.format(item.parsed.y) } },
           },
           scales: {
-            x: { grid: { display: false }, ticks: { autoSkip: true, maxRotation: 0 } },
+            x: { grid: { display: false }, ticks: { autoSkip: true, autoSkipPadding: 16, maxRotation: 0 } },
             y: { beginAtZero: true, ticks: { callback: (v) => money.format(v) }, grid: { color: themeColour(canvas, "--border") } },
           },
         },

@@ -1,6 +1,8 @@
 """The Budgets page and a budget's own page in a real Chromium: the chart has pixels, the table
 beside it holds the numbers drawn and the page's figures, anomalies are listed, and neither page
-is wider than a 390 px phone (issue 12: a budget's table made its page 515 px wide)."""
+is wider than a 390 px phone (issue 12: a budget's table made its page 515 px wide). Measured
+layout (issue 17): a card's heading sits at the card's padding, not under a blank strip, and a
+budget's day-by-day table takes the chart's full width, not half of it under the chart."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -50,6 +52,18 @@ ROWS = """(selector) => Array.from(document.querySelectorAll(selector + ' tbody 
 
 OVERFLOW = "document.scrollingElement.scrollWidth - window.innerWidth"
 
+# Each card's box, its padding and border, the box of its first heading and of its table.
+CARDS = """() => Array.from(document.querySelectorAll('main section.card')).map(card => {
+  const style = getComputedStyle(card);
+  const box = element => { if (!element) return null; const r = element.getBoundingClientRect();
+    return {top: r.top, left: r.left, width: r.width}; };
+  const heading = card.querySelector('h1, h2');
+  return {id: card.id || card.getAttribute('aria-labelledby') || (heading ? heading.textContent : ''),
+          box: box(card), heading: box(heading), table: box(card.querySelector('table')),
+          paddingTop: parseFloat(style.paddingTop), borderTop: parseFloat(style.borderTopWidth),
+          inner: card.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight)};
+})"""
+
 
 @pytest.fixture
 def budget(db) -> Budget:
@@ -89,6 +103,18 @@ def _assert_fits(page, width: int, name: str) -> None:
     """No sideways scroll: the document is no wider than the viewport. And a screenshot to look at."""
     assert page.evaluate(OVERFLOW) <= 0, f"the page is wider than {width} px"
     snapshot(page, name)
+
+
+def _cards(page) -> dict[str, dict]:
+    return {card["id"]: card for card in page.evaluate(CARDS)}
+
+
+def _assert_headings_open_their_cards(cards: dict[str, dict]) -> None:
+    """Each card's heading starts where its padding ends: no blank strip above it."""
+    for name, card in cards.items():
+        assert card["heading"], f"the card {name!r} has no heading"
+        gap = card["heading"]["top"] - card["box"]["top"] - card["borderTop"] - card["paddingTop"]
+        assert abs(gap) <= 1, f"{name}: {gap:.0f} px between the card's padding and its heading"
 
 
 def _within_rounding(drawn: float | None, shown: str) -> bool:
@@ -133,6 +159,14 @@ def test_a_budgets_chart_is_painted_its_table_holds_the_figures_and_the_page_fit
     spent_figure = viewer_page.locator(".figures .stat", has_text="Spent").locator(".value").inner_text()
     assert spent_figure == usd(max(row.actual for row in rows if row.actual is not None))
 
+    cards = _cards(viewer_page)
+    _assert_headings_open_their_cards(cards)
+    chart_card, table_card = cards["budget-chart-title"], cards["budget-table-title"]
+    assert table_card["box"]["top"] > chart_card["box"]["top"], "the table is not under the chart"
+    assert abs(table_card["box"]["width"] - chart_card["box"]["width"]) <= 1, (
+        "the table's card is not as wide as the chart's"
+    )
+    assert abs(table_card["table"]["width"] - table_card["inner"]) <= 1, "the table does not fill its card"
     _assert_fits(viewer_page, width, f"budget-detail-{scheme}-{width}")
 
 
@@ -156,6 +190,7 @@ def test_the_budgets_page_shows_each_budgets_figures_and_anomalies_and_fits(
         [today, "key Batch bot", "$12.00", "$2.00", "6.0×"],
         [today, "model acme/spiky", "$12.00", "$2.00", "6.0×"],
     ]
+    _assert_headings_open_their_cards(_cards(viewer_page))
     link = viewer_page.locator("#anomaly-table a", has_text="Its generations").last
     expect(link).to_be_visible()
     _assert_fits(viewer_page, width, f"budget-list-{scheme}-{width}")
