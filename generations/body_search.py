@@ -24,17 +24,8 @@ MAX_TEXT_LENGTH = 500
 MAX_TERMS = 16
 # How a search restricts a list (see `BodySearch.restrict`): below this many matching bodies the
 # matches are read first, by id, and sorted; from it on, the list walks its own order and checks
-# each row until the page is full. Counting up to it costs a few milliseconds on SQLite, whose FTS5
-# index holds word positions. PostgreSQL's GIN index does not: each match counted is a check of
-# that body's stored vector (about 10 µs, 50 µs for a phrase), so it counts to fewer.
-FEW_MATCHES = {"sqlite": 10_000, "postgresql": 1_000}
-
-
-def few_matches() -> int:
-    """This database's FEW_MATCHES."""
-    return FEW_MATCHES[connection.vendor]
-
-
+# each row until the page is full. Counting up to it costs a few milliseconds.
+FEW_MATCHES = 10_000
 # Words shown around the matches of a result's snippet.
 SNIPPET_WORDS = 16
 
@@ -92,8 +83,8 @@ class BodySearch:
 
     @cached_property
     def common(self) -> bool:
-        """Matches at least `few_matches()` bodies (one capped count, remembered)."""
-        return self.count_matches(limit=few_matches()) >= few_matches()
+        """Matches at least FEW_MATCHES bodies (one capped count, remembered)."""
+        return self.count_matches(limit=FEW_MATCHES) >= FEW_MATCHES
 
     def restrict(self, rows: QuerySet, *, in_time_order: bool = False) -> QuerySet:
         """`rows` (generations) whose body matches, by the plan that suits how many do.

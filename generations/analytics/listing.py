@@ -16,7 +16,7 @@ from generations.analytics.queries import (
     source_of,
     totals_by,
 )
-from generations.body_search import BodySearch, few_matches
+from generations.body_search import FEW_MATCHES, BodySearch
 from generations.display import key_name
 from generations.models import Generation
 from generations.money import from_pico
@@ -117,7 +117,7 @@ def generation_page(
         sort=sort,
         choices=filter_choices(labels),
         snippets=source.body_search.snippets([row.id for row in page]) if source.body_search else {},
-        common_search_matches=few_matches() if common else None,
+        common_search_matches=FEW_MATCHES if common else None,
     )
 
 

@@ -118,7 +118,8 @@ def test_a_common_search_lists_the_same_rows_as_a_rare_one(viewer_client, monkey
     url = f"/generations/?text=refund&range=30d&sort={sort}"
     rare = viewer_client.get(url).content.decode()
     # Every search with 2 matches or more is common.
-    monkeypatch.setattr("generations.body_search.FEW_MATCHES", {"sqlite": 2, "postgresql": 2})
+    monkeypatch.setattr("generations.body_search.FEW_MATCHES", 2)
+    monkeypatch.setattr("generations.analytics.listing.FEW_MATCHES", 2)
     common = viewer_client.get(url).content.decode()
     assert listed(common) == listed(rare)
     assert len(listed(common)) == 3
@@ -128,7 +129,8 @@ def test_a_common_search_lists_the_same_rows_as_a_rare_one(viewer_client, monkey
 
 
 def test_a_common_search_in_another_order_finds_rows_stored_out_of_time_order(viewer_client, monkeypatch, bodies):
-    monkeypatch.setattr("generations.body_search.FEW_MATCHES", {"sqlite": 2, "postgresql": 2})
+    monkeypatch.setattr("generations.body_search.FEW_MATCHES", 2)
+    monkeypatch.setattr("generations.analytics.listing.FEW_MATCHES", 2)
     # Stored last (the largest id) but older than the range's newest rows: the ids read from the
     # index are bounded by the rows of the range, not by their times.
     with_body(
@@ -140,7 +142,8 @@ def test_a_common_search_in_another_order_finds_rows_stored_out_of_time_order(vi
 
 
 def test_a_common_search_in_a_range_with_no_rows_lists_nothing(viewer_client, monkeypatch, bodies):
-    monkeypatch.setattr("generations.body_search.FEW_MATCHES", {"sqlite": 2, "postgresql": 2})
+    monkeypatch.setattr("generations.body_search.FEW_MATCHES", 2)
+    monkeypatch.setattr("generations.analytics.listing.FEW_MATCHES", 2)
     response = viewer_client.get("/generations/?text=refund&model=nobody/none&sort=-cost")
     assert response.status_code == 200
     assert listed(response.content.decode()) == []
