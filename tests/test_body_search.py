@@ -5,6 +5,7 @@ hostile body reach the query language or the page unescaped."""
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from generations import services
@@ -199,3 +200,13 @@ def test_highlighted_escapes_text_and_balances_marks():
 def test_snippets_of_no_rows_make_no_query(django_assert_num_queries):
     with django_assert_num_queries(0):
         assert BodySearch.parse("refund").snippets([]) == {}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL storage setting")
+def test_the_search_vector_stays_in_the_row_on_postgresql():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attstorage FROM pg_attribute "
+            "WHERE attrelid = 'generations_generationbody'::regclass AND attname = 'search_vector'"
+        )
+        assert cursor.fetchone()[0] == "m"
