@@ -208,11 +208,6 @@ class ColumnSearch:
         return Q.create([Q(generation_id__istartswith=bit) for bit in self.words])
 
 
-def column_search_can_match(search_term: str) -> bool:
-    """False when GenerationAdmin's column search surely finds nothing (see ColumnSearch)."""
-    return ColumnSearch.of(search_term).can_match()
-
-
 class RollupValuesFilter(admin.AllValuesFieldListFilter):
     """The distinct values of a column from the rollups instead of a DISTINCT over every generation."""
 

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test import RequestFactory
 from django.urls import reverse
 
-from generations.admin import MAX_ID_PROBES, CappedCountPaginator, ColumnSearch, column_search_can_match
+from generations.admin import MAX_ID_PROBES, CappedCountPaginator, ColumnSearch
 from generations.analytics.rollups import rollup_dimension_values
 from generations.body_search import BodySearch, UnsearchableText
 from generations.models import Generation, GenerationBody
@@ -73,7 +73,7 @@ def test_admin_search_finds_words_in_the_bodies_too(staff_client, monkeypatch, o
 def test_column_search_can_match_asks_the_rollups_and_the_id_index(query, can_match):
     make_generation("gen-prefix-1", model="anthropic/claude-sonnet-4", provider="anthropic")
     make_generation("gen-other", api_key_hash="sha256:abcdef012345", endpoint="/v1/embeddings")
-    assert column_search_can_match(query) is can_match
+    assert ColumnSearch.of(query).can_match() is can_match
 
 
 def test_admin_body_search_skips_the_column_scan_when_no_column_can_match(staff_client, django_assert_max_num_queries):
