@@ -40,6 +40,9 @@ MAX_SERIES = 8
 
 
 OTHER = "Other"
+# Every measure the time charts show (cost, requests, unknown-cost requests, output tokens): what
+# their series reads, a third of the columns of thousands of hourly rows.
+TIME_CHART_MEASURES = ("requests", "priced_requests", "cost_pico", "output_tokens")
 
 
 NO_TEAM = "(no team)"

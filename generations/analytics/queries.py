@@ -16,7 +16,7 @@ the headline exactly; the list's "matching totals" use the same `totals_by`.
 
 import operator
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, fields, make_dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -219,11 +219,14 @@ def totals_by(source: Source, group_by: list[str]) -> dict[tuple, Totals]:
     return grouped if group_by or grouped else {(): Totals()}
 
 
-def series_by(source: Source, bucket: str, zone: str, split_by: list[str]) -> dict[tuple, Sums]:
+def series_by(
+    source: Source, bucket: str, zone: str, split_by: list[str], *, read: Collection[str] = MEASURE_NAMES
+) -> dict[tuple, Sums]:
     """Sums per (bucket start in UTC, *split values): a UTC instant, so the two 02:00 hours of a
-    fall-back day stay two buckets. Charts sum them further (`rollup`) before making Totals."""
+    fall-back day stay two buckets. Charts sum them further (`rollup`) before making Totals.
+    `read`: the measures a caller uses (requests always), the others are 0."""
     edges, measures = rollup_series_measures(
-        source.start, source.end, ZoneInfo(zone), bucket, source.dimensions, split_by, raw=source.raw
+        source.start, source.end, ZoneInfo(zone), bucket, source.dimensions, split_by, raw=source.raw, read=read
     )
     return {(edges[key[0]], *key[1:]): values for key, values in measures.items()}
 

@@ -29,7 +29,7 @@ its statements in generations/analytics/statements.py.
 import operator
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -295,8 +295,17 @@ def _flags_as_bools(rows: list[tuple], keys: Sequence[str]) -> Iterable[tuple]:
 REQUESTS = MEASURE_NAMES.index("requests")
 
 
-def _collect(edges, filters: Filters, group_by: Sequence[str], *, use_rollups: bool, id_prefix: str = "") -> dict:
-    """{(bucket index, *group_by values): (measures in MEASURES order)} over the buckets of `edges`."""
+def _collect(
+    edges,
+    filters: Filters,
+    group_by: Sequence[str],
+    *,
+    use_rollups: bool,
+    id_prefix: str = "",
+    read: Collection[str] = MEASURE_NAMES,
+) -> dict:
+    """{(bucket index, *group_by values): (measures in MEASURES order)} over the buckets of `edges`;
+    the measures not in `read` are 0 (requests are always read: a group without any is left out)."""
     keyless = "api_key_hash" not in _used(filters, group_by)
     tables = (KEYLESS_TABLES if keyless else KEY_TABLES) if use_rollups else {}
     by_source, shares = share_pieces(pieces_by_source(edges, list(tables), subtract=True), len(edges) - 1)
@@ -306,7 +315,7 @@ def _collect(edges, filters: Filters, group_by: Sequence[str], *, use_rollups: b
     }
     if not parts:
         return {}
-    statement = statements.sums_by_bucket(parts, filters, group_by, id_prefix=id_prefix)
+    statement = statements.sums_by_bucket(parts, filters, group_by, id_prefix=id_prefix, read={*read, "requests"})
     width = 1 + len(group_by)
     numeric = connection.vendor == "postgresql"  # it sums bigints as numeric; SQLite's sums are ints
     found = {
@@ -369,12 +378,15 @@ def rollup_series_measures(
     split_by: Sequence[str] = (),
     *,
     raw: bool = False,
+    read: Collection[str] = MEASURE_NAMES,
 ) -> tuple[list[datetime], dict[tuple, tuple[int, ...]]]:
     """`rollup_series` without a dict per row, for pages drawing thousands of bucket points:
-    (the buckets' UTC edges, {(bucket index, *split values): (the MEASURES in order)})."""
+    (the buckets' UTC edges, {(bucket index, *split values): (the MEASURES in order)}), the
+    measures not in `read` 0."""
     filters = filters or {}
     edges = bucket_edges(start, end, zone, bucket)
-    return edges, _collect(edges, filters, split_by, use_rollups=not raw and rollups_cover(filters))
+    use_rollups = not raw and rollups_cover(filters)
+    return edges, _collect(edges, filters, split_by, use_rollups=use_rollups, read=read)
 
 
 def rollup_span_measures(

@@ -19,7 +19,7 @@ bucket in a recompute, the grain of a histogram read.
 """
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -233,8 +233,9 @@ def _raw_measures(*, named: bool = False) -> str:
     return ",\n    ".join(f"COALESCE({m.raw_sql}, 0){f' AS {m.name}' if named else ''}" for m in MEASURES)
 
 
-def _summed_measures() -> str:
-    return ",\n    ".join(f"SUM({name})" for name in MEASURE_NAMES)
+def _summed_measures(read: Collection[str] = MEASURE_NAMES) -> str:
+    """Every measure summed; one not in `read` is a constant 0 (its column is never read)."""
+    return ",\n    ".join(f"SUM({name})" if name in read else f"0 AS {name}" for name in MEASURE_NAMES)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -262,12 +263,19 @@ GROUP BY pieces.piece_bucket{keys}"""
 
 
 def sums_by_bucket(
-    parts: Mapping[str, Sequence[Piece]], filters: Filters, keys: Sequence[str], *, id_prefix: str = ""
+    parts: Mapping[str, Sequence[Piece]],
+    filters: Filters,
+    keys: Sequence[str],
+    *,
+    id_prefix: str = "",
+    read: Collection[str] = MEASURE_NAMES,
 ) -> Statement:
     """Rows of (bucket index, *keys, *measures): the rows of each table of `parts` (rollup tables
     or the raw generations) in its pieces, matching `filters` and, for raw rows, an id prefix. One
     statement, so every table is read in one snapshot: a bucket's subtracted pieces always cancel
-    rows that the same statement added."""
+    rows that the same statement added. Only the measures in `read` are summed, the others are 0:
+    a page drawing costs and counts over 720 hours reads a third of the columns (about 40 % less
+    time in SQLite)."""
     conditions, params = _filter_condition(filters)
     if id_prefix:
         # As Django's `startswith` on each database: SQLite's LIKE ignores ASCII case.
@@ -278,9 +286,9 @@ def sums_by_bucket(
         name = f"pieces_{number}"
         raw = table == GENERATIONS
         measures = (
-            (f"COALESCE({measure.raw_sql}, 0) AS {measure.name}" for measure in MEASURES)
+            (f"COALESCE({measure.raw_sql}, 0) AS {measure.name}" for measure in MEASURES if measure.name in read)
             if raw
-            else (f"stored.{column} * pieces.piece_sign AS {column}" for column in MEASURE_NAMES)
+            else (f"stored.{column} * pieces.piece_sign AS {column}" for column in MEASURE_NAMES if column in read)
         )
         selects.append(
             (RAW_PART if raw else ROLLUP_PART).format(
@@ -292,7 +300,7 @@ def sums_by_bucket(
         )
         params.update(_pieces_params(pieces, name))
     sql = SUMS_BY_BUCKET.format(
-        keys="".join(f", {key}" for key in keys), measures=_summed_measures(), parts="\nUNION ALL\n".join(selects)
+        keys="".join(f", {key}" for key in keys), measures=_summed_measures(read), parts="\nUNION ALL\n".join(selects)
     )
     return Statement(sql, params)
 

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 
 from generations.analytics.histograms import percentile
+from generations.analytics.measures import MEASURE_NAMES
 from generations.analytics.models import HourlyRollup
 from generations.analytics.rollups import (
     Touch,
@@ -17,6 +18,7 @@ from generations.analytics.rollups import (
     pieces_by_source,
     rollup_bin_counts,
     rollup_series,
+    rollup_series_measures,
     rollup_totals,
     rollups_check,
     rollups_cover,
@@ -129,6 +131,20 @@ def test_series_from_rollups_equal_series_from_raw_rows(random_history, zone, bu
     assert sum(row["requests"] for row in series) == (
         Generation.objects.filter(occurred_at__gte=start, occurred_at__lt=end).count()
     )
+
+
+@pytest.mark.parametrize("raw", [False, True])
+def test_a_series_of_some_measures_sums_those_and_reads_the_others_as_zero(random_history, raw):
+    start, end = BASE + timedelta(hours=3, minutes=30), BASE + timedelta(days=23, minutes=45)
+    args = (start, end, ZoneInfo("Asia/Kathmandu"), "hour", {}, ("model",))
+    read = ("priced_requests", "cost_pico")
+    every = rollup_series_measures(*args, raw=raw)[1]
+    some = rollup_series_measures(*args, raw=raw, read=read)[1]
+    assert some.keys() == every.keys()
+    kept = [MEASURE_NAMES.index(name) for name in ("requests", *read)]  # requests always
+    for group, sums in some.items():
+        assert [sums[at] for at in kept] == [every[group][at] for at in kept]
+        assert [value for at, value in enumerate(sums) if at not in kept] == [0] * (len(MEASURE_NAMES) - 3)
 
 
 def test_a_range_is_read_from_the_coarsest_grain_that_fits_each_part():

@@ -15,10 +15,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connection
 
+from generations.analytics.charts import TIME_CHART_MEASURES
 from generations.analytics.rollups import (
     Touch,
     rollup_bin_counts_by_kind,
     rollup_series,
+    rollup_series_measures,
     rollup_tag_totals,
     rollup_totals,
     rollups_check,
@@ -66,6 +68,10 @@ CASES = {
     ).rows(),
     "totals_by_key_of_two_tags_and_an_untagged_name": lambda: rollup_totals(
         START, END, {"tags": (("feature", "search"), ("team", None), ("user", "42"))}, ("api_key_hash",)
+    ),
+    # The dashboard's time charts read a few measures; raw rows at either end.
+    "series_of_the_time_charts_by_model": lambda: rollup_series_measures(
+        START, END, ZoneInfo("Asia/Kolkata"), "hour", {}, ("model",), read=TIME_CHART_MEASURES
     ),
     "tag_totals_from_rollups": lambda: rollup_tag_totals(START, END, "feature"),
     "tag_totals_of_a_model": lambda: rollup_tag_totals(START, END, "feature", {"model": "openai/gpt-4o"}),
