@@ -443,9 +443,14 @@ def _shown_series(groups: dict[tuple, Totals], position: int) -> list[str]:
 
 
 def cost_over_time(
-    filters: DashboardFilters, axis: TimeAxis, series: dict[tuple, Sums], groups: dict[tuple, Totals]
+    filters: DashboardFilters,
+    axis: TimeAxis,
+    series: dict[tuple, Sums],
+    totals: list[Totals],
+    groups: dict[tuple, Totals],
 ) -> Chart:
-    """`series` per (bucket, value of the split); `groups` per (model, provider, BYOK) over the range."""
+    """`series` per (bucket, value of the split), `totals` per bucket (`bucket_totals`); `groups`
+    per (model, provider, BYOK) over the range."""
     shown = _shown_series(groups, 0 if filters.split == "model" else 1)
     in_top = set(shown) - {OTHER}
     stacked = sums_by(series, lambda group: (group[0], group[1] if group[1] in in_top else OTHER))
@@ -455,7 +460,6 @@ def cost_over_time(
     costs = [[None if sums is None else sums_cost(sums) for sums in stack] for stack in stacks]
     # `shown` is in the order of the cost-by-model (or -provider) chart: the same colours there.
     colour = Palette(shown)
-    totals = bucket_totals(axis, series)
     grand = sum_totals(totals)
     split_label = filters.split.title()
     return Chart(
@@ -500,8 +504,8 @@ def _stacked_cost_cell(sums: Sums | None, cost: Decimal | None) -> Cell:
     return Cell(NOTHING if sums is None else format_usd(cost), cost)
 
 
-def requests_over_time(axis: TimeAxis, series: dict[tuple, Sums]) -> Chart:
-    totals = bucket_totals(axis, series)
+def requests_over_time(axis: TimeAxis, totals: list[Totals]) -> Chart:
+    """`totals` per bucket of the axis (`bucket_totals`)."""
     grand = sum_totals(totals)
     return Chart(
         slug="requests-over-time",

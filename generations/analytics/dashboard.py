@@ -24,6 +24,7 @@ from generations.analytics.charts import (
     Links,
     Spread,
     TimeAxis,
+    bucket_totals,
     by_cost,
     cost_breakdown,
     cost_over_time,
@@ -231,6 +232,11 @@ class _Ingredients:
         return series_by(self.source, filters.bucket, filters.zone, [filters.split], read=TIME_CHART_MEASURES)
 
     @cached_property
+    def bucket_totals(self) -> list[Totals]:
+        """The series summed per bucket of the time axis: both time charts show them."""
+        return bucket_totals(self.time_axis, self.series)
+
+    @cached_property
     def groups(self) -> dict[tuple, Totals]:
         """Totals per (model, provider, BYOK): one grouped read of the whole range."""
         return totals_by(self.source, DIMENSIONS)
@@ -381,8 +387,10 @@ def _byok_cost(parts: _Ingredients) -> Chart:
 # The dashboard's charts in page order: slug → how to build it from the ingredients (None: not
 # shown for this selection).
 CHARTS: dict[str, Callable[[_Ingredients], Chart | None]] = {
-    "cost-over-time": lambda parts: cost_over_time(parts.filters, parts.time_axis, parts.series, parts.groups),
-    "requests-over-time": lambda parts: requests_over_time(parts.time_axis, parts.series),
+    "cost-over-time": lambda parts: cost_over_time(
+        parts.filters, parts.time_axis, parts.series, parts.bucket_totals, parts.groups
+    ),
+    "requests-over-time": lambda parts: requests_over_time(parts.time_axis, parts.bucket_totals),
     "cost-by-model": _cost_by("model"),
     "cost-by-provider": _cost_by("provider", kind="doughnut"),
     "cost-by-key": _cost_by_key,
