@@ -1,6 +1,8 @@
 import json
 import math
 import random
+from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -163,6 +165,24 @@ def test_a_range_is_read_from_the_coarsest_grain_that_fits_each_part():
         ],
         "day": [(datetime(2025, 10, 20, tzinfo=UTC), datetime(2025, 11, 4, tzinfo=UTC))],
     }
+
+
+@pytest.mark.parametrize("grains", [["day", "hour", "quarter"], ["week", "day", "hour"]])
+@pytest.mark.parametrize("bucket", ["hour", "day", "week", "month"])
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "Asia/Kathmandu", "Australia/Lord_Howe", "America/St_Johns"])
+def test_every_bucket_gets_the_pieces_it_would_get_alone(zone, bucket, grains):
+    # Buckets of one shape share a split (moved), across DST changes, months of one length starting
+    # on other weekdays, and a range's raw edges.
+    tz = ZoneInfo(zone)
+    end = datetime(2025, 11, 9, 1, 50, tzinfo=UTC)
+    start = end - timedelta(days={"hour": 50, "day": 50, "week": 120, "month": 320}[bucket], minutes=70)
+    edges = [start, *bucket_edges(start, end, tz, bucket)[1:-1], end]
+    together = pieces_by_source(edges, grains, subtract=True)
+    alone = defaultdict(list)
+    for index in range(len(edges) - 1):
+        for source, pieces in pieces_by_source(edges[index : index + 2], grains, subtract=True).items():
+            alone[source] += [replace(piece, bucket=index) for piece in pieces]
+    assert together == alone
 
 
 @pytest.mark.parametrize("bucket", ["hour", "day"])
