@@ -22,7 +22,7 @@ Maintenance never increments: a bucket is recomputed from raw rows (DELETE, then
 … GROUP BY; a day from its hours) in the caller's transaction, so repeating it can never
 double-count. The SQL is in statements.py.
 
-About 600 lines: the one public API over every rollup table (reads, maintenance and the check),
+About 800 lines: the one public API over every rollup table (reads, maintenance and the check),
 its statements in generations/analytics/statements.py.
 """
 
