@@ -66,7 +66,7 @@ from generations.analytics.rollups import (  # noqa: E402
     ROLLUP_TARGETS,
     TAG_TARGETS,
     rollup_percentiles,
-    rollup_series,
+    rollup_series_measures,
     rollup_totals,
 )
 from generations.fastrouter.details import GenerationDetails  # noqa: E402
@@ -321,7 +321,7 @@ def naive_aggregates(start: datetime, end: datetime, zone: ZoneInfo, filters: di
 def rollup_aggregates(start: datetime, end: datetime, zone: ZoneInfo, filters: dict) -> None:
     for dimension in ("model", "provider", "api_key_hash"):
         rollup_totals(start, end, filters, (dimension,))
-    rollup_series(end - timedelta(days=30), end, zone, "day", filters, ("provider",))
+    rollup_series_measures(end - timedelta(days=30), end, zone, "day", filters, ("provider",))
     rollup_percentiles(start, end, filters, ("model",), "latency", (0.95,))
 
 

@@ -5,6 +5,7 @@ twelve decimal places hold any per-call price FastRouter reports.
 """
 
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
 _PICO = Decimal(1).scaleb(-12)
 
@@ -19,3 +20,14 @@ def from_pico(pico: int | None) -> Decimal | None:
     if pico is None:
         return None
     return (Decimal(pico).scaleb(-12)).normalize() if pico else Decimal(0)
+
+
+class InUsd:
+    """A read-only attribute: another attribute's pico-units as exact USD, e.g.
+    `charged = InUsd("charged_pico")`."""
+
+    def __init__(self, pico_attribute: str) -> None:
+        self.pico_attribute = pico_attribute
+
+    def __get__(self, instance: Any, owner: type) -> Any:
+        return self if instance is None else from_pico(getattr(instance, self.pico_attribute))

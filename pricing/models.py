@@ -8,7 +8,7 @@ first row also covers everything before it: the catalogue was not watched then).
 
 from django.db import models
 
-from generations.money import from_pico
+from generations.money import InUsd
 
 PRICE_FIELDS = ("prompt", "completion", "image", "request")
 
@@ -59,21 +59,10 @@ class ModelPrice(models.Model):
         """What a sync compares: a new row only when this differs."""
         return tuple(getattr(self, f"{name}_{part}") for name in PRICE_FIELDS for part in ("pico", "variable"))
 
-    @property
-    def prompt(self):
-        return from_pico(self.prompt_pico)
-
-    @property
-    def completion(self):
-        return from_pico(self.completion_pico)
-
-    @property
-    def image(self):
-        return from_pico(self.image_pico)
-
-    @property
-    def request(self):
-        return from_pico(self.request_pico)
+    prompt = InUsd("prompt_pico")
+    completion = InUsd("completion_pico")
+    image = InUsd("image_pico")
+    request = InUsd("request_pico")
 
     @property
     def checkable(self) -> bool:

@@ -16,7 +16,7 @@ from django.conf import settings
 from generations.analytics.filters import DashboardFilters, ListCursor
 from generations.analytics.histograms import percentile
 from generations.analytics.queries import exact
-from generations.money import from_pico
+from generations.money import InUsd, from_pico
 from pricing import usage
 from pricing.models import CatalogueModel, CatalogueSync, ModelPrice
 from pricing.usage import FlaggedGeneration, FlaggedPage, Period, Tolerance
@@ -57,13 +57,8 @@ class Gap:
         self.charged_pico += other.charged_pico
         self.expected_pico += other.expected_pico
 
-    @property
-    def charged(self) -> Decimal:
-        return from_pico(self.charged_pico)
-
-    @property
-    def expected(self) -> Decimal:
-        return from_pico(self.expected_pico)
+    charged = InUsd("charged_pico")
+    expected = InUsd("expected_pico")
 
     @property
     def difference(self) -> Decimal:
@@ -302,13 +297,8 @@ class Repriced:
     charged_pico: int
     repriced_pico: int
 
-    @property
-    def charged(self) -> Decimal:
-        return from_pico(self.charged_pico)
-
-    @property
-    def repriced(self) -> Decimal:
-        return from_pico(self.repriced_pico)
+    charged = InUsd("charged_pico")
+    repriced = InUsd("repriced_pico")
 
     @property
     def saving(self) -> Decimal:

@@ -340,11 +340,10 @@ def _collect(
     return {key: values for key, values in _spread(found, shares).items() if values[REQUESTS]}
 
 
-def _rows(totals: dict, group_by: Sequence[str], labels: list | None) -> list[dict]:
+def _rows(totals: dict, group_by: Sequence[str]) -> list[dict]:
     rows = []
     for key in sorted(totals, key=lambda k: tuple((v is None, str(v)) for v in k)):
-        row = {} if labels is None else {"bucket": labels[key[0]]}
-        row.update(zip(group_by, key[1:], strict=True))
+        row = dict(zip(group_by, key[1:], strict=True))
         row.update(zip(MEASURE_NAMES, totals[key], strict=True))
         rows.append(row)
     return rows
@@ -365,22 +364,7 @@ def rollup_totals(
     filters = filters or {}
     use_rollups = not raw and not id_prefix and rollups_cover(filters)
     totals = _collect([start, end], filters, group_by, use_rollups=use_rollups, id_prefix=id_prefix)
-    return _rows(totals, group_by, None)
-
-
-def rollup_series(
-    start: datetime,
-    end: datetime,
-    zone: ZoneInfo,
-    bucket: str,
-    filters: Filters | None = None,
-    split_by: Sequence[str] = (),
-    *,
-    raw: bool = False,
-) -> list[dict]:
-    """`rollup_totals` per local-calendar bucket of `zone`; each row also has "bucket" (aware, in zone)."""
-    edges, totals = rollup_series_measures(start, end, zone, bucket, filters, split_by, raw=raw)
-    return _rows(totals, split_by, [edge.astimezone(zone) for edge in edges[:-1]])
+    return _rows(totals, group_by)
 
 
 def rollup_series_measures(
@@ -394,9 +378,9 @@ def rollup_series_measures(
     raw: bool = False,
     read: Collection[str] = MEASURE_NAMES,
 ) -> tuple[list[datetime], dict[tuple, tuple[int, ...]]]:
-    """`rollup_series` without a dict per row, for pages drawing thousands of bucket points:
-    (the buckets' UTC edges, {(bucket index, *split values): (the MEASURES in order)}), the
-    measures not in `read` 0."""
+    """`rollup_totals` per local-calendar bucket of `zone`, without a dict per row, for pages drawing
+    thousands of bucket points: (the buckets' UTC edges, {(bucket index, *split values): (the
+    MEASURES in order)}), the measures not in `read` 0."""
     filters = filters or {}
     edges = bucket_edges(start, end, zone, bucket)
     use_rollups = not raw and rollups_cover(filters)

@@ -156,12 +156,9 @@ class Selection:
     end_date: date  # inclusive
     zone: str
     bucket: str = ""  # "" = automatic
-    model: str = ""
-    provider: str = ""
-    key: str = ""
-    team: str = ""
-    endpoint: str = ""
-    byok: bool | None = None
+    # The dimension filters by query parameter: model, provider, key, team, endpoint (str) and
+    # byok (bool); one left out matches everything.
+    filters: dict[str, str | bool] = field(default_factory=dict)
     split: str = "model"
     labels: dict[str, KeyLabel] = field(default_factory=dict)  # key hash → label (set by staff)
 
@@ -196,16 +193,14 @@ class Selection:
 
     def matches(self, call: Call) -> bool:
         """The dimension filters (not the time range)."""
-        if self.team:
-            team_keys = {key for key, label in self.labels.items() if label.team == self.team}
+        wanted = self.filters
+        if "team" in wanted:
+            team_keys = {key for key, label in self.labels.items() if label.team == wanted["team"]}
             if call.key not in team_keys:
                 return False
-        return (
-            (not self.key or call.key == self.key)
-            and (not self.model or call.model == self.model)
-            and (not self.provider or call.provider == self.provider)
-            and (not self.endpoint or call.endpoint == self.endpoint)
-            and (self.byok is None or call.byok is self.byok)
+        actual = {"key": call.key, "model": call.model, "provider": call.provider, "endpoint": call.endpoint}
+        return all(actual[name] == value for name, value in wanted.items() if name in actual) and (
+            wanted.get("byok", call.byok) is call.byok
         )
 
 
@@ -491,24 +486,6 @@ def headline(raws: Iterable[dict], selection: Selection) -> tuple[Totals, Totals
     return totals(in_range(calls, selection)), totals(in_previous_period(calls, selection))
 
 
-EXPORT_HEADER = [
-    "generation_id",
-    "occurred_at_utc",
-    "occurred_at_local",
-    "model",
-    "provider",
-    "api_key_hash",
-    "api_key_name",
-    "team",
-    "endpoint",
-    "byok",
-    "cost_usd",
-    "credits_used",
-    "input_tokens",
-    "output_tokens",
-    "latency_ms",
-    "output_tokens_per_second",
-]
 # The list's sorts (query value → what it orders by); missing values sort last either way.
 EXPORT_SORTS = {
     "occurred_at": lambda call: call.occurred_at,
@@ -520,8 +497,8 @@ EXPORT_SORTS = {
 
 
 def export_rows(raws: Iterable[dict], selection: Selection, *, prefix: str = "", sort: str = "-occurred_at") -> list:
-    """(sort value, CSV row) of every generation in the list, in list order. Rows with equal sort
-    values have no specified order among themselves."""
+    """(sort value, CSV row by column name) of every generation in the list, in list order. Rows
+    with equal sort values have no specified order among themselves."""
     calls = [
         call for call in in_range([call_of(raw) for raw in raws], selection) if call.generation_id.startswith(prefix)
     ]
@@ -532,24 +509,24 @@ def export_rows(raws: Iterable[dict], selection: Selection, *, prefix: str = "",
     return [
         (
             value_of(call),
-            [
-                call.generation_id,
-                call.occurred_at.isoformat(),
-                call.occurred_at.astimezone(zone).isoformat(),
-                call.model,
-                call.provider,
-                call.key,
-                labels[call.key].name if call.key in labels else "",
-                labels[call.key].team if call.key in labels else "",
-                call.endpoint,
-                {True: "yes", False: "no", None: ""}[call.byok],
-                None if call.cost is None else decimal_of(call.cost),
-                None if call.credits is None else decimal_of(call.credits),
-                call.input_tokens,
-                call.output_tokens,
-                None if call.latency_ms is None else Rounded(call.latency_ms, 3),
-                None if call.throughput is None else Rounded(call.throughput, 3),
-            ],
+            {
+                "generation_id": call.generation_id,
+                "occurred_at_utc": call.occurred_at.isoformat(),
+                "occurred_at_local": call.occurred_at.astimezone(zone).isoformat(),
+                "model": call.model,
+                "provider": call.provider,
+                "api_key_hash": call.key,
+                "api_key_name": labels[call.key].name if call.key in labels else "",
+                "team": labels[call.key].team if call.key in labels else "",
+                "endpoint": call.endpoint,
+                "byok": {True: "yes", False: "no", None: ""}[call.byok],
+                "cost_usd": None if call.cost is None else decimal_of(call.cost),
+                "credits_used": None if call.credits is None else decimal_of(call.credits),
+                "input_tokens": call.input_tokens,
+                "output_tokens": call.output_tokens,
+                "latency_ms": None if call.latency_ms is None else Rounded(call.latency_ms, 3),
+                "output_tokens_per_second": None if call.throughput is None else Rounded(call.throughput, 3),
+            },
         )
         for call in ordered
     ]

@@ -19,7 +19,6 @@ from generations.analytics.rollups import (
     bucket_edges,
     pieces_by_source,
     rollup_bin_counts,
-    rollup_series,
     rollup_series_measures,
     rollup_totals,
     rollups_check,
@@ -38,6 +37,7 @@ MODELS = [("openai/gpt-4o-mini", "openai"), ("anthropic/claude-sonnet-4", "anthr
 KEYS = ["sha256:k1", "sha256:k2", "sha256:k3"]
 ENDPOINTS = ["/v1/chat/completions", "/v1/embeddings"]
 BASE = datetime(2025, 10, 20, tzinfo=UTC)
+REQUESTS = MEASURE_NAMES.index("requests")
 
 
 def random_details(rng: random.Random, generation_id: str) -> GenerationDetails:
@@ -128,9 +128,9 @@ def test_totals_sum_costs_exactly_and_count_unknown_costs(random_history):
 @pytest.mark.parametrize("bucket", ["hour", "day", "week"])
 def test_series_from_rollups_equal_series_from_raw_rows(random_history, zone, bucket):
     start, end = BASE + timedelta(hours=3, minutes=30), BASE + timedelta(days=23, minutes=45)
-    series = rollup_series(start, end, ZoneInfo(zone), bucket, {}, ("model",))
-    assert series == rollup_series(start, end, ZoneInfo(zone), bucket, {}, ("model",), raw=True)
-    assert sum(row["requests"] for row in series) == (
+    edges, series = rollup_series_measures(start, end, ZoneInfo(zone), bucket, {}, ("model",))
+    assert (edges, series) == rollup_series_measures(start, end, ZoneInfo(zone), bucket, {}, ("model",), raw=True)
+    assert sum(sums[REQUESTS] for sums in series.values()) == (
         Generation.objects.filter(occurred_at__gte=start, occurred_at__lt=end).count()
     )
 
@@ -265,8 +265,8 @@ def test_a_fall_back_day_has_two_buckets_for_its_repeated_hour(db):
     ]
     generation_store_many(items=[(p["id"], GenerationDetails.from_payload(p)) for p in payloads])
     start = datetime(2026, 10, 25, tzinfo=zone)
-    series = rollup_series(start, datetime(2026, 10, 26, tzinfo=zone), zone, "hour")
-    by_start = {row["bucket"].astimezone(UTC): row["requests"] for row in series}
+    edges, series = rollup_series_measures(start, datetime(2026, 10, 26, tzinfo=zone), zone, "hour")
+    by_start = {edges[bucket]: sums[REQUESTS] for (bucket,), sums in series.items()}
     assert by_start == {first.replace(minute=0): 1, second.replace(minute=0): 2}
     assert len(bucket_edges(start, datetime(2026, 10, 26, tzinfo=zone), zone, "hour")) == 26
 
@@ -326,4 +326,4 @@ def test_series_with_subtracted_overhangs_equal_series_from_raw_rows(random_hist
         start = datetime(2025, 10, 21, tzinfo=ZoneInfo(zone))
         for bucket in ("day", "week", "month"):
             args = (start, start + timedelta(days=18), ZoneInfo(zone), bucket, {}, ("model", "is_byok"))
-            assert rollup_series(*args) == rollup_series(*args, raw=True), (zone, bucket)
+            assert rollup_series_measures(*args) == rollup_series_measures(*args, raw=True), (zone, bucket)

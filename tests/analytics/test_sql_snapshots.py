@@ -1,5 +1,6 @@
-"""The exact SQL text of representative rollup reads and writes, kept in tests/analytics/snapshots/
-so a change to a statement shows in review as a diff of plain SQL.
+"""The exact SQL text of representative rollup reads and writes, kept in one Markdown document per
+database (tests/analytics/snapshots/<vendor>.md, a `sql` block under each case's name), so a change
+to a statement shows in review as a diff of plain SQL.
 
 After a deliberate change, rewrite the snapshots and read their diff:
 
@@ -8,6 +9,7 @@ After a deliberate change, rewrite the snapshots and read their diff:
 """
 
 import os
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,7 +21,6 @@ from generations.analytics.charts import TIME_CHART_MEASURES
 from generations.analytics.rollups import (
     Touch,
     rollup_bin_counts_by_kind,
-    rollup_series,
     rollup_series_measures,
     rollup_tag_totals,
     rollup_totals,
@@ -52,8 +53,8 @@ def statements_of(action) -> str:
 
 # One case per distinct statement text, not per caller: the text varies with the kinds of
 # condition and the tables a read unions, not with the buckets, their signs or the values, which
-# are parameters. So a series (rollup_series: the same statement as the totals, one bucket index a
-# piece) and histograms without a key filter (a key's less one line) have no case of their own;
+# are parameters. So a series (rollup_series_measures: the same statement as the totals, one bucket
+# index a piece) and histograms without a key filter (a key's less one line) have no case of their own;
 # which grains each zone's buckets read is tested in test_rollups.py.
 CASES = {
     "totals_by_provider_of_a_model": lambda: rollup_totals(
@@ -78,22 +79,39 @@ CASES = {
 }
 
 
+SNAPSHOT_HEADING = (
+    "# The SQL of representative rollup statements ({vendor})\n\n"
+    "Written by tests/analytics/test_sql_snapshots.py with UPDATE_SQL_SNAPSHOTS=1: review the diff.\n"
+)
+SNAPSHOT_CASE = re.compile(r"^## (?P<case>\w+)\n\n```sql\n(?P<sql>.*?)```$", re.MULTILINE | re.DOTALL)
+
+
+def read_snapshots(path: Path) -> dict[str, str]:
+    return {found["case"]: found["sql"] for found in SNAPSHOT_CASE.finditer(path.read_text())} if path.exists() else {}
+
+
+def write_snapshots(path: Path, snapshots: dict[str, str]) -> None:
+    sections = [f"## {case}\n\n```sql\n{snapshots[case]}```\n" for case in sorted(snapshots)]
+    path.write_text("\n".join([SNAPSHOT_HEADING.format(vendor=connection.vendor), *sections]))
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_statements_match_their_snapshot(db, case):
     make_generation("gen-1", occurred_at=START + timedelta(hours=1))
     sql = statements_of(CASES[case])
-    path = SNAPSHOTS / connection.vendor / f"{case}.sql"
+    path = SNAPSHOTS / f"{connection.vendor}.md"
+    snapshots = read_snapshots(path)
     if os.environ.get("UPDATE_SQL_SNAPSHOTS"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(sql)
-    assert path.exists(), f"no snapshot {path}: run with UPDATE_SQL_SNAPSHOTS=1 and review it"
-    assert sql == path.read_text(), f"{case}: the SQL differs from {path} (UPDATE_SQL_SNAPSHOTS=1 rewrites it)"
+        write_snapshots(path, {**snapshots, case: sql})
+        snapshots[case] = sql
+    assert case in snapshots, f"no snapshot {case} in {path}: run with UPDATE_SQL_SNAPSHOTS=1 and review it"
+    assert sql == snapshots[case], f"{case}: the SQL differs from {path} (UPDATE_SQL_SNAPSHOTS=1 rewrites it)"
 
 
 def test_the_statement_text_does_not_grow_with_the_number_of_buckets(db):
     def series(days: int) -> str:
         return statements_of(
-            lambda: rollup_series(START, START + timedelta(days=days), ZoneInfo("Asia/Kathmandu"), "hour")
+            lambda: rollup_series_measures(START, START + timedelta(days=days), ZoneInfo("Asia/Kathmandu"), "hour")
         )
 
     assert series(1) == series(60)

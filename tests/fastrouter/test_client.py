@@ -11,19 +11,9 @@ import requests
 import responses
 
 from generations.fastrouter import client as client_module
+from generations.fastrouter import errors
 from generations.fastrouter.client import FastRouterClient
 from generations.fastrouter.details import GenerationDetails, Timing, Usage
-from generations.fastrouter.errors import (
-    AuthenticationFailed,
-    FastRouterError,
-    GenerationNotFound,
-    InvalidGenerationId,
-    MalformedResponse,
-    NotConfigured,
-    RateLimited,
-    UpstreamError,
-    UpstreamUnavailable,
-)
 from generations.fastrouter.ids import MAX_GENERATION_ID_LENGTH, clean_generation_id
 
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples"
@@ -103,7 +93,7 @@ def test_clean_generation_id_trims():
 
 @pytest.mark.parametrize("raw", ["", "   ", "\t\n"])
 def test_clean_generation_id_rejects_empty(raw):
-    with pytest.raises(InvalidGenerationId) as excinfo:
+    with pytest.raises(errors.InvalidGenerationId) as excinfo:
         clean_generation_id(raw)
     assert excinfo.value.user_message
 
@@ -113,7 +103,7 @@ def test_clean_generation_id_accepts_max_length():
 
 
 def test_clean_generation_id_rejects_too_long():
-    with pytest.raises(InvalidGenerationId) as excinfo:
+    with pytest.raises(errors.InvalidGenerationId) as excinfo:
         clean_generation_id("a" * 257)
     assert "256" in excinfo.value.user_message
 
@@ -132,30 +122,30 @@ def test_clean_generation_id_rejects_too_long():
     ],
 )
 def test_clean_generation_id_rejects_spaces_and_control_characters(raw):
-    with pytest.raises(InvalidGenerationId) as excinfo:
+    with pytest.raises(errors.InvalidGenerationId) as excinfo:
         clean_generation_id(raw)
     assert excinfo.value.user_message == "A generation id cannot contain spaces or control characters."
 
 
 def test_id_is_validated_before_sending(http_mock, make_client):
-    with pytest.raises(InvalidGenerationId):
+    with pytest.raises(errors.InvalidGenerationId):
         make_client().get_generation("bad id")
     assert len(http_mock.calls) == 0
 
 
 def test_error_classes_share_base_and_have_user_message():
     for cls in (
-        InvalidGenerationId,
-        NotConfigured,
-        AuthenticationFailed,
-        GenerationNotFound,
-        RateLimited,
-        UpstreamError,
-        UpstreamUnavailable,
-        MalformedResponse,
+        errors.InvalidGenerationId,
+        errors.NotConfigured,
+        errors.AuthenticationFailed,
+        errors.GenerationNotFound,
+        errors.RateLimited,
+        errors.UpstreamError,
+        errors.UpstreamUnavailable,
+        errors.MalformedResponse,
     ):
         error = cls()
-        assert isinstance(error, FastRouterError)
+        assert isinstance(error, errors.FastRouterError)
         assert isinstance(error.user_message, str) and error.user_message
         assert str(error) == error.user_message
 
@@ -186,14 +176,14 @@ def test_key_only_in_authorization_header(http_mock, make_client):
 
 def test_empty_key_raises_not_configured_without_sending(http_mock, make_client):
     for key in ("", "   "):
-        with pytest.raises(NotConfigured) as excinfo:
+        with pytest.raises(errors.NotConfigured) as excinfo:
             make_client(api_key=key).get_generation("gen-1")
         assert "FASTROUTER_API_KEY" in excinfo.value.user_message
     assert len(http_mock.calls) == 0
 
 
 def test_key_with_control_characters_is_not_configured(http_mock, make_client):
-    with pytest.raises(NotConfigured) as excinfo:
+    with pytest.raises(errors.NotConfigured) as excinfo:
         make_client(api_key="abc\ndef").get_generation("gen-1")
     assert "abc" not in excinfo.value.user_message
     assert len(http_mock.calls) == 0
@@ -236,10 +226,10 @@ def test_200_parses(http_mock, make_client):
 @pytest.mark.parametrize(
     ("status", "error_class"),
     [
-        (400, InvalidGenerationId),
-        (401, AuthenticationFailed),
-        (403, AuthenticationFailed),
-        (404, GenerationNotFound),
+        (400, errors.InvalidGenerationId),
+        (401, errors.AuthenticationFailed),
+        (403, errors.AuthenticationFailed),
+        (404, errors.GenerationNotFound),
     ],
 )
 def test_client_errors_are_not_retried(http_mock, make_client, fake_time, status, error_class):
@@ -252,14 +242,14 @@ def test_client_errors_are_not_retried(http_mock, make_client, fake_time, status
 
 def test_401_message(http_mock, make_client):
     add_json(http_mock, status=401, body="{}")
-    with pytest.raises(AuthenticationFailed) as excinfo:
+    with pytest.raises(errors.AuthenticationFailed) as excinfo:
         make_client().get_generation("gen-1")
     assert excinfo.value.user_message == ("The configured FastRouter key was rejected — check FASTROUTER_API_KEY.")
 
 
 def test_404_message(http_mock, make_client):
     add_json(http_mock, status=404, body="{}")
-    with pytest.raises(GenerationNotFound) as excinfo:
+    with pytest.raises(errors.GenerationNotFound) as excinfo:
         make_client().get_generation("gen-1")
     assert excinfo.value.user_message == ("FastRouter has no generation with this id, or it has expired.")
 
@@ -267,7 +257,7 @@ def test_404_message(http_mock, make_client):
 @pytest.mark.parametrize("status", [500, 502, 503])
 def test_server_errors_retried_until_attempts_exhausted(http_mock, make_client, fake_time, status):
     add_json(http_mock, status=status, body="oops")
-    with pytest.raises(UpstreamError) as excinfo:
+    with pytest.raises(errors.UpstreamError) as excinfo:
         make_client(max_attempts=4).get_generation("gen-1")
     assert excinfo.value.status == status
     assert str(status) in excinfo.value.user_message
@@ -277,7 +267,7 @@ def test_server_errors_retried_until_attempts_exhausted(http_mock, make_client, 
 
 def test_backoff_is_exponential_with_full_jitter(http_mock, make_client, fake_time):
     add_json(http_mock, status=500, body="oops")
-    with pytest.raises(UpstreamError):
+    with pytest.raises(errors.UpstreamError):
         make_client(max_attempts=4, backoff_base=0.5, deadline=100).get_generation("gen-1")
     for attempt, delay in enumerate(fake_time.sleeps):
         assert 0 <= delay <= 0.5 * 2**attempt
@@ -295,7 +285,7 @@ def test_retries_then_success(http_mock, make_client, fake_time):
 
 def test_unexpected_status_is_upstream_error_without_retry(http_mock, make_client):
     add_json(http_mock, status=418, body="teapot")
-    with pytest.raises(UpstreamError) as excinfo:
+    with pytest.raises(errors.UpstreamError) as excinfo:
         make_client().get_generation("gen-1")
     assert excinfo.value.status == 418
     assert len(http_mock.calls) == 1
@@ -303,7 +293,7 @@ def test_unexpected_status_is_upstream_error_without_retry(http_mock, make_clien
 
 def test_redirect_is_not_followed(http_mock, make_client):
     http_mock.add(responses.POST, URL, status=302, headers={"Location": "https://elsewhere.test/"})
-    with pytest.raises(UpstreamError) as excinfo:
+    with pytest.raises(errors.UpstreamError) as excinfo:
         make_client().get_generation("gen-1")
     assert excinfo.value.status == 302
     assert len(http_mock.calls) == 1
@@ -337,7 +327,7 @@ def test_429_retry_after_http_date_in_past_means_now(http_mock, make_client, fak
 
 def test_429_retry_after_above_cap_raises_at_once(http_mock, make_client, fake_time):
     add_rate_limited(http_mock, "120")
-    with pytest.raises(RateLimited) as excinfo:
+    with pytest.raises(errors.RateLimited) as excinfo:
         make_client(max_retry_after=30).get_generation("gen-1")
     assert excinfo.value.retry_after == 120.0
     assert "120 s" in excinfo.value.user_message
@@ -347,7 +337,7 @@ def test_429_retry_after_above_cap_raises_at_once(http_mock, make_client, fake_t
 
 def test_429_http_date_above_cap_raises_at_once(http_mock, make_client, fake_time):
     add_rate_limited(http_mock, http_date_from_now(timedelta(hours=1)))
-    with pytest.raises(RateLimited) as excinfo:
+    with pytest.raises(errors.RateLimited) as excinfo:
         make_client().get_generation("gen-1")
     assert 3500 < excinfo.value.retry_after <= 3600
     assert fake_time.sleeps == []
@@ -355,7 +345,7 @@ def test_429_http_date_above_cap_raises_at_once(http_mock, make_client, fake_tim
 
 def test_429_retry_after_past_deadline_raises_at_once(http_mock, make_client, fake_time):
     add_rate_limited(http_mock, "20")
-    with pytest.raises(RateLimited) as excinfo:
+    with pytest.raises(errors.RateLimited) as excinfo:
         make_client(deadline=10, max_retry_after=30).get_generation("gen-1")
     assert excinfo.value.retry_after == 20.0
     assert len(http_mock.calls) == 1
@@ -364,14 +354,14 @@ def test_429_retry_after_past_deadline_raises_at_once(http_mock, make_client, fa
 
 def test_429_message_names_wait(http_mock, make_client):
     add_rate_limited(http_mock, "12")
-    with pytest.raises(RateLimited) as excinfo:
+    with pytest.raises(errors.RateLimited) as excinfo:
         make_client(max_attempts=1).get_generation("gen-1")
     assert excinfo.value.user_message == "FastRouter is rate limiting us; try again in 12 s."
 
 
 def test_429_without_retry_after_uses_backoff(http_mock, make_client, fake_time):
     add_rate_limited(http_mock)
-    with pytest.raises(RateLimited) as excinfo:
+    with pytest.raises(errors.RateLimited) as excinfo:
         make_client(max_attempts=3).get_generation("gen-1")
     assert excinfo.value.retry_after is None
     assert len(http_mock.calls) == 3
@@ -403,7 +393,7 @@ def test_parse_retry_after_forms():
 
 def test_deadline_exhausted(http_mock, make_client, fake_time):
     add_rate_limited(http_mock, "4")
-    with pytest.raises(RateLimited):
+    with pytest.raises(errors.RateLimited):
         make_client(max_attempts=10, deadline=10).get_generation("gen-1")
     # 4 s + 4 s fit in 10 s, a third wait would not.
     assert fake_time.sleeps == [4.0, 4.0]
@@ -412,7 +402,7 @@ def test_deadline_exhausted(http_mock, make_client, fake_time):
 
 def test_deadline_bounds_backoff(http_mock, make_client, fake_time):
     add_json(http_mock, status=500, body="oops")
-    with pytest.raises(UpstreamError):
+    with pytest.raises(errors.UpstreamError):
         make_client(max_attempts=50, deadline=5, backoff_base=1).get_generation("gen-1")
     assert sum(fake_time.sleeps) <= 5
     assert len(http_mock.calls) < 50
@@ -436,7 +426,7 @@ def test_per_attempt_timeout_never_exceeds_deadline(http_mock, make_client):
 )
 def test_timeouts_retried_then_unavailable(http_mock, make_client, fake_time, exception):
     http_mock.add(responses.POST, URL, body=exception)
-    with pytest.raises(UpstreamUnavailable) as excinfo:
+    with pytest.raises(errors.UpstreamUnavailable) as excinfo:
         make_client(max_attempts=3).get_generation("gen-1")
     assert len(http_mock.calls) == 3
     assert len(fake_time.sleeps) == 2
@@ -453,14 +443,14 @@ def test_connection_error_retried_then_success(http_mock, make_client, fake_time
 def test_timeout_then_server_error_raises_last_failure(http_mock, make_client):
     http_mock.add(responses.POST, URL, body=requests.exceptions.ReadTimeout())
     add_json(http_mock, status=502, body="bad gateway")
-    with pytest.raises(UpstreamError) as excinfo:
+    with pytest.raises(errors.UpstreamError) as excinfo:
         make_client(max_attempts=2).get_generation("gen-1")
     assert excinfo.value.status == 502
 
 
 def test_unmocked_url_is_unavailable(make_client):
     # Nothing registered: the autouse mock refuses the connection.
-    with pytest.raises(UpstreamUnavailable):
+    with pytest.raises(errors.UpstreamUnavailable):
         make_client(max_attempts=1).get_generation("gen-1")
 
 
@@ -480,7 +470,7 @@ def test_unmocked_url_is_unavailable(make_client):
 )
 def test_malformed_bodies(http_mock, make_client, body):
     add_json(http_mock, body=body)
-    with pytest.raises(MalformedResponse) as excinfo:
+    with pytest.raises(errors.MalformedResponse) as excinfo:
         make_client().get_generation("gen-1")
     assert len(http_mock.calls) == 1
     assert len(excinfo.value.user_message) < 200
@@ -488,7 +478,7 @@ def test_malformed_bodies(http_mock, make_client, body):
 
 def test_malformed_message_has_short_excerpt(http_mock, make_client):
     add_json(http_mock, body="<html>" + "x" * 5000 + "</html>")
-    with pytest.raises(MalformedResponse) as excinfo:
+    with pytest.raises(errors.MalformedResponse) as excinfo:
         make_client().get_generation("gen-1")
     assert "<html>" in excinfo.value.user_message
     assert "x" * 100 not in excinfo.value.user_message
@@ -496,7 +486,7 @@ def test_malformed_message_has_short_excerpt(http_mock, make_client):
 
 def test_malformed_excerpt_never_echoes_key(http_mock, make_client):
     add_json(http_mock, body=f"bad {KEY} body")
-    with pytest.raises(MalformedResponse) as excinfo:
+    with pytest.raises(errors.MalformedResponse) as excinfo:
         make_client().get_generation("gen-1")
     assert KEY not in excinfo.value.user_message
     assert KEY not in str(excinfo.value)
@@ -511,7 +501,7 @@ def key_pieces(key: str, size: int = 8) -> list[str]:
 def test_malformed_excerpt_never_shows_a_piece_of_the_key(http_mock, make_client, lead):
     # The excerpt shows 60 characters: here the key starts before the cut and runs past it.
     add_json(http_mock, body="x" * lead + KEY + " tail")
-    with pytest.raises(MalformedResponse) as excinfo:
+    with pytest.raises(errors.MalformedResponse) as excinfo:
         make_client().get_generation("gen-1")
     message = excinfo.value.user_message
     assert not [piece for piece in key_pieces(KEY) if piece in message]
@@ -521,7 +511,7 @@ def test_malformed_excerpt_never_shows_a_piece_of_the_key(http_mock, make_client
 
 def test_excerpt_keeps_text_sharing_only_short_runs_with_the_key(http_mock, make_client):
     add_json(http_mock, body="<html>fr-test 502 Bad Gateway</html>")  # 7 characters of the key in a row
-    with pytest.raises(MalformedResponse) as excinfo:
+    with pytest.raises(errors.MalformedResponse) as excinfo:
         make_client().get_generation("gen-1")
     assert "<html>fr-test 502 Bad Gateway</html>" in excinfo.value.user_message
 
@@ -545,7 +535,7 @@ def test_excerpt_keeps_text_sharing_only_short_runs_with_the_key(http_mock, make
     ],
 )
 def test_wrong_typed_field_names_field(fields, name):
-    with pytest.raises(MalformedResponse) as excinfo:
+    with pytest.raises(errors.MalformedResponse) as excinfo:
         GenerationDetails.from_text(ok_body(**fields))
     assert f"“{name}”" in excinfo.value.user_message
 
@@ -831,11 +821,11 @@ def test_key_never_in_errors_or_logs(http_mock, make_client, caplog):
     ]
     for outcome in outcomes:
         http_mock.add(responses.POST, URL, **outcome)
-    errors = []
+    raised = []
     client = make_client(max_attempts=4, deadline=100)
-    with pytest.raises(FastRouterError) as excinfo:
+    with pytest.raises(errors.FastRouterError) as excinfo:
         client.get_generation("gen-1")
-    errors.append(excinfo.value)
+    raised.append(excinfo.value)
     for status in (400, 401, 403, 404, 418, 429, 503):
         http_mock.replace(
             responses.POST,
@@ -844,18 +834,18 @@ def test_key_never_in_errors_or_logs(http_mock, make_client, caplog):
             body="{}",
             headers={"Retry-After": "999"},
         )
-        with pytest.raises(FastRouterError) as excinfo:
+        with pytest.raises(errors.FastRouterError) as excinfo:
             make_client(max_attempts=1).get_generation("gen-1")
-        errors.append(excinfo.value)
-    with pytest.raises(NotConfigured) as excinfo:
+        raised.append(excinfo.value)
+    with pytest.raises(errors.NotConfigured) as excinfo:
         make_client(api_key="bad key").get_generation("gen-1")
-    errors.append(excinfo.value)
+    raised.append(excinfo.value)
 
     retry_logs = [r for r in caplog.records if r.name == "generations.client"]
     assert retry_logs, "retries should be logged"
     for record in caplog.records:
         assert KEY not in record.getMessage()
-    for error in errors:
+    for error in raised:
         assert KEY not in str(error)
         assert KEY not in repr(error)
         assert KEY not in error.user_message
@@ -864,7 +854,7 @@ def test_key_never_in_errors_or_logs(http_mock, make_client, caplog):
 
 
 def test_invalid_base_url_is_unavailable_without_retry(http_mock, make_client, fake_time):
-    with pytest.raises(UpstreamUnavailable) as excinfo:
+    with pytest.raises(errors.UpstreamUnavailable) as excinfo:
         make_client(base_url="not a url").get_generation("gen-1")
     assert "FASTROUTER_BASE_URL" in excinfo.value.user_message
     assert excinfo.value.__context__ is None
@@ -872,14 +862,14 @@ def test_invalid_base_url_is_unavailable_without_retry(http_mock, make_client, f
 
 
 def test_empty_base_url_is_not_configured(http_mock, make_client):
-    with pytest.raises(NotConfigured):
+    with pytest.raises(errors.NotConfigured):
         make_client(base_url="").get_generation("gen-1")
     assert len(http_mock.calls) == 0
 
 
 def test_network_errors_do_not_carry_requests_exception(http_mock, make_client):
     http_mock.add(responses.POST, URL, body=requests.exceptions.ConnectionError("x"))
-    with pytest.raises(UpstreamUnavailable) as excinfo:
+    with pytest.raises(errors.UpstreamUnavailable) as excinfo:
         make_client(max_attempts=1).get_generation("gen-1")
     assert excinfo.value.__context__ is None
     assert excinfo.value.__cause__ is None
