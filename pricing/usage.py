@@ -77,6 +77,16 @@ class PeriodUsage:
     output_tokens: int = 0
     charged_pico: int = 0
 
+    # The measures `add` reads: the others are not summed.
+    MEASURES = (
+        "requests",
+        "priced_requests",
+        "checked_requests",
+        "checked_input_tokens",
+        "checked_output_tokens",
+        "checked_cost_pico",
+    )
+
     def add(self, totals: Totals) -> None:
         self.requests += totals.requests
         self.cost_unknown += totals.requests - totals.priced_requests
@@ -93,7 +103,7 @@ def source(filters: DashboardFilters) -> Source:
 
 def models_in(filters: DashboardFilters) -> list[str]:
     """The models with generations in the selection (from the rollups)."""
-    return sorted({model for (model,) in totals_by(source(filters), ["model"])})
+    return sorted({model for (model,) in totals_by(source(filters), ["model"], read=["requests"])})
 
 
 def _in_force(periods: Sequence[Period], moment: datetime) -> Period | None:
@@ -115,7 +125,9 @@ def usage_by_period(filters: DashboardFilters, periods: Sequence[Period]) -> lis
     for period in periods:
         by_model[period.model_id].append(period)
     usage: dict[tuple, PeriodUsage] = {}
-    for (span, model, is_byok), totals in totals_by_span(source(filters), edges, ["model", "is_byok"]).items():
+    for (span, model, is_byok), totals in totals_by_span(
+        source(filters), edges, ["model", "is_byok"], read=PeriodUsage.MEASURES
+    ).items():
         period = _in_force(by_model.get(model, ()), edges[span])
         index = NOT_IN_CATALOGUE if period is None else period.index
         usage.setdefault((model, index, is_byok), PeriodUsage(model, index, is_byok)).add(totals)

@@ -37,6 +37,7 @@ from generations.analytics.charts import (
 from generations.analytics.filters import DashboardFilters
 from generations.analytics.histograms import BIN_PRECISION, percentile
 from generations.analytics.queries import (
+    COST_MEASURES,
     DIMENSIONS,
     FilterChoices,
     Sums,
@@ -247,7 +248,9 @@ class _Ingredients:
 
     @cached_property
     def key_groups(self) -> dict[tuple, Totals]:
-        return totals_by(self.source, ["api_key_hash"])
+        """Cost per API key (the other measures 0): the cost by key and by team charts show no
+        more, and a 90-day range of per-key rows sums a third faster with a quarter of the columns."""
+        return totals_by(self.source, ["api_key_hash"], read=COST_MEASURES)
 
     @cached_property
     def bins(self) -> dict[str, dict[tuple, dict[int, int]]]:

@@ -132,7 +132,10 @@ def totals_less(whole: Totals, part: Totals) -> Totals:
 # reads thousands of rows, and summing tuples before making (or instead of making) a Totals per
 # group halves its Python time.
 
-_COST_FIELDS = operator.itemgetter(*map(MEASURE_NAMES.index, ("requests", "priced_requests", "cost_pico")))
+# What a cost figure needs (the cost, its requests and those of unknown cost): a breakdown by cost
+# reads only these.
+COST_MEASURES = ("requests", "priced_requests", "cost_pico")
+_COST_FIELDS = operator.itemgetter(*map(MEASURE_NAMES.index, COST_MEASURES))
 
 
 def sums_cost(sums: Sums) -> Decimal | None:
@@ -205,7 +208,9 @@ def source_of(
     return Source(filters.start, filters.end, dimensions, prefix=prefix, raw=raw, body_search=body_search)
 
 
-def totals_by(source: Source, group_by: list[str]) -> dict[tuple, Totals]:
+def totals_by(source: Source, group_by: list[str], *, read: Collection[str] = MEASURE_NAMES) -> dict[tuple, Totals]:
+    """Summed measures per group; those not in `read` are 0 (from the rollups; a text search's
+    matching rows sum them all)."""
     if source.body_search:
         width = len(group_by)
         found = statements.totals_of_ids(source.rows().values("id"), group_by).rows()
@@ -213,7 +218,13 @@ def totals_by(source: Source, group_by: list[str]) -> dict[tuple, Totals]:
         grouped = {tuple(row[:width]): Totals(*map(int, row[width:])) for row in found}
     else:
         rows = rollup_totals(
-            source.start, source.end, source.dimensions, group_by, raw=not source.from_rollups, id_prefix=source.prefix
+            source.start,
+            source.end,
+            source.dimensions,
+            group_by,
+            raw=not source.from_rollups,
+            id_prefix=source.prefix,
+            read=read,
         )
         grouped = {tuple(row[name] for name in group_by): Totals(*(row[f] for f in TOTALS_FIELDS)) for row in rows}
     return grouped if group_by or grouped else {(): Totals()}
@@ -231,12 +242,15 @@ def series_by(
     return {(edges[key[0]], *key[1:]): values for key, values in measures.items()}
 
 
-def totals_by_span(source: Source, edges: list[datetime], group_by: list[str]) -> dict[tuple, Totals]:
+def totals_by_span(
+    source: Source, edges: list[datetime], group_by: list[str], *, read: Collection[str] = MEASURE_NAMES
+) -> dict[tuple, Totals]:
     """Summed measures per (span index, *group) over the spans [edges[n], edges[n + 1]) inside the
-    source's range: where a figure changes at instants of its own (a price change), exactly."""
+    source's range: where a figure changes at instants of its own (a price change), exactly. The
+    measures not in `read` are 0."""
     if source.prefix or source.body_search:
         raise ValueError("spans are read from the rollups: no id prefix or text search")
-    measures = rollup_span_measures(edges, source.dimensions, group_by, raw=source.raw)
+    measures = rollup_span_measures(edges, source.dimensions, group_by, raw=source.raw, read=read)
     return {key: Totals(*values) for key, values in measures.items()}
 
 

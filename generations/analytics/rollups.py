@@ -357,13 +357,15 @@ def rollup_totals(
     *,
     raw: bool = False,
     id_prefix: str = "",
+    read: Collection[str] = MEASURE_NAMES,
 ) -> list[dict]:
     """Counts and exact sums over [start, end) per `group_by` combination: each row has the
-    group_by dimensions, then every measure of `measures.MEASURES`. `raw=True` computes the same
-    from raw rows only, as does a generation id prefix (which rollups cannot answer)."""
+    group_by dimensions, then every measure of `measures.MEASURES` (those not in `read` 0).
+    `raw=True` computes the same from raw rows only, as does a generation id prefix (which rollups
+    cannot answer)."""
     filters = filters or {}
     use_rollups = not raw and not id_prefix and rollups_cover(filters)
-    totals = _collect([start, end], filters, group_by, use_rollups=use_rollups, id_prefix=id_prefix)
+    totals = _collect([start, end], filters, group_by, use_rollups=use_rollups, id_prefix=id_prefix, read=read)
     return _rows(totals, group_by)
 
 
@@ -388,13 +390,18 @@ def rollup_series_measures(
 
 
 def rollup_span_measures(
-    edges: list[datetime], filters: Filters | None = None, group_by: Sequence[str] = (), *, raw: bool = False
+    edges: list[datetime],
+    filters: Filters | None = None,
+    group_by: Sequence[str] = (),
+    *,
+    raw: bool = False,
+    read: Collection[str] = MEASURE_NAMES,
 ) -> dict[tuple, list[int]]:
     """`rollup_series_measures` over spans the caller chooses, [edges[n], edges[n + 1]) (the cost
     check's price periods, which change at any instant): the whole grains inside each span from the
     rollups, the rest of a quarter hour at an edge from raw rows."""
     filters = filters or {}
-    return _collect(edges, filters, group_by, use_rollups=not raw and rollups_cover(filters))
+    return _collect(edges, filters, group_by, use_rollups=not raw and rollups_cover(filters), read=read)
 
 
 def rollups_version() -> int | None:

@@ -20,6 +20,7 @@ from generations.analytics.rollups import (
     pieces_by_source,
     rollup_bin_counts,
     rollup_series_measures,
+    rollup_span_measures,
     rollup_totals,
     rollups_check,
     rollups_cover,
@@ -135,15 +136,31 @@ def test_series_from_rollups_equal_series_from_raw_rows(random_history, zone, bu
     )
 
 
+SOME_MEASURES = ("priced_requests", "cost_pico")
+
+
+def series_of(start, end, **options):
+    return rollup_series_measures(start, end, ZoneInfo("Asia/Kathmandu"), "hour", {}, ("model",), **options)[1]
+
+
+def totals_of(start, end, **options):
+    rows = rollup_totals(start, end, {}, ("api_key_hash",), **options)
+    return {row["api_key_hash"]: tuple(row[name] for name in MEASURE_NAMES) for row in rows}
+
+
+def spans_of(start, end, **options):
+    middle = start + timedelta(days=5, minutes=7)
+    return rollup_span_measures([start, middle, end], {}, ("model", "is_byok"), **options)
+
+
 @pytest.mark.parametrize("raw", [False, True])
-def test_a_series_of_some_measures_sums_those_and_reads_the_others_as_zero(random_history, raw):
+@pytest.mark.parametrize("read_by", [series_of, totals_of, spans_of])
+def test_a_read_of_some_measures_sums_those_and_reads_the_others_as_zero(random_history, read_by, raw):
     start, end = BASE + timedelta(hours=3, minutes=30), BASE + timedelta(days=23, minutes=45)
-    args = (start, end, ZoneInfo("Asia/Kathmandu"), "hour", {}, ("model",))
-    read = ("priced_requests", "cost_pico")
-    every = rollup_series_measures(*args, raw=raw)[1]
-    some = rollup_series_measures(*args, raw=raw, read=read)[1]
+    every = read_by(start, end, raw=raw)
+    some = read_by(start, end, raw=raw, read=SOME_MEASURES)
     assert some.keys() == every.keys()
-    kept = [MEASURE_NAMES.index(name) for name in ("requests", *read)]  # requests always
+    kept = [MEASURE_NAMES.index(name) for name in ("requests", *SOME_MEASURES)]  # requests always
     for group, sums in some.items():
         assert [sums[at] for at in kept] == [every[group][at] for at in kept]
         assert [value for at, value in enumerate(sums) if at not in kept] == [0] * (len(MEASURE_NAMES) - 3)
