@@ -4,12 +4,11 @@ Money is integer pico-units (`amount_pico`), as everywhere in the project. Secre
 stored: a channel names the environment variables that hold its HMAC secret or its URL.
 """
 
-from decimal import Decimal
 from urllib.parse import urlsplit
 
 from django.db import models
 
-from generations.money import from_pico
+from generations.money import InUsd
 
 DEFAULT_THRESHOLDS = (50, 80, 100)
 
@@ -72,9 +71,7 @@ class Budget(NamedByConfig):
     notify_reset = models.BooleanField(default=False)
     channels = models.ManyToManyField(Channel, blank=True, related_name="budgets")
 
-    @property
-    def amount(self) -> Decimal:
-        return from_pico(self.amount_pico)
+    amount = InUsd("amount_pico")
 
     @property
     def scope(self) -> str:

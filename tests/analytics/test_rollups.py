@@ -15,6 +15,7 @@ from generations.analytics.histograms import percentile
 from generations.analytics.measures import MEASURE_NAMES
 from generations.analytics.models import HourlyRollup
 from generations.analytics.rollups import (
+    REQUESTS,
     Touch,
     bucket_edges,
     pieces_by_source,
@@ -38,7 +39,6 @@ MODELS = [("openai/gpt-4o-mini", "openai"), ("anthropic/claude-sonnet-4", "anthr
 KEYS = ["sha256:k1", "sha256:k2", "sha256:k3"]
 ENDPOINTS = ["/v1/chat/completions", "/v1/embeddings"]
 BASE = datetime(2025, 10, 20, tzinfo=UTC)
-REQUESTS = MEASURE_NAMES.index("requests")
 
 
 def random_details(rng: random.Random, generation_id: str) -> GenerationDetails:
